@@ -1,0 +1,25 @@
+import { Command } from 'commander'
+import { VERSION } from '../version.js'
+import { healthCommand } from './health.js'
+import { quickstartCommand } from './quickstart.js'
+import { rulesCommand } from './rules.js'
+import { serveCommand } from './serve.js'
+
+/** The `gatehouse` command line; every verb has --help (commander). */
+export function buildProgram(): Command {
+  const program = new Command('gatehouse')
+    .description('Authorization gateway with an included OAuth2 token server')
+    .version(VERSION, '-v, --version', 'print the version')
+    .showHelpAfterError()
+  program.addCommand(serveCommand())
+  program.addCommand(rulesCommand())
+  program.addCommand(healthCommand())
+  program.addCommand(quickstartCommand())
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      process.stdout.write(`${VERSION}\n`)
+    })
+  return program
+}

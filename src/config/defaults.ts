@@ -1,0 +1,36 @@
+import { deepFreeze } from '../util/deep-merge.js'
+import type { GatehouseConfig } from './types.js'
+
+/**
+ * Defaults, Oathkeeper's where it has one. Files and environment are deep-merged over these, so
+ * a config only states what differs. Entries of the handler maps get `enabled: false, config: {}`
+ * from the schema (see schema.ts), since their ids are not known here.
+ */
+export const DEFAULTS: GatehouseConfig = deepFreeze({
+  serve: {
+    proxy: {
+      // '' = all interfaces (IPv6 and IPv4), as Oathkeeper listens when no host is set.
+      host: '',
+      port: 4455,
+      // Oathkeeper's: read covers receiving the request, write the upstream's answer, idle keep-alive.
+      timeout: { read: '5s', write: '120s', idle: '120s' },
+      // Off: incoming X-Forwarded-* headers are client-controlled unless a trusted proxy sets them.
+      trust_forwarded_headers: false,
+    },
+    api: { host: '', port: 4456 },
+  },
+  access_rules: {
+    repositories: [],
+    matching_strategy: 'regexp',
+    repository_poll_interval: '30s',
+  },
+  authenticators: {},
+  authorizers: {},
+  mutators: {},
+  errors: {
+    fallback: ['json'],
+    // Oathkeeper enables the json error handler by default, so errors always have a body.
+    handlers: { json: { enabled: true, config: {} } },
+  },
+  log: { level: 'info', format: 'json' },
+} satisfies GatehouseConfig)

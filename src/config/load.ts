@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { ConfigError } from '../errors.js'
+import { deepFreeze, deepMerge, isPlainObject } from '../util/deep-merge.js'
+import { DEFAULTS } from './defaults.js'
+import { isDuration } from './duration.js'
+import { envOverrideEntries, mergeOverrides, type EnvOverride } from './env.js'
+import { configSchema, DURATION_FORMAT, UNSUPPORTED_OATHKEEPER_KEYS } from './schema.js'
+import type { GatehouseConfig } from './types.js'
+
+/** One source of raw config: a parsed file, or the object given to buildConfig. */
+interface Layer {
+  readonly origin: string | undefined
+  readonly value: unknown
+}
+
+/**
+ * Reads each file (YAML or JSON: JSON is YAML, so one parser reads both), deep-merges later files
+ * over earlier ones (objects by key, arrays replaced), applies environment overrides (see env.ts)
+ * and defaults, validates, and returns the frozen result. Every problem is collected and thrown at
+ * once as a ConfigError whose `problems` name the key path (or the file that could not be read).
+ * @param env defaults to process.env; pass `{}` for a config that ignores the environment.
+ */
+export function loadConfig(files: readonly string[], env: NodeJS.ProcessEnv = process.env): GatehouseConfig {
+  const problems: string[] = []
+  const layers: Layer[] = []
+  for (const file of files) {
+    const value = readConfigFile(file, problems)
+    if (value !== undefined) layers.push({ origin: file, value })
+  }
+  return build(layers, env, problems)
+}
+
+/** The same pipeline as loadConfig, from an in-memory object (tests, quickstart). */
+export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): GatehouseConfig {
+  const problems: string[] = []
+  const layers: Layer[] = []
+  if (raw === undefined || raw === null) layers.push({ origin: undefined, value: {} })
+  else if (isPlainObject(raw)) layers.push({ origin: undefined, value: raw })
+  else problems.push(`(root): must be an object of config keys`)
+  return build(layers, env, problems)
+}
+
+/** Returns the file's top-level mapping, or undefined after recording a problem naming the file. */
+function readConfigFile(file: string, problems: string[]): unknown {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    problems.push(`${file}: cannot read config file (${code === 'ENOENT' ? 'no such file' : (code ?? String(err))})`)
+    return undefined
+  }
+  let value: unknown
+  try {
+    value = parseYaml(text)
+  } catch (err) {
+    // The yaml library's message carries line and column; its code frame is dropped to keep one line.
+    const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err)
+    problems.push(`${file}: not valid YAML or JSON: ${message}`)
+    return undefined
+  }
+  if (value === null || value === undefined) return {} // an empty file (or only comments)
+  if (!isPlainObject(value)) {
+    problems.push(`${file}: must be a mapping of config keys, not ${Array.isArray(value) ? 'a list' : typeof value}`)
+    return undefined
+  }
+  return value
+}
+
+function build(layers: readonly Layer[], env: NodeJS.ProcessEnv, problems: string[]): GatehouseConfig {
+  const overrides = envOverrideEntries(env)
+  let merged: unknown = DEFAULTS
+  for (const layer of layers) merged = deepMerge(merged, copyWithoutNulls(layer.value))
+  merged = mergeOverrides(merged, overrides)
+  // A fresh copy: ajv's useDefaults writes into it, and DEFAULTS / the caller's object must stay untouched.
+  const candidate = copyWithoutNulls(merged)
+
+  const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, verbose: true })
+  ajv.addFormat(DURATION_FORMAT, { type: 'string', validate: isDuration })
+  const validate = ajv.compile(configSchema)
+  if (!validate(candidate)) {
+    for (const e of validate.errors ?? []) problems.push(describe(e, layers, overrides))
+  }
+  if (problems.length > 0) throw new ConfigError('invalid configuration', problems)
+  return deepFreeze(candidate) as GatehouseConfig
+}
+
+/**
+ * A deep copy of plain data in which null-valued keys are left out: in YAML an empty key
+ * (`mutators:` with every entry commented out) means "nothing here", not "replace with null".
+ * Nulls inside arrays are kept so validation reports them.
+ */
+function copyWithoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyWithoutNulls)
+  if (!isPlainObject(v)) return v
+  const proto: unknown = Object.getPrototypeOf(v)
+  if (proto !== Object.prototype && proto !== null) return v // a class instance: validation rejects or keeps it as is
+  const out: Record<string, unknown> = {}
+  for (const [k, child] of Object.entries(v)) {
+    if (child !== null && k !== '__proto__') out[k] = copyWithoutNulls(child)
+  }
+  return out
+}
+
+/** One human line per ajv error: `key.path: what is wrong (got …) [where it was set]`. */
+function describe(e: ErrorObject, layers: readonly Layer[], overrides: readonly EnvOverride[]): string {
+  const path = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+  let message = `${e.message ?? 'is invalid'}${got(e.data)}`
+  if (e.keyword === 'additionalProperties') {
+    const key = String((e.params as { additionalProperty: string }).additionalProperty)
+    path.push(key)
+    const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {})
+    message = UNSUPPORTED_OATHKEEPER_KEYS.has(path.join('.'))
+      ? 'Oathkeeper key not supported by Gatehouse; remove it'
+      : `unknown key (known: ${known.join(', ')})`
+  } else if (e.keyword === 'enum') {
+    const allowed = (e.params as { allowedValues: unknown[] }).allowedValues
+    message = `must be one of ${allowed.join(', ')}${got(e.data)}`
+  } else if ((e.parentSchema as { format?: string } | undefined)?.format === DURATION_FORMAT) {
+    // Also for `type` errors: `read: 5` is a number in YAML, and "must be string" would not say why.
+    message = `must be a duration such as "300ms", "5s", "1m30s" or "1.5h"${got(e.data)}`
+  } else if (e.keyword === 'minLength') {
+    message = 'must not be empty'
+  }
+  const where = originOf(path, layers, overrides)
+  return `${path.length > 0 ? path.join('.') : '(root)'}: ${message}${where === undefined ? '' : ` [${where}]`}`
+}
+
+/** A short rendering of a bad scalar value; objects and long strings are not repeated back. */
+function got(data: unknown): string {
+  if (typeof data === 'string') return data.length <= 40 ? ` (got ${JSON.stringify(data)})` : ''
+  if (typeof data === 'number' || typeof data === 'boolean') return ` (got ${String(data)})`
+  return ''
+}
+
+/** Which env variable or file set the value at `path` last (env wins over files, later files over earlier). */
+function originOf(path: readonly string[], layers: readonly Layer[], overrides: readonly EnvOverride[]): string | undefined {
+  for (let i = overrides.length - 1; i >= 0; i--) {
+    const o = overrides[i]!
+    if (o.path.length <= path.length && o.path.every((k, j) => k === path[j])) return `from $${o.name}`
+  }
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i]!
+    if (layer.origin !== undefined && has(layer.value, path)) return `in ${layer.origin}`
+  }
+  return undefined
+}
+
+function has(v: unknown, path: readonly string[]): boolean {
+  let cur = v
+  for (const k of path) {
+    if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, k)) return false
+    cur = (cur as Record<string, unknown>)[k]
+  }
+  return true
+}

@@ -1,0 +1,104 @@
+/**
+ * The JSON schema (draft-07) of the gateway config, in Oathkeeper's key layout. It is the single
+ * source of truth for validation (load.ts) and for mapping environment variables to key paths
+ * and value types (env.ts). `additionalProperties: false` at every level we own, so a typo such
+ * as `serve.proxy.prot` is reported instead of silently ignored.
+ */
+
+/** The subset of JSON schema this file uses; env.ts walks it. */
+export interface SchemaNode {
+  readonly type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean'
+  readonly properties?: Readonly<Record<string, SchemaNode>>
+  readonly required?: readonly string[]
+  readonly additionalProperties?: boolean | SchemaNode
+  readonly items?: SchemaNode
+  readonly enum?: readonly unknown[]
+  readonly format?: string
+  readonly minimum?: number
+  readonly maximum?: number
+  readonly minLength?: number
+  readonly default?: unknown
+  readonly description?: string
+}
+
+/** Custom ajv format for Go duration strings ("5s", "1m30s"); registered by load.ts. */
+export const DURATION_FORMAT = 'duration'
+
+const duration: SchemaNode = { type: 'string', format: DURATION_FORMAT }
+const port: SchemaNode = { type: 'integer', minimum: 0, maximum: 65535 }
+const nonEmptyString: SchemaNode = { type: 'string', minLength: 1 }
+
+/** Closed object: every property listed is required (defaults fill them in before validation). */
+function object(properties: Record<string, SchemaNode>, description?: string): SchemaNode {
+  return {
+    type: 'object',
+    properties,
+    required: Object.keys(properties),
+    additionalProperties: false,
+    ...(description === undefined ? {} : { description }),
+  }
+}
+
+/**
+ * `authenticators.<id>` and friends. Only the envelope is checked here: the contents of `config`
+ * are validated later, by each handler's own schema, after a rule's config is merged over it.
+ * Defaults here (not in defaults.ts) because entries are keyed by handler ids we do not know.
+ */
+const handlerSettings: SchemaNode = {
+  type: 'object',
+  properties: {
+    enabled: { type: 'boolean', default: false },
+    config: { type: 'object', default: {} },
+  },
+  additionalProperties: false,
+}
+
+const handlerMap: SchemaNode = { type: 'object', additionalProperties: handlerSettings }
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+export const configSchema: SchemaNode = object({
+  serve: object({
+    proxy: object({
+      host: { type: 'string', description: "'' listens on all interfaces" },
+      port,
+      timeout: object({ read: duration, write: duration, idle: duration }),
+      trust_forwarded_headers: { type: 'boolean' },
+    }),
+    api: object({ host: { type: 'string' }, port }),
+  }),
+  access_rules: object({
+    repositories: { type: 'array', items: nonEmptyString },
+    matching_strategy: { type: 'string', enum: ['regexp', 'glob'] },
+    repository_poll_interval: duration,
+  }),
+  authenticators: handlerMap,
+  authorizers: handlerMap,
+  mutators: handlerMap,
+  errors: object({
+    fallback: { type: 'array', items: nonEmptyString },
+    handlers: handlerMap,
+  }),
+  log: object({
+    level: { type: 'string', enum: LOG_LEVELS },
+    format: { type: 'string', enum: ['json', 'text'] },
+  }),
+})
+
+/**
+ * Oathkeeper config keys Gatehouse does not implement. They are still rejected (silently
+ * ignoring, say, TLS settings would be worse), but with a message that says why.
+ */
+export const UNSUPPORTED_OATHKEEPER_KEYS: ReadonlySet<string> = new Set([
+  'version',
+  'serve.proxy.cors',
+  'serve.proxy.tls',
+  'serve.api.cors',
+  'serve.api.tls',
+  'serve.api.timeout',
+  'serve.prometheus',
+  'log.leak_sensitive_values',
+  'log.redaction_text',
+  'tracing',
+  'profiling',
+])

@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { toGatehouseError } from '../errors.js'
+import type { SourceStatus } from '../rules/loader.js'
+import type { CompiledRule } from '../rules/compile.js'
+import { VERSION } from '../version.js'
+import { decide, errorResponse, type DecisionDeps } from './decide.js'
+import { decisionTarget, GatewayRequest, requestIdOf, type RequestTarget } from './request.js'
+import { sendErrorResponse, sendJson } from './respond.js'
+
+export interface ApiDeps extends DecisionDeps {
+  /** False until the first complete rule set was published. */
+  readonly isReady: () => boolean
+  readonly ruleStatus: () => SourceStatus[]
+}
+
+const UNPARSEABLE: RequestTarget = { method: 'GET', scheme: 'http', host: '', path: '/', search: '' }
+
+/** Oathkeeper's JSON view of a rule (the rule as written, with its id). */
+function ruleJson(r: CompiledRule): unknown {
+  return r.spec
+}
+
+/**
+ * The decision API (`/decisions/*`, used by nginx auth_request, Traefik forwardAuth, Envoy
+ * ext_authz) and the management API (rules, health, version) on one port, as Oathkeeper.
+ */
+export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { logger } = deps
+
+  async function decision(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now()
+    const requestId = requestIdOf(req.headers)
+    let greq: GatewayRequest
+    try {
+      greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId)
+    } catch (err) {
+      const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId)
+      sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
+      return
+    }
+    const d = await decide(deps, greq)
+    if (d.ok) {
+      res.writeHead(200, { ...d.session.Header, 'content-length': '0' })
+      res.end()
+    } else {
+      if (d.error.status >= 500) logger.error({ request_id: requestId, rule: d.rule?.id, code: d.error.code, reason: d.error.reason }, 'decision failed')
+      sendErrorResponse(res, errorResponse(deps, greq, d.rule, d.error))
+    }
+    logger.info(
+      {
+        request_id: requestId,
+        method: greq.method,
+        path: greq.target.path,
+        rule: d.rule?.id,
+        status: res.statusCode,
+        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      },
+      'decision',
+    )
+  }
+
+  function management(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, apiError(405, 'Method Not Allowed', `${req.method} is not allowed here`), { allow: 'GET, HEAD' })
+      return
+    }
+    switch (path) {
+      case '/health/alive':
+        return sendJson(res, 200, { status: 'ok' })
+      case '/health/ready':
+        return deps.isReady()
+          ? sendJson(res, 200, { status: 'ok' })
+          : sendJson(res, 503, { errors: { rules: 'access rules have not been loaded yet' } })
+      case '/version':
+        return sendJson(res, 200, { version: VERSION })
+      case '/rules/status':
+        return sendJson(res, 200, deps.ruleStatus())
+      case '/rules': {
+        const limit = intParam(query.get('limit'), 100, 1, 500)
+        const offset = intParam(query.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER)
+        return sendJson(res, 200, deps.rules().rules.slice(offset, offset + limit).map(ruleJson))
+      }
+    }
+    if (path.startsWith('/rules/')) {
+      const id = decodeURIComponent(path.slice('/rules/'.length))
+      const rule = deps.rules().get(id)
+      if (rule !== undefined) return sendJson(res, 200, ruleJson(rule))
+      return sendJson(res, 404, apiError(404, 'Not Found', `rule "${id}" does not exist`))
+    }
+    sendJson(res, 404, apiError(404, 'Not Found', `no such endpoint: ${path}`))
+  }
+
+  return (req, res) => {
+    const url = req.url ?? '/'
+    if (url === '/decisions' || url.startsWith('/decisions/') || url.startsWith('/decisions?')) {
+      decision(req, res).catch((err: unknown) => {
+        logger.error({ err }, 'unhandled error in decision handler')
+        if (!res.headersSent) sendJson(res, 500, apiError(500, 'Internal Server Error', 'An internal server error occurred'))
+        else res.destroy()
+      })
+      return
+    }
+    const q = url.indexOf('?')
+    try {
+      management(req, res, q === -1 ? url : url.slice(0, q), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)))
+    } catch (err) {
+      logger.error({ err }, 'unhandled error in API handler')
+      if (!res.headersSent) sendJson(res, 400, apiError(400, 'Bad Request', 'The request could not be handled'))
+    }
+  }
+}
+
+function apiError(code: number, status: string, message: string): unknown {
+  return { error: { code, status, message } }
+}
+
+function intParam(v: string | null, dflt: number, min: number, max: number): number {
+  if (v === null || !/^\d+$/.test(v)) return dflt
+  return Math.min(max, Math.max(min, Number(v)))
+}

@@ -1,0 +1,40 @@
+import type { Logger } from 'pino'
+import { toGatehouseError, type GatehouseError } from '../errors.js'
+import { renderError, runPipeline } from '../pipeline/run.js'
+import { newSession, type AuthenticationSession } from '../pipeline/session.js'
+import type { ErrorResponse } from '../pipeline/types.js'
+import type { CompiledRule, ErrorStep } from '../rules/compile.js'
+import type { GatewayRequest } from './request.js'
+import type { RuleSet } from './rule-set.js'
+
+/** What the proxy and the decision API share: the current rules and the global error handlers. */
+export interface DecisionDeps {
+  /** The current rule set; read once per request so one request never sees two sets. */
+  readonly rules: () => RuleSet
+  readonly globalErrors: readonly ErrorStep[]
+  readonly fallbackErrors: readonly ErrorStep[]
+  readonly logger: Logger
+}
+
+export type Decision =
+  | { readonly ok: true; readonly rule: CompiledRule; readonly session: AuthenticationSession }
+  | { readonly ok: false; readonly rule: CompiledRule | undefined; readonly error: GatehouseError }
+
+/** Matches the request and runs the rule's pipeline. Never throws. */
+export async function decide(deps: DecisionDeps, req: GatewayRequest): Promise<Decision> {
+  let rule: CompiledRule | undefined
+  try {
+    const m = deps.rules().match(req.method, req.matchUrl)
+    rule = m.rule
+    const session = newSession(req, m.captures)
+    await runPipeline(m.rule, req, session)
+    return { ok: true, rule, session }
+  } catch (err) {
+    return { ok: false, rule, error: toGatehouseError(err) }
+  }
+}
+
+/** The error handler's answer for a failed decision. */
+export function errorResponse(deps: DecisionDeps, req: GatewayRequest, rule: CompiledRule | undefined, err: GatehouseError): ErrorResponse {
+  return renderError(err, req, rule?.errors, deps.globalErrors, deps.fallbackErrors)
+}

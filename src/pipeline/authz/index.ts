@@ -1,0 +1,11 @@
+import { Registry } from '../registry.js'
+import type { AuthorizerDef } from '../types.js'
+import { allow } from './allow.js'
+import { deny } from './deny.js'
+
+const DEFS: readonly AuthorizerDef[] = Object.freeze([allow, deny])
+
+/** A new registry of the built-in authorizers. */
+export function authorizers(): Registry<AuthorizerDef> {
+  return new Registry('authorizer', DEFS)
+}

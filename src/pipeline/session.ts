@@ -1,0 +1,69 @@
+import type { IncomingHttpHeaders } from 'node:http'
+
+/** Read access to the incoming request headers from templates: `.MatchContext.Header.Get "X"`. */
+export interface HeaderView {
+  /** First value of the header, '' when absent (Go's http.Header.Get). Case-insensitive. */
+  Get(name: string): string
+}
+
+/** What the rule matched; exposed to templates with Oathkeeper's field names. */
+export interface MatchContext {
+  /** Captures of the top-level `<…>` groups of the matched URL pattern, in order. */
+  readonly RegexpCaptureGroups: readonly string[]
+  /** The normalised request URL (what was matched and what is forwarded). */
+  readonly URL: URL
+  /** Upper-case request method. */
+  readonly Method: string
+  readonly Header: HeaderView
+}
+
+/**
+ * The AuthenticationSession passed along the pipeline, with Oathkeeper's field names so the
+ * same templates work. Authenticators fill Subject/Extra, mutators fill Header.
+ */
+export interface AuthenticationSession {
+  Subject: string
+  Extra: Record<string, unknown>
+  /** Headers to set on the upstream request (or to return from the decision API). */
+  Header: Record<string, string>
+  readonly MatchContext: MatchContext
+}
+
+/** The request as the pipeline sees it, for both the proxy and the decision API. */
+export interface PipelineRequest {
+  /** Upper-case method. */
+  readonly method: string
+  /** Normalised absolute URL including the query string. */
+  readonly url: URL
+  /** Incoming headers, lower-case names (node's IncomingHttpHeaders). */
+  readonly headers: IncomingHttpHeaders
+  readonly remoteAddress: string
+  readonly requestId: string
+}
+
+export function headerView(headers: IncomingHttpHeaders): HeaderView {
+  return {
+    Get(name: string): string {
+      const v = headers[name.toLowerCase()]
+      if (v === undefined) return ''
+      return Array.isArray(v) ? (v[0] ?? '') : v
+    },
+  }
+}
+
+export function newSession(req: PipelineRequest, captures: readonly string[]): AuthenticationSession {
+  return {
+    Subject: '',
+    Extra: {},
+    Header: {},
+    MatchContext: {
+      RegexpCaptureGroups: captures,
+      // A getter: the request may build its URL lazily, and most rules never read it.
+      get URL() {
+        return req.url
+      },
+      Method: req.method,
+      Header: headerView(req.headers),
+    },
+  }
+}

@@ -1,0 +1,49 @@
+import type { Logger } from 'pino'
+import type { GatehouseError } from '../errors.js'
+import type { AuthenticationSession, PipelineRequest } from './session.js'
+
+/** What handlers may use, passed explicitly (no module-level state). */
+export interface HandlerDeps {
+  readonly logger: Logger
+}
+
+/**
+ * A handler definition: `create` runs once per rule at load time with the merged and
+ * validated config and returns the function that runs per request.
+ */
+export interface HandlerDef<Config, Fn> {
+  /** The id rule files use, e.g. 'oauth2_introspection'. */
+  readonly id: string
+  /** JSON schema of the handler's config (ajv, draft-07); `{}` config must validate when nothing is required. */
+  readonly schema: Readonly<Record<string, unknown>>
+  create(config: Readonly<Config>, deps: HandlerDeps): Fn
+}
+
+/**
+ * Returns true when the request is authenticated (session filled in), false when this
+ * authenticator is not responsible (e.g. no bearer token). Throws a GatehouseError to deny.
+ */
+export type Authenticate = (req: PipelineRequest, session: AuthenticationSession) => boolean | Promise<boolean>
+
+/** Returns to allow; throws a GatehouseError (403 or failure) to deny. */
+export type Authorize = (req: PipelineRequest, session: AuthenticationSession) => void | Promise<void>
+
+/** Changes session.Header (and may change Subject/Extra); throws a GatehouseError on failure. */
+export type Mutate = (req: PipelineRequest, session: AuthenticationSession) => void | Promise<void>
+
+/** The answer an error handler produces. */
+export interface ErrorResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** Turns an error into the client's answer. */
+export type HandleError = (err: GatehouseError, req: PipelineRequest) => ErrorResponse
+
+export type AuthenticatorDef<C = any> = HandlerDef<C, Authenticate>
+export type AuthorizerDef<C = any> = HandlerDef<C, Authorize>
+export type MutatorDef<C = any> = HandlerDef<C, Mutate>
+export type ErrorHandlerDef<C = any> = HandlerDef<C, HandleError>
+
+export type HandlerKind = 'authenticators' | 'authorizers' | 'mutators' | 'errors'

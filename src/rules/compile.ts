@@ -1,0 +1,108 @@
+import { ConfigError } from '../errors.js'
+import type { HandlerConfigs } from '../pipeline/handler-config.js'
+import type { Authenticate, Authorize, HandleError, HandlerDeps, HandlerKind, Mutate } from '../pipeline/types.js'
+import { compileWhen, type WhenMatcher } from '../pipeline/errors/when.js'
+import { compileMatcher, type UrlMatcher } from './matcher/index.js'
+import type { HandlerRef, MatchingStrategy, RuleSpec } from './types.js'
+
+/** A handler ready to run, with the id kept for logs and metrics. */
+export interface Step<Fn> {
+  readonly id: string
+  readonly run: Fn
+}
+
+/** An error handler ready to run, with its `when` condition compiled. */
+export interface ErrorStep extends Step<HandleError> {
+  readonly when: WhenMatcher
+}
+
+export interface CompiledUpstream {
+  readonly url: URL
+  readonly preserveHost: boolean
+  readonly stripPath: string | undefined
+}
+
+/** A rule compiled at load time: the request path only runs what is here. */
+export interface CompiledRule {
+  readonly id: string
+  readonly spec: RuleSpec
+  readonly source: string
+  readonly matcher: UrlMatcher
+  /** Upper-case methods. */
+  readonly methods: ReadonlySet<string>
+  readonly upstream: CompiledUpstream | null
+  readonly authenticators: readonly Step<Authenticate>[]
+  readonly authorizer: Step<Authorize>
+  readonly mutators: readonly Step<Mutate>[]
+  /** The rule's error handlers; empty means "use the global ones". */
+  readonly errors: readonly ErrorStep[]
+}
+
+export interface CompileContext {
+  readonly handlers: HandlerConfigs
+  readonly strategy: MatchingStrategy
+  readonly deps: HandlerDeps
+}
+
+/** Compiles one rule; every problem is a ConfigError naming the rule and the offending part. */
+export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext): CompiledRule {
+  const where = `rule "${spec.id}"`
+  let matcher: UrlMatcher
+  try {
+    matcher = compileMatcher(ctx.strategy, spec.match.url)
+  } catch (err) {
+    throw new ConfigError(`${where}: match.url: ${(err as Error).message}`)
+  }
+  if (!spec.authenticators?.length) throw new ConfigError(`${where}: at least one authenticator must be set`)
+  if (!spec.authorizer) throw new ConfigError(`${where}: an authorizer must be set`)
+  if (!spec.mutators?.length) throw new ConfigError(`${where}: at least one mutator must be set`)
+
+  return {
+    id: spec.id,
+    spec,
+    source,
+    matcher,
+    methods: new Set((spec.match.methods ?? []).map((m) => m.toUpperCase())),
+    upstream: compileUpstream(spec, where),
+    authenticators: spec.authenticators.map((r, i) =>
+      step(ctx, 'authenticators', r, `${where}: authenticators[${i}]`),
+    ),
+    authorizer: step(ctx, 'authorizers', spec.authorizer, `${where}: authorizer`),
+    mutators: spec.mutators.map((r, i) => step(ctx, 'mutators', r, `${where}: mutators[${i}]`)),
+    errors: (spec.errors ?? []).map((r, i) => errorStep(ctx, r, `${where}: errors[${i}]`)),
+  }
+}
+
+function step<Fn>(ctx: CompileContext, kind: HandlerKind, ref: HandlerRef, where: string): Step<Fn> {
+  const { def, config } = ctx.handlers.resolve(kind, ref, where)
+  try {
+    return { id: def.id, run: def.create(config, ctx.deps) as Fn }
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${where}: ${err.message}`, err.problems.map((p) => `${where}: ${p}`))
+    throw new ConfigError(`${where}: ${(err as Error).message}`)
+  }
+}
+
+/** Compiles an error handler reference (rule-level or global) with its `when`. */
+export function errorStep(ctx: CompileContext, ref: HandlerRef, where: string): ErrorStep {
+  const { def, config, when } = ctx.handlers.resolve('errors', ref, where)
+  return { id: def.id, run: def.create(config, ctx.deps), when: compileWhen(when, where) }
+}
+
+function compileUpstream(spec: RuleSpec, where: string): CompiledUpstream | null {
+  const up = spec.upstream
+  if (up?.url === undefined || up.url === '') return null
+  let url: URL
+  try {
+    url = new URL(up.url)
+  } catch {
+    throw new ConfigError(`${where}: upstream.url "${up.url}" is not a valid URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${where}: upstream.url must be http or https, got "${url.protocol}"`)
+  }
+  if (up.strip_path !== undefined && !up.strip_path.startsWith('/')) {
+    throw new ConfigError(`${where}: upstream.strip_path must start with "/"`)
+  }
+  return { url, preserveHost: up.preserve_host === true, stripPath: up.strip_path || undefined }
+}

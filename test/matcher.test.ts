@@ -1,0 +1,149 @@
+import t from 'tap'
+import { ConfigError } from '../src/errors.js'
+import { compileMatcher } from '../src/rules/matcher/index.js'
+
+const re = (pattern: string) => compileMatcher('regexp', pattern)
+const glob = (pattern: string) => compileMatcher('glob', pattern)
+
+/** The message of the ConfigError `fn` throws; anything else fails the test. */
+function configError(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+t.test('regexp: literal text outside <…> is matched literally, anchored at both ends', async (t) => {
+  const m = re('http://api.test/v1.0/<.*>')
+  t.same(m.match('http://api.test/v1.0/users'), ['users'])
+  t.equal(m.match('http://api.test/v1x0/users'), null, "'.' outside <…> is not a wildcard")
+  t.equal(m.match('xhttp://api.test/v1.0/users'), null, 'anchored at the start')
+  const exact = re('http://api.test/health')
+  t.same(exact.match('http://api.test/health'), [])
+  t.equal(exact.match('http://api.test/health/x'), null, 'anchored at the end')
+  t.same(re('http://a.test/(x)+$').match('http://a.test/(x)+$'), [], 'regex metacharacters outside <…> are escaped')
+  t.equal(re('http://a.test/(x)+$').match('http://a.test/xx'), null)
+})
+
+t.test('regexp: prefix is the literal text before the first group', async (t) => {
+  t.equal(re('https://api.test/svc/<[0-9]+>/x').prefix, 'https://api.test/svc/')
+  t.equal(re('<https?>://api.test/').prefix, '')
+  t.equal(re('http://api.test/plain').prefix, 'http://api.test/plain')
+  t.equal(re('http://api.test/plain').pattern, 'http://api.test/plain')
+})
+
+t.test('regexp: each top-level group is a capture, in order', async (t) => {
+  const m = re('<https?>://<[a-z]+>.test/users/<[0-9]+>')
+  t.same(m.match('https://api.test/users/42'), ['https', 'api', '42'])
+  t.equal(m.match('https://api.test/users/x'), null)
+})
+
+t.test('regexp: nested < > inside a group are balanced', async (t) => {
+  const m = re('http://api.test/<(?<id>[0-9]+)>/<.*>')
+  t.same(m.match('http://api.test/7/rest'), ['7', 'rest'])
+  t.same(re('http://x.test/<a<b>c>').match('http://x.test/a<b>c'), ['a<b>c'])
+})
+
+t.test("regexp: the user's inner groups do not shift the exposed captures", async (t) => {
+  const m = re('http://api.test/<(foo|bar)(/(baz))?>/<(x)(y)?>/<[0-9]+>')
+  t.same(m.match('http://api.test/foo/baz/x/1'), ['foo/baz', 'x', '1'])
+  t.same(m.match('http://api.test/bar/xy/2'), ['bar', 'xy', '2'])
+  t.same(re('http://a.test/<(?:a)(?<n>b)>/<c>').match('http://a.test/ab/c'), ['ab', 'c'])
+})
+
+t.test('regexp: a group that takes no part captures the empty string', async (t) => {
+  t.same(re('http://a.test/<(x)?>').match('http://a.test/'), [''])
+})
+
+t.test('regexp: a top-level alternation stays inside its group', async (t) => {
+  const m = re('http://a.test/<foo|bar>/end')
+  t.same(m.match('http://a.test/bar/end'), ['bar'])
+  t.equal(m.match('http://a.test/foo'), null)
+})
+
+t.test('regexp: invalid patterns → ConfigError naming the pattern', async (t) => {
+  t.match(configError(() => re('http://a.test/<[a-z>')), /invalid pattern "http:\/\/a\.test\/<\[a-z>"/)
+  t.match(configError(() => re('http://a.test/<.*')), /unbalanced "<"/)
+  t.match(configError(() => re('http://a.test/.*>')), /unbalanced ">"/)
+  t.match(configError(() => re('http://a.test/<a)(b>')), /unbalanced parentheses/)
+  t.match(configError(() => re('http://a.test/<*>')), /invalid pattern/)
+  // As in Oathkeeper (ladon), '<' inside a group counts as a delimiter: a lookbehind unbalances it.
+  t.match(configError(() => re('http://a.test/<(?<=/)[a-z]+>')), /unbalanced "<"/)
+  t.match(configError(() => compileMatcher('nope' as 'glob', 'x')), /unknown matching strategy "nope"/)
+})
+
+t.test('regexp: catastrophic nested quantifiers are rejected', async (t) => {
+  for (const p of ['<(a+)+>', '<(.*)*>', '<(?:[a-z]+/)*>', '<(a*){2,}>', '<((ab)*c)+?>', '<(\\d+)+>']) {
+    t.match(configError(() => re(`http://a.test/${p}`)), /exponential time/, p)
+  }
+  // Bounded or unrepeated groups are fine.
+  for (const p of ['<(a+)?>', '<(a+){1,3}>', '<(a|b)+>', '<[(+]+>', '<\\(a+\\)+>', '<.*>']) {
+    t.doesNotThrow(() => re(`http://a.test/${p}`), p)
+  }
+})
+
+t.test('glob: * stays within a segment, ** crosses separators', async (t) => {
+  const m = glob('http://<*>.test/api/<*>')
+  t.same(m.match('http://api.test/api/users'), ['api', 'users'])
+  t.equal(m.match('http://a.b.test/api/users'), null, "* does not cross '.'")
+  t.equal(m.match('http://api.test/api/users/1'), null, "* does not cross '/'")
+  const any = glob('http://api.test/<**>')
+  t.same(any.match('http://api.test/a/b.c/d'), ['a/b.c/d'])
+  t.same(any.match('http://api.test/'), [''])
+})
+
+t.test('glob: ? is one non-separator character', async (t) => {
+  const m = glob('http://a.test/v<?>/x')
+  t.same(m.match('http://a.test/v2/x'), ['2'])
+  t.equal(m.match('http://a.test/v/x'), null)
+  t.equal(m.match('http://a.test/v./x'), null)
+  t.equal(m.match('http://a.test/v22/x'), null)
+})
+
+t.test('glob: character classes and negation', async (t) => {
+  const m = glob('http://a.test/<[a-c]><[!0-9]><[xy\\]]>')
+  t.same(m.match('http://a.test/bz]'), ['b', 'z', ']'])
+  t.equal(m.match('http://a.test/dzx'), null)
+  t.equal(m.match('http://a.test/b5x'), null)
+  t.same(glob('http://a.test/<[^]>').match('http://a.test/^'), ['^'], "'^' is a plain list character in gobwas")
+})
+
+t.test('glob: {a,b} alternatives, each a glob, nestable', async (t) => {
+  const m = glob('http://a.test/<{users,groups/*,x{1,2}}>')
+  t.same(m.match('http://a.test/users'), ['users'])
+  t.same(m.match('http://a.test/groups/7'), ['groups/7'])
+  t.same(m.match('http://a.test/x2'), ['x2'])
+  t.equal(m.match('http://a.test/groups/7/8'), null)
+  t.equal(m.match('http://a.test/x3'), null)
+})
+
+t.test('glob: literal text and escapes are literal', async (t) => {
+  const m = glob('http://a.test/(v1)+/<\\*>')
+  t.same(m.match('http://a.test/(v1)+/*'), ['*'])
+  t.equal(m.match('http://a.test/(v1)+/x'), null)
+  t.equal(glob('http://a.test/<a,b}>').match('http://a.test/a,b}')?.[0], 'a,b}', ', and } are literal outside {…}')
+})
+
+t.test('glob: prefix and invalid globs', async (t) => {
+  t.equal(glob('https://a.test/x/<**>').prefix, 'https://a.test/x/')
+  t.match(configError(() => glob('http://a.test/<[a-z>')), /"\[" is never closed/)
+  t.match(configError(() => glob('http://a.test/<{a,b>')), /"\{" is never closed/)
+  t.match(configError(() => glob('http://a.test/<[z-a]>')), /out of order/)
+  t.match(configError(() => glob('http://a.test/<[]>')), /empty character class/)
+  t.match(configError(() => glob('http://a.test/<a\\>')), /escapes nothing/)
+  t.match(configError(() => glob('http://a.test/<a')), /invalid pattern "http:\/\/a\.test\/<a"/)
+})
+
+t.test('a hostile URL against many stars answers quickly (linear-time fallback)', async (t) => {
+  const url = `http://a.test/${'a'.repeat(2000)}`
+  for (const m of [glob('http://a.test/<*a*a*a*a*a*b>'), re('http://a.test/<.*a.*a.*a.*a.*a.*b>')]) {
+    const started = performance.now()
+    t.equal(m.match(url), null, m.pattern)
+    // Without the fallback this is ~2000^6 steps; with it, a few milliseconds.
+    t.ok(performance.now() - started < 500, `${m.pattern} answered in bounded time`)
+  }
+  t.same(glob('http://a.test/<**>/<**>').match('http://a.test/a/b/c'), ['a/b', 'c'], 'greedy captures as before')
+})

@@ -1,0 +1,57 @@
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
+import { request } from 'undici'
+import { ROOT, start } from './helpers/cli.js'
+
+// The quickstart on its real ports (4455, 4456, 4460) with the real config/ and rules/, and
+// the README's curl walk-through run verbatim against it.
+const sh = promisify(execFile)
+const qs = await start(['quickstart'], /gateway listening/, { timeoutMs: 30_000 })
+t.teardown(() => qs.stop())
+
+async function call(path: string, headers: Record<string, string> = {}) {
+  const res = await request(`http://127.0.0.1:4455${path}`, { headers })
+  const text = await res.body.text()
+  return { status: res.statusCode, text, headers: res.headers }
+}
+
+t.test('example rules behave as the README says', async (t) => {
+  const pub = await call('/public/hello')
+  t.equal(pub.status, 200)
+  t.match(JSON.parse(pub.text), { url: '/public/hello', headers: { 'x-user': 'guest' } })
+  const user = await call('/users/42/profile')
+  t.equal(user.status, 200)
+  t.match(JSON.parse(user.text), { url: '/42/profile', headers: { 'x-user-id': '42', 'x-request-method': 'get' } })
+  t.equal((await call('/users/abc/profile')).status, 404, 'capture must be numeric')
+  t.equal((await call('/admin/settings')).status, 401)
+  const internal = await call('/internal/report')
+  t.equal(internal.status, 403)
+  t.match(JSON.parse(internal.text), { error: { code: 403, request: /.+/ } }, 'verbose rule-level error handler')
+  t.equal((await call('/nothing-here')).status, 404)
+})
+
+t.test("the README's curl walk-through works verbatim", async (t) => {
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8')
+  const block = /### A walk-through with curl[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1]
+  t.ok(block, 'walk-through block found')
+  const commands = block!
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .filter((l) => l.startsWith('curl '))
+  t.ok(commands.length >= 8, `${commands.length} commands`)
+  const outputs: string[] = []
+  for (const c of commands) {
+    const { stdout } = await sh('bash', ['-c', c], { timeout: 10_000 })
+    outputs.push(stdout)
+    t.ok(stdout.length > 0, `output from: ${c}`)
+  }
+  const all = outputs.join('\n')
+  t.match(all, /"x-user": "guest"/)
+  t.match(all, /HTTP\/1\.1 401/)
+  t.match(all, /HTTP\/1\.1 403/)
+  t.match(all, /HTTP\/1\.1 404/)
+  t.match(outputs.find((o, i) => commands[i]!.includes('/decisions')), /HTTP\/1\.1 200[\s\S]*x-user: guest/i)
+  t.match(outputs.find((o, i) => commands[i]!.includes('--path-as-is')), /HTTP\/1\.1 401/)
+})
