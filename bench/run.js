@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     only: { type: 'string', default: TARGETS.join(',') },
     cli: { type: 'string', default: join(ROOT, 'dist/cli/main.js') },
+    // The gateway's default: one log line per request is part of the cost being measured.
+    'log-level': { type: 'string', default: 'info' },
     role: { type: 'string' },
     upstream: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -44,7 +46,7 @@ else {
 }
 
 function printHelp() {
-  console.log(`usage: node bench/run.js [--duration s] [--connections n] [--warmup s] [--only direct,bare,gateway] [--cli dist/cli/main.js]`)
+  console.log(`usage: node bench/run.js [--duration s] [--connections n] [--warmup s] [--only direct,bare,gateway] [--cli dist/cli/main.js] [--log-level info]`)
 }
 
 // ---- roles (child processes) -------------------------------------------------------------
@@ -184,10 +186,11 @@ access_rules:
 authenticators: { noop: { enabled: true } }
 authorizers: { allow: { enabled: true } }
 mutators: { noop: { enabled: true } }
-log: { level: warn }
+log: { level: ${args['log-level']}, format: json }
 `,
   )
-  const child = spawn(process.execPath, [args.cli, 'serve', '-c', config], { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'] })
+  // stdout (the per-request log lines) goes to /dev/null: written, as in production, not shown.
+  const child = spawn(process.execPath, [args.cli, 'serve', '-c', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   children.push(child)
   let stderr = ''
   child.stderr.on('data', (c) => {
@@ -242,7 +245,7 @@ function printReport(results, { duration, connections }) {
   for (const [name, r] of Object.entries(results)) {
     rows.push([name, Math.round(r.requests.average), r.latency.average.toFixed(2), r.latency.p50, r.latency.p99, r.non2xx, r.errors + r.timeouts].map(String))
   }
-  console.log(`\n${duration}s per target, ${connections} connections, Node ${process.version}\n`)
+  console.log(`\n${duration}s per target, ${connections} connections, gateway log level ${args['log-level']}, Node ${process.version}\n`)
   console.log(table(rows))
 
   const ratios = [

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { createLogger } from '../src/observability/logger.js'
+import { createLogger, redactSecrets } from '../src/observability/logger.js'
 
 /** A destination that keeps everything written to it. */
 function sink(): { stream: Writable; text(): string } {
@@ -70,6 +70,26 @@ t.test('authorization and cookie headers are redacted', async (t) => {
   t.equal(second!.headers.authorization, '[REDACTED]')
   t.equal(third!.upstream.headers['proxy-authorization'], '[REDACTED]')
   t.equal(headers.authorization, 'Bearer secret-token', 'the logged object itself is not changed')
+})
+
+t.test('secret header names are matched whatever their case', async (t) => {
+  const out = sink()
+  const log = createLogger({ level: 'info', format: 'json' }, out.stream)
+  log.info({ headers: { Authorization: 'Bearer secret-a', 'Set-Cookie': ['a=secret-b', 'b=secret-c'] } }, 'top level')
+  log.info({ upstream: { url: 'http://u', headers: { 'X-Api-Key': 'secret-d' } } }, 'nested')
+  await settle()
+  const text = out.text()
+  t.notMatch(text, /secret-/, 'no credential value reaches the log')
+  const [first, second] = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>)
+  t.same(first!.headers, { Authorization: '[REDACTED]', 'Set-Cookie': '[REDACTED]' })
+  t.same(second!.upstream, { url: 'http://u', headers: { 'X-Api-Key': '[REDACTED]' } })
+})
+
+t.test('redactSecrets copies nothing when there is nothing to hide (the per-request log line)', async (t) => {
+  const line = { request_id: 'r', method: 'GET', path: '/x', rule: 'r1', status: 200, duration_ms: 1.5 }
+  t.equal(redactSecrets(line), line, 'same object')
+  const withHeaders = { req: { headers: { accept: '*/*' } } }
+  t.equal(redactSecrets(withHeaders), withHeaders, 'headers without secrets: same object')
 })
 
 t.test('redaction also applies in text format', async (t) => {

@@ -55,3 +55,31 @@ t.test("the README's curl walk-through works verbatim", async (t) => {
   t.match(outputs.find((o, i) => commands[i]!.includes('/decisions')), /HTTP\/1\.1 200[\s\S]*x-user: guest/i)
   t.match(outputs.find((o, i) => commands[i]!.includes('--path-as-is')), /HTTP\/1\.1 401/)
 })
+
+t.test("the README's token server walk-through works verbatim", async (t) => {
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8')
+  const block = /### The token server: client credentials with curl[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1]
+  t.ok(block, 'walk-through block found')
+  // Run twice: the block must be repeatable against the same quickstart data.
+  for (const round of [1, 2]) {
+    const { stdout } = await sh('bash', ['-ec', block!], { timeout: 20_000 })
+    const lines = stdout.split('\n').filter((l) => l.startsWith('{'))
+    const json = lines.map((l) => JSON.parse(l))
+    t.match(json[0], { client_id: 'demo', client_secret: 'demo-secret', grant_types: ['client_credentials'] }, `round ${round}: client created`)
+    t.match(json[1], { token_type: 'bearer', scope: 'api api.read', expires_in: 3600 })
+    t.match(json[2], { active: true, client_id: 'demo', scope: 'api.read', token_use: 'access_token' })
+    t.same(json[3], { active: false }, 'tampered token')
+    t.same(json[4], { active: false }, 'revoked token')
+    t.equal(json.length, 5)
+  }
+})
+
+t.test('the token server answers on its quickstart ports', async (t) => {
+  const d = await request('http://127.0.0.1:4444/.well-known/openid-configuration')
+  const doc = (await d.body.json()) as Record<string, unknown>
+  t.equal(doc.issuer, 'http://127.0.0.1:4444/')
+  t.equal(doc.introspection_endpoint, 'http://127.0.0.1:4445/admin/oauth2/introspect')
+  const ready = await request('http://127.0.0.1:4445/health/ready')
+  t.equal(ready.statusCode, 200)
+  await ready.body.dump()
+})

@@ -4,6 +4,8 @@ import { healthCommand } from './health.js'
 import { quickstartCommand } from './quickstart.js'
 import { rulesCommand } from './rules.js'
 import { serveCommand } from './serve.js'
+import { tokenServerCommand } from './token-server.js'
+import { hydraCommands } from './hydra/index.js'
 
 /** The `gatehouse` command line; every verb has --help (commander). */
 export function buildProgram(): Command {
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand())
   program.addCommand(rulesCommand())
   program.addCommand(healthCommand())
+  program.addCommand(tokenServerCommand())
+  for (const c of hydraCommands()) program.addCommand(c)
   program.addCommand(quickstartCommand())
   program
     .command('version')

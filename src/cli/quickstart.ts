@@ -1,35 +1,102 @@
 import { Command } from 'commander'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { dirname } from 'node:path'
+import { loadConfigFor } from '../config/load.js'
 import { createEchoServer } from '../example/echo.js'
 import { createGateway } from '../gateway/gateway.js'
 import { createLogger } from '../observability/logger.js'
+import { TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
+import { createTokenServer } from '../token-server/server.js'
 import { collect } from './options.js'
 import { loadConfigOrExit } from './serve.js'
 import { onShutdown } from './shutdown.js'
+import { loadTokenServerConfigOrExit, openStoreOrExit } from './token-server.js'
 
 /** The example upstream's address; the example rules in rules/ point to it. */
 export const ECHO_HOST = '127.0.0.1'
 export const ECHO_PORT = 4460
 
+/** Where the quickstart keeps the generated development system secret. */
+const SECRET_FILE = 'data/system-secret'
+
 export function quickstartCommand(): Command {
   return new Command('quickstart')
-    .description(`run everything for a first look (what \`npm start\` runs): the gateway with config/quickstart.yml and rules/, and an echo upstream on ${ECHO_HOST}:${ECHO_PORT}`)
-    .option('-c, --config <file>', 'config file(s) to use instead of config/quickstart.yml', collect, [])
-    .action(async (opts: { config: string[] }) => {
+    .description(
+      'run everything for a first look (what `npm start` runs): the gateway (config/quickstart.yml, rules/), ' +
+        `the token server (config/token-server.yml, SQLite in ./data/) and an echo upstream on ${ECHO_HOST}:${ECHO_PORT}`,
+    )
+    .option('-c, --config <file>', 'gateway config file(s) to use instead of config/quickstart.yml', collect, [])
+    .option('--token-server-config <file>', 'token server config file(s) to use instead of config/token-server.yml', collect, [])
+    .action(async (opts: { config: string[]; tokenServerConfig: string[] }) => {
       const config = loadConfigOrExit(opts.config.length > 0 ? opts.config : ['config/quickstart.yml'])
+      const tsFiles = opts.tokenServerConfig.length > 0 ? opts.tokenServerConfig : ['config/token-server.yml']
+      const tsConfig = withDevSecret(tsFiles)
       const logger = createLogger(config.log)
-      const echo = createEchoServer()
-      await new Promise<void>((resolve, reject) => {
-        echo.once('error', reject).listen(ECHO_PORT, ECHO_HOST, () => resolve())
-      })
-      const e = echo.address() as AddressInfo
-      logger.info({ upstream: `http://${e.address}:${e.port}` }, 'example echo upstream listening')
-      const gateway = createGateway(config, logger)
-      await gateway.start()
-      onShutdown(logger, async () => {
-        await gateway.close()
-        echo.close()
-        echo.closeAllConnections()
-      })
+
+      // Each part that has started registers how to stop it, so a failure later (a port in use)
+      // stops the earlier parts instead of leaving a half-working process behind.
+      const closers: (() => Promise<void>)[] = []
+      const stopAll = async (): Promise<void> => {
+        for (const close of closers.reverse()) await close().catch(() => undefined)
+      }
+      try {
+        const echo = createEchoServer()
+        await new Promise<void>((resolve, reject) => {
+          echo.once('error', reject).listen(ECHO_PORT, ECHO_HOST, () => resolve())
+        })
+        closers.push(async () => {
+          echo.close()
+          echo.closeAllConnections()
+        })
+        const e = echo.address() as AddressInfo
+        logger.info({ upstream: `http://${e.address}:${e.port}` }, 'example echo upstream listening')
+
+        // The quickstart migrates its own database; production runs `token-server migrate sql` first.
+        const store = openStoreOrExit(tsConfig.dsn, logger)
+        closers.push(() => store.close())
+        const applied = await store.migrate()
+        if (applied > 0) logger.info({ migrations: applied }, 'token server database migrated')
+        const tokenServer = createTokenServer(tsConfig, store, logger.child({ component: 'token-server' }))
+        await tokenServer.start('all')
+        closers.push(() => tokenServer.close())
+
+        const gateway = createGateway(config, logger)
+        closers.push(() => gateway.close())
+        await gateway.start()
+      } catch (err) {
+        await stopAll()
+        throw err
+      }
+      onShutdown(logger, stopAll)
     })
+}
+
+/**
+ * The token server config for the quickstart: when no system secret is configured, one is
+ * generated once and kept in data/system-secret (0600), so tokens survive restarts without
+ * the user having to invent a secret first. `--dev` semantics (plain-http issuer) apply.
+ */
+function withDevSecret(files: readonly string[]): TokenServerConfig {
+  const env = { ...process.env }
+  let configured = true
+  try {
+    configured = loadConfigFor(TOKEN_SERVER_CONFIG, files, env).secrets.system.length > 0
+  } catch {
+    // A broken config: the load below reports every problem.
+  }
+  if (!configured) env.SECRETS_SYSTEM = devSecret()
+  return loadTokenServerConfigOrExit(files, true, env)
+}
+
+function devSecret(): string {
+  try {
+    return readFileSync(SECRET_FILE, 'utf8').trim()
+  } catch {
+    const secret = randomBytes(32).toString('base64url')
+    mkdirSync(dirname(SECRET_FILE), { recursive: true })
+    writeFileSync(SECRET_FILE, `${secret}\n`, { mode: 0o600 })
+    return secret
+  }
 }

@@ -31,12 +31,30 @@ export function rulesCommand(): Command {
     .requiredOption('-e, --endpoint <url>', 'gateway API endpoint, e.g. http://127.0.0.1:4456')
     .option('--format <format>', 'json or table', 'table')
     .action(async (opts: { endpoint: string; format: string }) => {
-      const { status, body } = await getJson(opts.endpoint, '/rules?limit=500')
-      if (status !== 200 || !Array.isArray(body)) throw new Error(`GET /rules answered ${status}: ${JSON.stringify(body)}`)
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(body, null, 2)}\n`)
-      else process.stdout.write(table(body as { id: string; match: { url: string; methods?: string[] } }[]))
+      const rules = await listRules(opts.endpoint)
+      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(rules, null, 2)}\n`)
+      else process.stdout.write(table(rules))
     })
   return rules
+}
+
+interface ListedRule {
+  id: string
+  match: { url: string; methods?: string[] }
+}
+
+/** The API's largest page (GET /rules caps `limit` there). */
+const PAGE = 500
+
+/** Every rule a running gateway serves, page by page (one page would stop at 500 rules). */
+export async function listRules(endpoint: string): Promise<ListedRule[]> {
+  const all: ListedRule[] = []
+  for (;;) {
+    const { status, body } = await getJson(endpoint, `/rules?limit=${PAGE}&offset=${all.length}`)
+    if (status !== 200 || !Array.isArray(body)) throw new Error(`GET /rules answered ${status}: ${JSON.stringify(body)}`)
+    all.push(...(body as ListedRule[]))
+    if (body.length < PAGE) return all
+  }
 }
 
 /** The config to validate against: the given files, or every known handler enabled. */
@@ -93,7 +111,7 @@ export async function validateRuleFiles(paths: readonly string[], config: Gateho
   return problems
 }
 
-function table(rules: { id: string; match: { url: string; methods?: string[] } }[]): string {
+function table(rules: readonly ListedRule[]): string {
   const rows = [['ID', 'METHODS', 'URL'], ...rules.map((r) => [r.id, (r.match.methods ?? []).join(','), r.match.url])]
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`).join('\n') + '\n'

@@ -6,8 +6,29 @@ import { deepFreeze, deepMerge, isPlainObject } from '../util/deep-merge.js'
 import { DEFAULTS } from './defaults.js'
 import { isDuration } from './duration.js'
 import { envOverrideEntries, mergeOverrides, type EnvOverride } from './env.js'
-import { configSchema, DURATION_FORMAT, UNSUPPORTED_OATHKEEPER_KEYS } from './schema.js'
+import { configSchema, DURATION_FORMAT, UNSUPPORTED_OATHKEEPER_KEYS, type SchemaNode } from './schema.js'
 import type { GatehouseConfig } from './types.js'
+
+/**
+ * What one component's configuration is: its schema (validation and env-variable mapping),
+ * its defaults, and the keys of the product it mirrors that it deliberately rejects.
+ * The gateway and the token server each have one; the loading pipeline is shared.
+ */
+export interface ConfigSpec<T> {
+  readonly schema: SchemaNode
+  readonly defaults: T
+  /** Key paths (dot-joined) that the mirrored product has but this component refuses, with why. */
+  readonly unsupported?: ReadonlySet<string>
+  readonly unsupportedMessage?: string
+}
+
+/** The gateway's spec (Oathkeeper's layout). */
+export const GATEWAY_CONFIG: ConfigSpec<GatehouseConfig> = {
+  schema: configSchema,
+  defaults: DEFAULTS,
+  unsupported: UNSUPPORTED_OATHKEEPER_KEYS,
+  unsupportedMessage: 'Oathkeeper key not supported by Gatehouse; remove it',
+}
 
 /** One source of raw config: a parsed file, or the object given to buildConfig. */
 interface Layer {
@@ -23,23 +44,33 @@ interface Layer {
  * @param env defaults to process.env; pass `{}` for a config that ignores the environment.
  */
 export function loadConfig(files: readonly string[], env: NodeJS.ProcessEnv = process.env): GatehouseConfig {
+  return loadConfigFor(GATEWAY_CONFIG, files, env)
+}
+
+/** The same pipeline as loadConfig, from an in-memory object (tests, quickstart). */
+export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): GatehouseConfig {
+  return buildConfigFor(GATEWAY_CONFIG, raw, env)
+}
+
+/** loadConfig for any component's spec. */
+export function loadConfigFor<T>(spec: ConfigSpec<T>, files: readonly string[], env: NodeJS.ProcessEnv = process.env): T {
   const problems: string[] = []
   const layers: Layer[] = []
   for (const file of files) {
     const value = readConfigFile(file, problems)
     if (value !== undefined) layers.push({ origin: file, value })
   }
-  return build(layers, env, problems)
+  return build(spec, layers, env, problems)
 }
 
-/** The same pipeline as loadConfig, from an in-memory object (tests, quickstart). */
-export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): GatehouseConfig {
+/** buildConfig for any component's spec. */
+export function buildConfigFor<T>(spec: ConfigSpec<T>, raw: unknown, env: NodeJS.ProcessEnv = process.env): T {
   const problems: string[] = []
   const layers: Layer[] = []
   if (raw === undefined || raw === null) layers.push({ origin: undefined, value: {} })
   else if (isPlainObject(raw)) layers.push({ origin: undefined, value: raw })
   else problems.push(`(root): must be an object of config keys`)
-  return build(layers, env, problems)
+  return build(spec, layers, env, problems)
 }
 
 /** Returns the file's top-level mapping, or undefined after recording a problem naming the file. */
@@ -69,9 +100,9 @@ function readConfigFile(file: string, problems: string[]): unknown {
   return value
 }
 
-function build(layers: readonly Layer[], env: NodeJS.ProcessEnv, problems: string[]): GatehouseConfig {
-  const overrides = envOverrideEntries(env)
-  let merged: unknown = DEFAULTS
+function build<T>(spec: ConfigSpec<T>, layers: readonly Layer[], env: NodeJS.ProcessEnv, problems: string[]): T {
+  const overrides = envOverrideEntries(env, spec.schema)
+  let merged: unknown = spec.defaults
   for (const layer of layers) merged = deepMerge(merged, copyWithoutNulls(layer.value))
   merged = mergeOverrides(merged, overrides)
   // A fresh copy: ajv's useDefaults writes into it, and DEFAULTS / the caller's object must stay untouched.
@@ -79,12 +110,12 @@ function build(layers: readonly Layer[], env: NodeJS.ProcessEnv, problems: strin
 
   const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, verbose: true })
   ajv.addFormat(DURATION_FORMAT, { type: 'string', validate: isDuration })
-  const validate = ajv.compile(configSchema)
+  const validate = ajv.compile(spec.schema)
   if (!validate(candidate)) {
-    for (const e of validate.errors ?? []) problems.push(describe(e, layers, overrides))
+    for (const e of validate.errors ?? []) problems.push(describe(spec, e, layers, overrides))
   }
   if (problems.length > 0) throw new ConfigError('invalid configuration', problems)
-  return deepFreeze(candidate) as GatehouseConfig
+  return deepFreeze(candidate) as T
 }
 
 /**
@@ -105,7 +136,7 @@ function copyWithoutNulls(v: unknown): unknown {
 }
 
 /** One human line per ajv error: `key.path: what is wrong (got …) [where it was set]`. */
-function describe(e: ErrorObject, layers: readonly Layer[], overrides: readonly EnvOverride[]): string {
+function describe<T>(spec: ConfigSpec<T>, e: ErrorObject, layers: readonly Layer[], overrides: readonly EnvOverride[]): string {
   const path = e.instancePath
     .split('/')
     .slice(1)
@@ -115,8 +146,8 @@ function describe(e: ErrorObject, layers: readonly Layer[], overrides: readonly 
     const key = String((e.params as { additionalProperty: string }).additionalProperty)
     path.push(key)
     const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {})
-    message = UNSUPPORTED_OATHKEEPER_KEYS.has(path.join('.'))
-      ? 'Oathkeeper key not supported by Gatehouse; remove it'
+    message = spec.unsupported?.has(path.join('.')) === true
+      ? (spec.unsupportedMessage ?? 'key not supported by Gatehouse; remove it')
       : `unknown key (known: ${known.join(', ')})`
   } else if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues
@@ -125,7 +156,8 @@ function describe(e: ErrorObject, layers: readonly Layer[], overrides: readonly 
     // Also for `type` errors: `read: 5` is a number in YAML, and "must be string" would not say why.
     message = `must be a duration such as "300ms", "5s", "1m30s" or "1.5h"${got(e.data)}`
   } else if (e.keyword === 'minLength') {
-    message = 'must not be empty'
+    const limit = (e.params as { limit: number }).limit
+    message = limit <= 1 ? 'must not be empty' : `must be at least ${limit} characters long`
   }
   const where = originOf(path, layers, overrides)
   return `${path.length > 0 ? path.join('.') : '(root)'}: ${message}${where === undefined ? '' : ` [${where}]`}`

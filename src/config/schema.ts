@@ -17,6 +17,8 @@ export interface SchemaNode {
   readonly minimum?: number
   readonly maximum?: number
   readonly minLength?: number
+  readonly maxLength?: number
+  readonly pattern?: string
   readonly default?: unknown
   readonly description?: string
 }
@@ -24,12 +26,12 @@ export interface SchemaNode {
 /** Custom ajv format for Go duration strings ("5s", "1m30s"); registered by load.ts. */
 export const DURATION_FORMAT = 'duration'
 
-const duration: SchemaNode = { type: 'string', format: DURATION_FORMAT }
-const port: SchemaNode = { type: 'integer', minimum: 0, maximum: 65535 }
-const nonEmptyString: SchemaNode = { type: 'string', minLength: 1 }
+export const duration: SchemaNode = { type: 'string', format: DURATION_FORMAT }
+export const port: SchemaNode = { type: 'integer', minimum: 0, maximum: 65535 }
+export const nonEmptyString: SchemaNode = { type: 'string', minLength: 1 }
 
 /** Closed object: every property listed is required (defaults fill them in before validation). */
-function object(properties: Record<string, SchemaNode>, description?: string): SchemaNode {
+export function object(properties: Record<string, SchemaNode>, description?: string): SchemaNode {
   return {
     type: 'object',
     properties,

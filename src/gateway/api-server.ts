@@ -6,7 +6,7 @@ import type { CompiledRule } from '../rules/compile.js'
 import { VERSION } from '../version.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
 import { decisionTarget, GatewayRequest, requestIdOf, type RequestTarget } from './request.js'
-import { sendErrorResponse, sendJson } from './respond.js'
+import { sendErrorResponse, sendJson, statusForLog } from './respond.js'
 
 export interface ApiDeps extends DecisionDeps {
   /** False until the first complete rule set was published. */
@@ -31,12 +31,19 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   async function decision(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
     const requestId = requestIdOf(req.headers)
+    const log = (method: string | undefined, path: string | undefined, rule: string | undefined): void => {
+      logger.info(
+        { request_id: requestId, method, path, rule, status: statusForLog(res), duration_ms: Math.round((performance.now() - started) * 1000) / 1000 },
+        'decision',
+      )
+    }
     let greq: GatewayRequest
     try {
       greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId)
       sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
+      log(req.method, req.url, undefined)
       return
     }
     const d = await decide(deps, greq)
@@ -47,17 +54,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: d.rule?.id, code: d.error.code, reason: d.error.reason }, 'decision failed')
       sendErrorResponse(res, errorResponse(deps, greq, d.rule, d.error))
     }
-    logger.info(
-      {
-        request_id: requestId,
-        method: greq.method,
-        path: greq.target.path,
-        rule: d.rule?.id,
-        status: res.statusCode,
-        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-      },
-      'decision',
-    )
+    log(greq.method, greq.target.path, d.rule?.id)
   }
 
   function management(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {

@@ -72,19 +72,28 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     loader,
     rules,
     async start() {
-      await loader.start()
-      const [p, a] = await Promise.all([
-        listen(proxy, config.serve.proxy.port, config.serve.proxy.host),
-        listen(api, config.serve.api.port, config.serve.api.host),
-      ])
-      logger.info({ proxy: `${p.address}:${p.port}`, api: `${a.address}:${a.port}` }, 'gateway listening')
-      return { proxy: p, api: a }
+      try {
+        // The API first, so that /health/alive answers and /health/ready says 503 while the
+        // rules load (an http repository may take a while); the proxy only once they have.
+        const a = await listen(api, config.serve.api.port, config.serve.api.host)
+        await loader.start()
+        const p = await listen(proxy, config.serve.proxy.port, config.serve.proxy.host)
+        logger.info({ proxy: `${p.address}:${p.port}`, api: `${a.address}:${a.port}` }, 'gateway listening')
+        return { proxy: p, api: a }
+      } catch (err) {
+        // E.g. a port in use: release what did start (the API, the file watchers), or the
+        // process would live on half-started, answering health checks with no proxy.
+        await close()
+        throw err
+      }
     },
-    async close() {
-      await loader.close()
-      await Promise.all([closeServer(proxy), closeServer(api)])
-      await upstreams.close()
-    },
+    close,
+  }
+
+  async function close(): Promise<void> {
+    await loader.close()
+    await Promise.all([closeServer(proxy), closeServer(api)])
+    await upstreams.close()
   }
 }
 

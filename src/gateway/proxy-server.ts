@@ -4,7 +4,7 @@ import { GatehouseError, toGatehouseError } from '../errors.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
 import { forward } from './forward.js'
 import { GatewayRequest, proxyTarget, requestIdOf, type RequestTarget } from './request.js'
-import { sendErrorResponse } from './respond.js'
+import { sendErrorResponse, statusForLog } from './respond.js'
 import type { Upstreams } from './upstreams.js'
 
 export interface ProxyDeps extends DecisionDeps {
@@ -31,7 +31,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId)
       sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
-      logRequest(req.method, req.url, undefined, res.statusCode)
+      logRequest(req.method, req.url, undefined)
       return
     }
 
@@ -40,7 +40,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (!d.ok) {
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: ruleId, code: d.error.code, reason: d.error.reason }, 'request failed')
       sendErrorResponse(res, errorResponse(deps, greq, d.rule, d.error))
-      logRequest(target.method, target.path, ruleId, res.statusCode)
+      logRequest(target.method, target.path, ruleId)
       return
     }
     const up = d.rule.upstream
@@ -66,11 +66,11 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       logger.warn({ request_id: requestId, rule: ruleId, code: e.code, reason: e.reason }, 'upstream failed')
       sendErrorResponse(res, errorResponse(deps, greq, d.rule, e))
     }
-    logRequest(target.method, target.path, ruleId, res.statusCode)
+    logRequest(target.method, target.path, ruleId)
 
-    function logRequest(method: string | undefined, path: string | undefined, rule: string | undefined, status: number): void {
+    function logRequest(method: string | undefined, path: string | undefined, rule: string | undefined): void {
       logger.info(
-        { request_id: requestId, method, path, rule, status, duration_ms: Math.round((performance.now() - started) * 1000) / 1000 },
+        { request_id: requestId, method, path, rule, status: statusForLog(res), duration_ms: Math.round((performance.now() - started) * 1000) / 1000 },
         'request',
       )
     }
@@ -87,3 +87,4 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     })
   }
 }
+

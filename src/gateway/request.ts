@@ -66,12 +66,33 @@ export function splitTarget(rawTarget: string): { path: string; search: string }
   return { path: normalizePath(rawPath), search: q === -1 ? '' : rawTarget.slice(q) }
 }
 
+/**
+ * `host[:port]` as RFC 3986 allows it (reg-name or IPv4, or a bracketed IPv6 literal). The host
+ * is the start of the string rules are matched against, so anything that could extend it into
+ * the path (`/`, `?`, `#`, `\\`) or into userinfo (`@`) must be refused: with
+ * `X-Forwarded-Host: api.test/public` a request for `/admin/x` would be matched as
+ * `http://api.test/public/admin/x` and forwarded as `/admin/x`.
+ */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?$/
+
+/** The lower-cased host, or a 400 naming the header it came from. */
+function checkedHost(value: string, header: string): string {
+  if (!VALID_HOST.test(value)) throw new GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', { reason: `invalid ${header} header` })
+  return value.toLowerCase()
+}
+
 function hostOf(req: IncomingMessage): string {
   const host = req.headers.host
-  if (host === undefined || host === '' || /[\s/\\?#@]/.test(host)) {
-    throw new GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', { reason: 'missing or invalid Host header' })
+  if (host === undefined || host === '') {
+    throw new GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', { reason: 'missing Host header' })
   }
-  return host.toLowerCase()
+  return checkedHost(host, 'Host')
+}
+
+/** The first X-Forwarded-Host value, checked like Host; undefined when absent or empty. */
+function forwardedHostOf(req: IncomingMessage): string | undefined {
+  const v = first(req.headers['x-forwarded-host'])?.split(',')[0]?.trim()
+  return v ? checkedHost(v, 'X-Forwarded-Host') : undefined
 }
 
 /** The target of a proxied request. X-Forwarded-Proto/Host are used only when trusted. */
@@ -82,7 +103,7 @@ export function proxyTarget(req: IncomingMessage, trustForwarded: boolean): Requ
   if (trustForwarded) {
     const p = first(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase()
     if (p === 'http' || p === 'https') scheme = p
-    host = first(req.headers['x-forwarded-host'])?.split(',')[0]?.trim().toLowerCase() || undefined
+    host = forwardedHostOf(req)
   }
   return { method: (req.method ?? 'GET').toUpperCase(), scheme, host: host ?? hostOf(req), path, search }
 }
@@ -93,10 +114,12 @@ export function proxyTarget(req: IncomingMessage, trustForwarded: boolean): Requ
  */
 export function decisionTarget(req: IncomingMessage): RequestTarget {
   const h = req.headers
-  const uri = first(h['x-forwarded-uri']) ?? (req.url ?? '/').slice('/decisions'.length)
-  const { path, search } = splitTarget(uri === '' ? '/' : uri)
+  let uri = first(h['x-forwarded-uri']) ?? (req.url ?? '/').slice('/decisions'.length)
+  // `/decisions` and `/decisions?a=b` describe the root path.
+  if (uri === '' || uri.charCodeAt(0) === 0x3f /* ? */) uri = `/${uri}`
+  const { path, search } = splitTarget(uri)
   const proto = first(h['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase()
-  const fwdHost = first(h['x-forwarded-host'])?.split(',')[0]?.trim().toLowerCase()
+  const fwdHost = forwardedHostOf(req)
   return {
     method: (first(h['x-forwarded-method']) ?? req.method ?? 'GET').toUpperCase(),
     scheme: proto === 'https' ? 'https' : proto === 'http' ? 'http' : (req.socket as TLSSocket).encrypted ? 'https' : 'http',

@@ -23,3 +23,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   })
   res.end(text)
 }
+
+/**
+ * The status to log. A client that hung up before any answer was sent got none: logging the
+ * default 200 would count it as a success. 499 is nginx's "client closed request".
+ */
+export function statusForLog(res: ServerResponse): number {
+  return !res.headersSent && res.destroyed ? 499 : res.statusCode
+}

@@ -1,0 +1,70 @@
+import { Command, Argument } from 'commander'
+import { loadConfigFor } from '../config/load.js'
+import { ConfigError } from '../errors.js'
+import { createLogger } from '../observability/logger.js'
+import { startupProblems, TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
+import { createTokenServer, NotMigratedError, type Listen } from '../token-server/server.js'
+import { openStore } from '../token-server/store/open.js'
+import { StoreUnavailableError, type Store } from '../token-server/store/types.js'
+import type { Logger } from '../observability/logger.js'
+import { migrateCommand } from './migrate.js'
+import { collect } from './options.js'
+import { onShutdown } from './shutdown.js'
+
+/** `gatehouse token-server serve|migrate`: the Hydra-compatible OAuth2 server. */
+export function tokenServerCommand(): Command {
+  const cmd = new Command('token-server').description('the included OAuth2 token server (Hydra-compatible public and admin APIs)')
+  cmd.addCommand(
+    new Command('serve')
+      .description('serve the public API (4444), the admin API (4445), or both')
+      .addArgument(new Argument('[which]', 'which APIs to serve').choices(['all', 'public', 'admin']).default('all'))
+      .option('-c, --config <file>', 'config file (YAML or JSON); repeat to layer files, later ones win', collect, [])
+      .option('--dev', 'development mode: allow a plain-http issuer URL', false)
+      .action(async (which: Listen, opts: { config: string[]; dev: boolean }) => {
+        const config = loadTokenServerConfigOrExit(opts.config, opts.dev)
+        const logger = createLogger(config.log)
+        const store = openStoreOrExit(config.dsn, logger)
+        const server = createTokenServer(config, store, logger)
+        try {
+          await server.start(which)
+        } catch (err) {
+          await store.close().catch(() => undefined)
+          if (err instanceof NotMigratedError || err instanceof StoreUnavailableError) fail(err.message)
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`cannot listen: ${(err as Error).message}`)
+          throw err
+        }
+        onShutdown(logger, () => server.close())
+      }),
+  )
+  cmd.addCommand(new Command('migrate').description('database migrations').addCommand(migrateCommand()))
+  return cmd
+}
+
+/** Loads and checks the config; on problems prints every one and exits 1, before anything starts. */
+export function loadTokenServerConfigOrExit(files: readonly string[], dev: boolean, env: NodeJS.ProcessEnv = process.env): TokenServerConfig {
+  let config: TokenServerConfig
+  try {
+    config = loadConfigFor(TOKEN_SERVER_CONFIG, files, env)
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`)
+    throw err
+  }
+  const problems = startupProblems(config, { dev })
+  if (problems.length > 0) fail(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  return config
+}
+
+/** Opens the DSN's store; a bad DSN or an unopenable file is one clear line and exit 1. */
+export function openStoreOrExit(dsn: string, logger: Logger): Store {
+  try {
+    return openStore(dsn, { logger })
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof StoreUnavailableError) fail(`dsn: ${err.message}`)
+    throw err
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,149 @@
+/**
+ * The token server's configuration, in ORY Hydra 2.x's key layout (`dsn`, `secrets.system`,
+ * `urls.self.issuer`, `strategies.*`, `ttl.*`, `oauth2.hashers.*`), so a Hydra config file
+ * works with at most the keys Gatehouse does not implement removed. Loaded by the same pipeline
+ * as the gateway's (config/load.ts): files layered, env overrides by key path (`DSN`,
+ * `SECRETS_SYSTEM=a,b`, `SERVE_PUBLIC_PORT`), every problem reported at once, result frozen.
+ */
+import type { ConfigSpec } from '../config/load.js'
+import { duration, LOG_LEVELS, nonEmptyString, object, port, type SchemaNode } from '../config/schema.js'
+import { deepFreeze } from '../util/deep-merge.js'
+
+export interface TokenServerConfig {
+  readonly serve: {
+    readonly public: { readonly host: string; readonly port: number }
+    readonly admin: { readonly host: string; readonly port: number }
+  }
+  /** `memory`, `sqlite://path` (or `sqlite::memory:`), `postgres://…` (Hydra's DSN forms). */
+  readonly dsn: string
+  readonly secrets: {
+    /** The first signs opaque tokens; the others still verify (rotation). Each ≥ 16 characters. */
+    readonly system: readonly string[]
+  }
+  readonly urls: {
+    readonly self: {
+      readonly issuer: string
+      /** The admin API's public URL; when set, discovery lists the introspection endpoint. */
+      readonly admin: string
+    }
+  }
+  readonly strategies: {
+    readonly access_token: 'opaque' | 'jwt'
+    readonly scope: 'exact' | 'wildcard'
+  }
+  readonly ttl: { readonly access_token: string }
+  readonly oauth2: {
+    readonly hashers: {
+      readonly algorithm: 'pbkdf2' | 'bcrypt'
+      readonly pbkdf2: { readonly iterations: number }
+      readonly bcrypt: { readonly cost: number }
+    }
+    /** Beyond Hydra: the opaque access token prefix (Hydra's is fixed to `ory_at_`). */
+    readonly access_token_prefix: string
+    /** Beyond Hydra: the JWT strategy's signing algorithm. */
+    readonly jwt_algorithm: 'RS256' | 'ES256'
+  }
+  /** Beyond Hydra: expired tokens are deleted in the background, in small batches. */
+  readonly janitor: { readonly interval: string; readonly batch_size: number }
+  readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly format: 'json' | 'text' }
+}
+
+const listener = object({ host: { type: 'string' }, port })
+
+export const tokenServerSchema: SchemaNode = object({
+  serve: object({ public: listener, admin: listener }),
+  dsn: nonEmptyString,
+  secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
+  urls: object({ self: object({ issuer: nonEmptyString, admin: { type: 'string' } }) }),
+  strategies: object({
+    access_token: { type: 'string', enum: ['opaque', 'jwt'] },
+    scope: { type: 'string', enum: ['exact', 'wildcard'] },
+  }),
+  ttl: object({ access_token: duration }),
+  oauth2: object({
+    hashers: object({
+      algorithm: { type: 'string', enum: ['pbkdf2', 'bcrypt'] },
+      pbkdf2: object({ iterations: { type: 'integer', minimum: 1000, maximum: 10_000_000 } }),
+      bcrypt: object({ cost: { type: 'integer', minimum: 4, maximum: 31 } }),
+    }),
+    access_token_prefix: { type: 'string', maxLength: 32, pattern: '^[A-Za-z0-9_-]*$' },
+    jwt_algorithm: { type: 'string', enum: ['RS256', 'ES256'] },
+  }),
+  janitor: object({ interval: duration, batch_size: { type: 'integer', minimum: 1, maximum: 100_000 } }),
+  log: object({
+    level: { type: 'string', enum: LOG_LEVELS },
+    format: { type: 'string', enum: ['json', 'text'] },
+  }),
+})
+
+/** Hydra's defaults where it has them. */
+export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
+  serve: { public: { host: '', port: 4444 }, admin: { host: '', port: 4445 } },
+  dsn: 'memory',
+  secrets: { system: [] },
+  urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' } },
+  strategies: { access_token: 'opaque', scope: 'wildcard' },
+  ttl: { access_token: '1h' },
+  oauth2: {
+    hashers: { algorithm: 'pbkdf2', pbkdf2: { iterations: 25_000 }, bcrypt: { cost: 10 } },
+    access_token_prefix: 'ory_at_',
+    jwt_algorithm: 'RS256',
+  },
+  janitor: { interval: '1m', batch_size: 500 },
+  log: { level: 'info', format: 'json' },
+} satisfies TokenServerConfig)
+
+/** Hydra keys that are about flows Gatehouse does not serve (login/consent, OIDC, …). */
+const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
+  'version',
+  'serve.cookies',
+  'serve.tls',
+  'serve.public.cors',
+  'serve.admin.cors',
+  'serve.public.tls',
+  'serve.admin.tls',
+  'urls.login',
+  'urls.consent',
+  'urls.logout',
+  'urls.error',
+  'urls.post_logout_redirect',
+  'oidc',
+  'webfinger',
+  'secrets.cookie',
+  'ttl.refresh_token',
+  'ttl.id_token',
+  'ttl.auth_code',
+  'ttl.login_consent_request',
+  'tracing',
+])
+
+export const TOKEN_SERVER_CONFIG: ConfigSpec<TokenServerConfig> = {
+  schema: tokenServerSchema,
+  defaults: TOKEN_SERVER_DEFAULTS,
+  unsupported: UNSUPPORTED_HYDRA_KEYS,
+  unsupportedMessage: 'Hydra key not supported by the Gatehouse token server; remove it',
+}
+
+/**
+ * Checks that need more than the schema: run at start-up, after loading, so `serve` can refuse
+ * with every reason at once. Returns the problems (empty when fine).
+ */
+export function startupProblems(config: TokenServerConfig, opts: { dev: boolean }): string[] {
+  const problems: string[] = []
+  if (config.secrets.system.length === 0) {
+    problems.push(
+      'secrets.system: no system secret is set; set one of at least 16 characters in the config file ' +
+        'or with SECRETS_SYSTEM=<secret> (it signs opaque tokens; keep it stable across restarts)',
+    )
+  }
+  let issuer: URL | undefined
+  try {
+    issuer = new URL(config.urls.self.issuer)
+  } catch {
+    problems.push(`urls.self.issuer: not a URL (got ${JSON.stringify(config.urls.self.issuer)})`)
+  }
+  if (issuer !== undefined && issuer.protocol !== 'https:' && !opts.dev) {
+    problems.push(`urls.self.issuer: must be https:// outside development; run with --dev to allow ${issuer.href}`)
+  }
+  return problems
+}

@@ -1,0 +1,25 @@
+import type { Logger } from 'pino'
+import type { ScopeStrategy } from '../scope.js'
+import type { Hasher } from './hash.js'
+import type { KeyManager } from './keys.js'
+import type { SecretCache } from './secret-cache.js'
+import type { Store, TokenStrategy } from './store/types.js'
+import type { AccessTokens } from './tokens/access-tokens.js'
+
+/** What the token server's handlers share; built once in server.ts and passed down. */
+export interface TokenServerContext {
+  readonly store: Store
+  readonly hasher: Hasher
+  readonly secrets: SecretCache
+  readonly tokens: AccessTokens
+  readonly keys: KeyManager
+  readonly scopeStrategy: ScopeStrategy
+  readonly logger: Logger
+  /** `urls.self.issuer`. */
+  readonly issuer: string
+  /** `urls.self.admin`, or '' when not configured. */
+  readonly adminUrl: string
+  /** Default access token lifespan (ttl.access_token). */
+  readonly ttlSeconds: number
+  readonly defaultStrategy: TokenStrategy
+}

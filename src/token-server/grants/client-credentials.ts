@@ -1,0 +1,42 @@
+import { clientCredentialsLifespan, clientList, clientScopes } from '../client.js'
+import { invalidRequest, invalidScope, OAuthError } from '../oauth-error.js'
+import { allScopesGranted, splitScope } from '../../scope.js'
+import type { Grant } from './types.js'
+
+/**
+ * RFC 6749 §4.4. The token's subject is the client itself. Requested scopes must be granted by
+ * the client's scope under the configured strategy; requested audiences must each be one of the
+ * client's. Nothing requested → a token with no scope and no audience, as Hydra issues it.
+ */
+export const clientCredentials: Grant = {
+  grantType: 'client_credentials',
+  async handle(ctx, client, form) {
+    if (client.secret_hash === null) {
+      throw new OAuthError(400, 'invalid_grant', 'The client is public and thus not allowed to use grant type client_credentials.')
+    }
+    const requested = splitScope(form.get('scope'))
+    const granted = clientScopes(client)
+    for (const s of requested) {
+      if (!allScopesGranted(ctx.scopeStrategy, granted, [s])) {
+        throw invalidScope(`The OAuth 2.0 Client is not allowed to request scope '${s}'.`)
+      }
+    }
+    // Hydra accepts audience repeated or space-delimited.
+    const audience = form.getAll('audience').flatMap((a) => splitScope(a))
+    const allowed = clientList(client, 'audience')
+    for (const a of audience) {
+      if (!allowed.includes(a)) throw invalidRequest(`Requested audience '${a}' has not been whitelisted by the OAuth 2.0 Client.`)
+    }
+    const lifespan = clientCredentialsLifespan(client) ?? ctx.ttlSeconds
+    const strategy = client.data.access_token_strategy === 'jwt' || client.data.access_token_strategy === 'opaque' ? client.data.access_token_strategy : ctx.defaultStrategy
+    const { token } = await ctx.tokens.issue({
+      clientId: client.client_id,
+      subject: client.client_id,
+      scope: requested,
+      audience,
+      lifespanSeconds: lifespan,
+      strategy,
+    })
+    return { access_token: token, expires_in: lifespan, scope: requested.join(' '), token_type: 'bearer' }
+  },
+}

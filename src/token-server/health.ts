@@ -1,0 +1,25 @@
+import { VERSION } from '../version.js'
+import type { TokenServerContext } from './context.js'
+import { sendJson } from './http/io.js'
+import type { Route } from './http/router.js'
+
+/** `/health/alive`, `/health/ready` (the store answers) and `/version`, on both ports as Hydra. */
+export function healthRoutes(ctx: TokenServerContext): Route[] {
+  return [
+    { method: 'GET', path: '/health/alive', handler: async ({ res }) => sendJson(res, 200, { status: 'ok' }) },
+    {
+      method: 'GET',
+      path: '/health/ready',
+      handler: async ({ res }) => {
+        try {
+          await ctx.store.ping()
+          sendJson(res, 200, { status: 'ok' })
+        } catch (err) {
+          ctx.logger.warn({ err: (err as Error).message }, 'readiness check failed')
+          sendJson(res, 503, { errors: { database: 'the store is not reachable' } })
+        }
+      },
+    },
+    { method: 'GET', path: '/version', handler: async ({ res }) => sendJson(res, 200, { version: VERSION }) },
+  ]
+}

@@ -1,0 +1,139 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import { parseDuration } from '../config/duration.js'
+import { SCOPE_STRATEGIES } from '../scope.js'
+import { clientRoutes } from './admin/clients.js'
+import { introspectEndpoint } from './admin/introspect.js'
+import { keyRoutes } from './admin/keys.js'
+import { deleteTokensEndpoint } from './admin/tokens.js'
+import type { TokenServerConfig } from './config.js'
+import type { TokenServerContext } from './context.js'
+import { createHasher } from './hash.js'
+import { healthRoutes } from './health.js'
+import { createRouter, type Route } from './http/router.js'
+import { startJanitor } from './janitor.js'
+import { KeyManager } from './keys.js'
+import { discoveryEndpoint, jwksEndpoint } from './public/discovery.js'
+import { revokeEndpoint } from './public/revoke.js'
+import { tokenEndpoint } from './public/token.js'
+import { SecretCache } from './secret-cache.js'
+import type { Store } from './store/types.js'
+import { AccessTokens } from './tokens/access-tokens.js'
+import { OpaqueTokens } from './tokens/opaque.js'
+
+export type Listen = 'all' | 'public' | 'admin'
+
+export interface TokenServerAddresses {
+  readonly public?: AddressInfo
+  readonly admin?: AddressInfo
+}
+
+export interface TokenServer {
+  /** Checks the store's schema, then listens on the public and/or admin port. */
+  start(which?: Listen): Promise<TokenServerAddresses>
+  /** Stops listening, lets in-flight requests finish (up to `graceMs`), closes the store. */
+  close(graceMs?: number): Promise<void>
+  readonly context: TokenServerContext
+}
+
+/** Thrown by start() when the database needs `gatehouse token-server migrate sql`. */
+export class NotMigratedError extends Error {
+  constructor(applied: number, latest: number) {
+    super(
+      `the database schema is not up to date (${applied} of ${latest} migrations applied); ` +
+        'run `gatehouse token-server migrate sql -e --yes` (with DSN set) or `gatehouse token-server migrate sql <DSN> --yes` first',
+    )
+    this.name = 'NotMigratedError'
+  }
+}
+
+/** Wires the token server from a validated config and an opened store. */
+export function createTokenServer(config: TokenServerConfig, store: Store, logger: Logger): TokenServer {
+  const hasher = createHasher(config.oauth2.hashers)
+  const keys = new KeyManager(store)
+  const issuer = config.urls.self.issuer
+  const context: TokenServerContext = {
+    store,
+    hasher,
+    secrets: new SecretCache(hasher),
+    keys,
+    tokens: new AccessTokens({
+      store,
+      keys,
+      issuer,
+      opaque: new OpaqueTokens(config.secrets.system, config.oauth2.access_token_prefix),
+      jwtAlgorithm: config.oauth2.jwt_algorithm,
+    }),
+    scopeStrategy: SCOPE_STRATEGIES[config.strategies.scope],
+    logger,
+    issuer,
+    adminUrl: config.urls.self.admin,
+    ttlSeconds: Math.max(1, Math.round(parseDuration(config.ttl.access_token) / 1000)),
+    defaultStrategy: config.strategies.access_token,
+  }
+
+  const publicRoutes: Route[] = [
+    { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context) },
+    { method: 'POST', path: '/oauth2/revoke', handler: revokeEndpoint(context) },
+    { method: 'GET', path: '/.well-known/openid-configuration', handler: discoveryEndpoint(context) },
+    { method: 'GET', path: '/.well-known/jwks.json', handler: jwksEndpoint(context) },
+    ...healthRoutes(context),
+  ]
+  const adminRoutes: Route[] = [
+    ...clientRoutes(context),
+    { method: 'POST', path: '/admin/oauth2/introspect', handler: introspectEndpoint(context) },
+    { method: 'DELETE', path: '/admin/oauth2/tokens', handler: deleteTokensEndpoint(context) },
+    ...keyRoutes(context),
+    ...healthRoutes(context),
+  ]
+
+  const servers: Server[] = []
+  let stopJanitor: (() => void) | undefined
+
+  async function listen(name: 'public' | 'admin', routes: Route[]): Promise<AddressInfo> {
+    const { host, port } = config.serve[name]
+    const server = createServer({ keepAliveTimeout: 65_000 }, createRouter(routes, logger))
+    servers.push(server)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host === '' ? undefined : host, () => resolve())
+    })
+    const address = server.address() as AddressInfo
+    logger.info({ address: address.address, port: address.port }, `token server ${name} API listening`)
+    return address
+  }
+
+  return {
+    context,
+    async start(which = 'all') {
+      const { applied, latest } = await store.migrationStatus()
+      if (applied < latest) throw new NotMigratedError(applied, latest)
+      const out: { public?: AddressInfo; admin?: AddressInfo } = {}
+      if (which !== 'admin') out.public = await listen('public', publicRoutes)
+      if (which !== 'public') out.admin = await listen('admin', adminRoutes)
+      stopJanitor = startJanitor(store, logger, parseDuration(config.janitor.interval), config.janitor.batch_size)
+      return out
+    },
+    async close(graceMs = 10_000) {
+      stopJanitor?.()
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              // Keep-alive connections that go idle later must not hold the close for 65 s.
+              const idle = setInterval(() => s.closeIdleConnections(), 100)
+              const cut = setTimeout(() => s.closeAllConnections(), graceMs)
+              s.close(() => {
+                clearInterval(idle)
+                clearTimeout(cut)
+                resolve()
+              })
+              s.closeIdleConnections()
+            }),
+        ),
+      )
+      await store.close()
+    },
+  }
+}

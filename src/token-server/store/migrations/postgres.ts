@@ -1,0 +1,64 @@
+import type { Migration } from './types.js'
+
+/**
+ * The Postgres schema. Tables are created in the connection's schema (the DSN's `search_path`,
+ * else `public`). JSON columns are jsonb; timestamps bigint (clients and keys in milliseconds,
+ * tokens in seconds, as in types.ts).
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'create_clients',
+    up: `
+      CREATE TABLE gatehouse_clients (
+        -- "C": byte order, whatever the database's locale, so listClients pages the same way as
+        -- the SQLite store, and the primary key index serves ORDER BY client_id.
+        client_id   text COLLATE "C" PRIMARY KEY,
+        secret_hash text,
+        client_name text   NOT NULL,
+        owner       text   NOT NULL,
+        data        jsonb  NOT NULL,
+        created_at  bigint NOT NULL,
+        updated_at  bigint NOT NULL
+      );
+      -- The filters of GET /admin/clients, with client_id so a filtered page is read in order.
+      CREATE INDEX gatehouse_clients_client_name_idx ON gatehouse_clients (client_name, client_id);
+      CREATE INDEX gatehouse_clients_owner_idx ON gatehouse_clients (owner, client_id);
+    `,
+  },
+  {
+    version: 2,
+    name: 'create_access_tokens',
+    up: `
+      -- No foreign key to gatehouse_clients: deleteClient removes a client's tokens itself, in the
+      -- same statement, and token inserts (the hot path) need not lock the client row.
+      CREATE TABLE gatehouse_access_tokens (
+        signature_hash text PRIMARY KEY,
+        client_id      text COLLATE "C" NOT NULL,
+        subject        text   NOT NULL,
+        scope          jsonb  NOT NULL,
+        audience       jsonb  NOT NULL,
+        strategy       text   NOT NULL CHECK (strategy IN ('opaque', 'jwt')),
+        issued_at      bigint NOT NULL,
+        expires_at     bigint NOT NULL,
+        ext            jsonb  NOT NULL
+      );
+      CREATE INDEX gatehouse_access_tokens_client_id_idx ON gatehouse_access_tokens (client_id);
+      CREATE INDEX gatehouse_access_tokens_expires_at_idx ON gatehouse_access_tokens (expires_at);
+    `,
+  },
+  {
+    version: 3,
+    name: 'create_keys',
+    up: `
+      CREATE TABLE gatehouse_keys (
+        "set"       text   NOT NULL,
+        kid         text   NOT NULL,
+        private_jwk jsonb  NOT NULL,
+        public_jwk  jsonb  NOT NULL,
+        created_at  bigint NOT NULL,
+        PRIMARY KEY ("set", kid)
+      );
+    `,
+  },
+]

@@ -1,0 +1,64 @@
+import type { Migration } from './types.js'
+
+/**
+ * The SQLite schema. STRICT tables so a value of the wrong type is an error rather than being
+ * stored as whatever it happens to be. JSON columns are TEXT; timestamps INTEGER (clients and
+ * keys in milliseconds, tokens in seconds, as in types.ts).
+ */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'create_clients',
+    up: `
+      CREATE TABLE gatehouse_clients (
+        -- BINARY: listClients pages by client_id, and every store must order ids the same way.
+        client_id   TEXT    NOT NULL COLLATE BINARY PRIMARY KEY,
+        secret_hash TEXT,
+        client_name TEXT    NOT NULL,
+        owner       TEXT    NOT NULL,
+        data        TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      -- The filters of GET /admin/clients, with client_id so a filtered page is read in order.
+      CREATE INDEX gatehouse_clients_client_name_idx ON gatehouse_clients (client_name, client_id);
+      CREATE INDEX gatehouse_clients_owner_idx ON gatehouse_clients (owner, client_id);
+    `,
+  },
+  {
+    version: 2,
+    name: 'create_access_tokens',
+    up: `
+      -- No foreign key to gatehouse_clients: deleteClient removes a client's tokens itself, in the
+      -- same transaction, and token inserts (the hot path) need not check the client table.
+      -- WITHOUT ROWID: a lookup by signature_hash reads one b-tree instead of index + table.
+      CREATE TABLE gatehouse_access_tokens (
+        signature_hash TEXT    NOT NULL PRIMARY KEY,
+        client_id      TEXT    NOT NULL COLLATE BINARY,
+        subject        TEXT    NOT NULL,
+        scope          TEXT    NOT NULL,
+        audience       TEXT    NOT NULL,
+        strategy       TEXT    NOT NULL CHECK (strategy IN ('opaque', 'jwt')),
+        issued_at      INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        ext            TEXT    NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX gatehouse_access_tokens_client_id_idx ON gatehouse_access_tokens (client_id);
+      CREATE INDEX gatehouse_access_tokens_expires_at_idx ON gatehouse_access_tokens (expires_at);
+    `,
+  },
+  {
+    version: 3,
+    name: 'create_keys',
+    up: `
+      CREATE TABLE gatehouse_keys (
+        "set"       TEXT    NOT NULL,
+        kid         TEXT    NOT NULL,
+        private_jwk TEXT    NOT NULL,
+        public_jwk  TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY ("set", kid)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+]

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto'
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
+import { ACCESS_TOKEN_SET, type KeyManager, type SigningAlgorithm } from '../keys.js'
+import type { Store, TokenRecord, TokenStrategy } from '../store/types.js'
+import { hashSignature, type OpaqueTokens } from './opaque.js'
+
+export interface IssueRequest {
+  readonly clientId: string
+  readonly subject: string
+  readonly scope: readonly string[]
+  readonly audience: readonly string[]
+  readonly lifespanSeconds: number
+  readonly strategy: TokenStrategy
+}
+
+export interface AccessTokensDeps {
+  readonly store: Store
+  readonly opaque: OpaqueTokens
+  readonly keys: KeyManager
+  readonly issuer: string
+  readonly jwtAlgorithm: SigningAlgorithm
+}
+
+/**
+ * Issues and resolves access tokens of both strategies. Either way the token's record is stored
+ * (under the hash of its signature) before it is handed out, so both kinds can be introspected
+ * and revoked; a JWT that verifies but has no record (revoked, purged) is not active.
+ */
+export class AccessTokens {
+  constructor(private readonly deps: AccessTokensDeps) {}
+
+  async issue(r: IssueRequest): Promise<{ token: string; record: TokenRecord }> {
+    const now = Math.floor(Date.now() / 1000)
+    const expires = now + r.lifespanSeconds
+    let token: string
+    let signatureHash: string
+    if (r.strategy === 'jwt') {
+      token = await this.#signJwt(r, now, expires)
+      signatureHash = hashSignature(token.slice(token.lastIndexOf('.') + 1))
+    } else {
+      ;({ token, signatureHash } = this.deps.opaque.issue())
+    }
+    const record: TokenRecord = {
+      signature_hash: signatureHash,
+      client_id: r.clientId,
+      subject: r.subject,
+      scope: r.scope,
+      audience: r.audience,
+      strategy: r.strategy,
+      issued_at: now,
+      expires_at: expires,
+      ext: {},
+    }
+    // Durable before the caller answers 200 (the store resolves only after commit).
+    await this.deps.store.insertToken(record)
+    return { token, record }
+  }
+
+  /** The record of a token we issued that is still valid (not expired, not revoked), else undefined. */
+  async resolve(token: string): Promise<TokenRecord | undefined> {
+    const hash = await this.signatureHashOf(token)
+    if (hash === undefined) return undefined
+    const record = await this.deps.store.getToken(hash)
+    if (record === undefined || record.expires_at <= Math.floor(Date.now() / 1000)) return undefined
+    return record
+  }
+
+  /**
+   * The store key of a token whose signature we can verify, without touching the token table;
+   * undefined for anything forged, malformed or not ours.
+   */
+  async signatureHashOf(token: string): Promise<string | undefined> {
+    if (token.length > 8192) return undefined
+    const opaque = this.deps.opaque.verify(token)
+    if (opaque !== undefined) return opaque
+    if (token.split('.').length !== 3) return undefined
+    try {
+      const header = decodeProtectedHeader(token)
+      if (typeof header.kid !== 'string') return undefined
+      const key = await this.deps.keys.verificationKey(ACCESS_TOKEN_SET, header.kid)
+      if (key === undefined) return undefined
+      // The algorithm is the key's, never the token's header (no alg confusion, no "none").
+      await jwtVerify(token, key.publicKey, { algorithms: [key.alg], issuer: this.deps.issuer })
+    } catch {
+      return undefined
+    }
+    return hashSignature(token.slice(token.lastIndexOf('.') + 1))
+  }
+
+  async #signJwt(r: IssueRequest, now: number, expires: number): Promise<string> {
+    const key = await this.deps.keys.signingKey(ACCESS_TOKEN_SET, this.deps.jwtAlgorithm)
+    return new SignJWT({ client_id: r.clientId, scp: [...r.scope] })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .setIssuer(this.deps.issuer)
+      .setSubject(r.subject)
+      .setAudience([...r.audience])
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(expires)
+      .setJti(randomUUID())
+      .sign(key.key)
+  }
+}

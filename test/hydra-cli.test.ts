@@ -1,0 +1,296 @@
+/**
+ * Hydra's CLI verbs (`gatehouse create client`, `perform client-credentials`, `introspect token`…)
+ * run as the built binary in a child process against a real token server in this process.
+ */
+import { createServer } from 'node:net'
+import t, { type Test } from 'tap'
+import { clean, run, type Run } from './helpers/cli.js'
+import { startTokenServer } from './helpers/token-server.js'
+
+const s = await startTokenServer()
+t.teardown(() => s.close())
+const ADMIN = ['--endpoint', s.adminUrl]
+const PUBLIC = ['--endpoint', `${s.publicUrl}/`]
+
+/** Runs a verb that must succeed quietly on stderr; returns its stdout. */
+async function ok(t: Test, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  const r = await run(args, env === undefined ? {} : { env })
+  t.equal(r.code, 0, `gatehouse ${args.join(' ')} → exit 0 (stderr: ${r.stderr})`)
+  t.equal(r.stderr, '', 'nothing on stderr')
+  return r.stdout
+}
+
+async function okJson(t: Test, args: readonly string[]): Promise<any> {
+  return JSON.parse(await ok(t, [...args, '--format', 'json']))
+}
+
+/** A client allowed the client credentials grant with scopes a b c api. */
+async function newClient(t: Test, id: string, secret = `${id}-secret`): Promise<{ id: string; secret: string }> {
+  await ok(t, ['create', 'client', ...ADMIN, '--id', id, '--secret', secret, '-g', 'client_credentials', '--scope', 'api,a,b,c', '-q'])
+  return { id, secret }
+}
+
+async function token(t: Test, c: { id: string; secret: string }, ...extra: string[]): Promise<string> {
+  const out = await ok(t, ['perform', 'client-credentials', ...PUBLIC, '--client-id', c.id, '--client-secret', c.secret, '-q', ...extra])
+  return out.trim()
+}
+
+async function active(t: Test, tok: string, ...extra: string[]): Promise<boolean> {
+  return (await okJson(t, ['introspect', 'token', tok, ...ADMIN, ...extra])).active
+}
+
+function noStack(t: Test, r: Run): void {
+  t.notMatch(r.stderr, /\n\s+at .*:\d+/, 'no stack trace')
+  t.equal(r.stderr.trim().split('\n').length, 1, `one line on stderr: ${r.stderr}`)
+}
+
+t.test('--help on every verb, with a description and the common flags', async (t) => {
+  const verbs = [
+    ['create', 'client'], ['get', 'client'], ['list', 'clients'], ['delete', 'client'], ['delete', 'access-tokens'],
+    ['perform', 'client-credentials'], ['introspect', 'token'], ['revoke', 'token'],
+  ]
+  const runs = await Promise.all(verbs.map((v) => run([...v, '--help'])))
+  for (const [i, r] of runs.entries()) {
+    t.equal(r.code, 0, `${verbs[i]!.join(' ')} --help`)
+    t.match(r.stdout, new RegExp(`Usage: gatehouse ${verbs[i]![0]} ${verbs[i]![1]}`))
+    t.match(r.stdout, /-e, --endpoint <url>/)
+    t.match(r.stdout, /--format <format>/)
+    t.match(r.stdout, /-q, --quiet/)
+  }
+  t.match(runs[0]!.stdout, /POST \/admin\/clients/)
+  t.match(runs[5]!.stdout, /OAUTH2_CLIENT_SECRET/)
+})
+
+t.test('create client --format json prints the API document, the secret included once', async (t) => {
+  const c = await okJson(t, [
+    'create', 'client', ...ADMIN, '--id', 'cli-json', '--secret', 'json-secret-1', '--grant-type', 'client_credentials',
+    '--scope', 'api', '--audience', 'https://api.test', '--name', 'CLI json', '--owner', 'team-a',
+    '--token-endpoint-auth-method', 'client_secret_post', '--metadata', '{"team":"payments"}', '-c', 'https://app.test/cb',
+  ])
+  t.equal(c.client_id, 'cli-json')
+  t.equal(c.client_secret, 'json-secret-1')
+  t.same(c.grant_types, ['client_credentials'])
+  t.equal(c.scope, 'api')
+  t.same(c.audience, ['https://api.test'])
+  t.equal(c.client_name, 'CLI json')
+  t.equal(c.owner, 'team-a')
+  t.equal(c.token_endpoint_auth_method, 'client_secret_post')
+  t.same(c.metadata, { team: 'payments' })
+  t.same(c.redirect_uris, ['https://app.test/cb'])
+  const again = await okJson(t, ['get', 'client', 'cli-json', ...ADMIN])
+  t.equal(again.client_name, 'CLI json')
+  t.notOk('client_secret' in again, 'the secret is not shown again')
+})
+
+t.test('create client in table format; -q prints only the generated id', async (t) => {
+  const out = await ok(t, ['create', 'client', ...ADMIN, '--id', 'cli-table', '--secret', 'table-secret-1', '-g', 'client_credentials', '--scope', 'api', '--name', 'Table'])
+  t.match(out, /^CLIENT ID\s+cli-table$/m)
+  t.match(out, /^CLIENT NAME\s+Table$/m)
+  t.match(out, /^CLIENT SECRET\s+table-secret-1$/m)
+  t.match(out, /^GRANT TYPES\s+client_credentials$/m)
+  t.match(out, /^SCOPE\s+api$/m)
+  t.match(out, /^TOKEN ENDPOINT AUTH METHOD\s+client_secret_basic$/m)
+  const quiet = await ok(t, ['create', 'client', ...ADMIN, '-q'])
+  t.match(quiet, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/)
+})
+
+t.test('list flags repeat and take comma-separated values', async (t) => {
+  const c = await okJson(t, [
+    'create', 'client', ...ADMIN, '--id', 'cli-lists', '--secret', 'lists-secret', '--scope', 'a,b', '--scope', 'c',
+    '-g', 'client_credentials,refresh_token', '--audience', 'https://x.test,https://y.test', '--audience', 'https://z.test',
+  ])
+  t.equal(c.scope, 'a b c')
+  t.same(c.grant_types, ['client_credentials', 'refresh_token'])
+  t.same(c.audience, ['https://x.test', 'https://y.test', 'https://z.test'])
+  const tok = await token(t, { id: 'cli-lists', secret: 'lists-secret' }, '--scope', 'a,b', '--scope', 'c', '--audience', 'https://x.test,https://z.test')
+  const [info, granted, notGranted] = await Promise.all([
+    okJson(t, ['introspect', 'token', tok, ...ADMIN]),
+    active(t, tok, '--scope', 'a,c'),
+    active(t, tok, '--scope', 'a', '--scope', 'nope'),
+  ])
+  t.equal(info.scope, 'a b c')
+  t.same(info.aud, ['https://x.test', 'https://z.test'])
+  t.equal(granted, true, 'granted scopes check out')
+  t.equal(notGranted, false, 'a scope that was not granted → inactive')
+})
+
+t.test('the blog flow: create → perform client-credentials → introspect; a tampered token is inactive', async (t) => {
+  const c = await okJson(t, ['create', 'client', ...ADMIN, '--secret', 'blog-secret-1', '--grant-type', 'client_credentials', '--scope', 'api'])
+  const tok = await okJson(t, ['perform', 'client-credentials', ...PUBLIC, '--client-id', c.client_id, '--client-secret', 'blog-secret-1', '--scope', 'api'])
+  t.match(tok.access_token, /^ory_at_[\w-]+\.[\w-]+$/)
+  t.equal(tok.token_type, 'bearer')
+  t.equal(tok.scope, 'api')
+  t.type(tok.expires_in, 'number')
+  t.ok(Math.abs(Date.parse(tok.expiry) - Date.now() - tok.expires_in * 1000) < 60_000, 'expiry is expires_in from now')
+
+  // A character in the middle of the random part: every bit of it counts, unlike the last one's.
+  const i = 12
+  const tampered = tok.access_token.slice(0, i) + (tok.access_token[i] === 'a' ? 'b' : 'a') + tok.access_token.slice(i + 1)
+  // Independent calls run side by side to keep the test short.
+  const [info, table, tamperedInfo, tamperedTable, perf] = await Promise.all([
+    okJson(t, ['introspect', 'token', tok.access_token, ...ADMIN]),
+    ok(t, ['introspect', 'token', tok.access_token, ...ADMIN]),
+    okJson(t, ['introspect', 'token', tampered, ...ADMIN]),
+    ok(t, ['introspect', 'token', tampered, ...ADMIN]),
+    ok(t, ['perform', 'client-credentials', ...PUBLIC, '--client-id', c.client_id, '--client-secret', 'blog-secret-1']),
+  ])
+  t.match(info, { active: true, client_id: c.client_id, sub: c.client_id, scope: 'api', token_use: 'access_token' })
+  t.equal(info.exp, Math.round(Date.parse(tok.expiry) / 1000))
+  t.match(table, /^ACTIVE\s+true$/m)
+  t.match(table, new RegExp(`^CLIENT ID\\s+${c.client_id}$`, 'm'))
+  t.match(table, /^SCOPE\s+api$/m)
+  t.match(table, /^TOKEN USE\s+access_token$/m)
+  t.same(tamperedInfo, { active: false })
+  t.match(tamperedTable, /^ACTIVE\s+false$/m)
+  t.match(perf, /^ACCESS TOKEN\s+ory_at_\S+$/m)
+  t.match(perf, /^TOKEN TYPE\s+bearer$/m)
+  t.match(perf, /^EXPIRY\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m)
+})
+
+t.test('get: one client as a table, several as a JSON list', async (t) => {
+  await Promise.all([newClient(t, 'get-one'), newClient(t, 'get-two')])
+  const [one, both, quiet] = await Promise.all([
+    ok(t, ['get', 'client', 'get-one', ...ADMIN]),
+    okJson(t, ['get', 'client', 'get-one', 'get-two', ...ADMIN]),
+    ok(t, ['get', 'client', 'get-one', 'get-two', ...ADMIN, '-q']),
+  ])
+  t.match(one, /^CLIENT ID\s+get-one$/m)
+  t.match(one, /^SCOPE\s+api a b c$/m)
+  t.notMatch(one, /get-one-secret/, 'no secret')
+  t.same(both.map((c: { client_id: string }) => c.client_id), ['get-one', 'get-two'])
+  t.equal(quiet, 'get-one\nget-two\n')
+})
+
+t.test('list clients: pages follow the next page token from the Link header', async (t) => {
+  // A server of its own, so the other tests' clients do not change the pages.
+  const own = await startTokenServer()
+  t.teardown(() => own.close())
+  const endpoint = ['--endpoint', own.adminUrl]
+  await Promise.all(['page-a', 'page-b', 'page-c'].map((id) => ok(t, ['create', 'client', ...endpoint, '--id', id, '-q'])))
+
+  const [first, table] = await Promise.all([
+    okJson(t, ['list', 'clients', ...endpoint, '--page-size', '2']),
+    ok(t, ['list', 'clients', ...endpoint, '--page-size', '2']),
+  ])
+  t.same(first.items.map((c: { client_id: string }) => c.client_id), ['page-a', 'page-b'])
+  t.equal(first.is_last_page, false)
+  t.match(first.next_page_token, /^\S+$/)
+  const [second, quiet] = await Promise.all([
+    okJson(t, ['list', 'clients', ...endpoint, '--page-size', '2', '--page-token', first.next_page_token]),
+    ok(t, ['list', 'clients', ...endpoint, '--page-token', first.next_page_token, '-q']),
+  ])
+  t.same(second.items.map((c: { client_id: string }) => c.client_id), ['page-c'])
+  t.equal(second.next_page_token, '')
+  t.equal(second.is_last_page, true)
+  t.equal(quiet, 'page-c\n')
+
+  const lines = table.split('\n')
+  t.match(lines[0], /^CLIENT ID\s+CLIENT NAME\s+GRANT TYPES\s+SCOPE/)
+  t.match(lines[1], /^page-a\s+authorization_code\s+offline_access offline openid/)
+  t.match(lines[2], /^page-b\s/)
+  t.match(table, new RegExp(`^NEXT PAGE TOKEN\\s+${first.next_page_token}$`, 'm'))
+  t.match(table, /^IS LAST PAGE\s+false$/m)
+})
+
+t.test('delete client prints the deleted ids; the client is gone', async (t) => {
+  await Promise.all(['del-one', 'del-two', 'del-three', 'del-four'].map((id) => newClient(t, id)))
+  t.match(await ok(t, ['delete', 'client', 'del-one', ...ADMIN]), /^ID\s+del-one$/m)
+  const gone = await run(['get', 'client', 'del-one', ...ADMIN])
+  t.equal(gone.code, 1)
+  t.match(gone.stderr, /does not exist/)
+
+  t.same(await okJson(t, ['delete', 'client', 'del-two', 'del-three', ...ADMIN]), ['del-two', 'del-three'])
+
+  // Like Hydra: an unknown id is reported, the others are still deleted, the exit code says it failed.
+  const mixed = await run(['delete', 'client', 'del-unknown', 'del-four', ...ADMIN, '-q'])
+  t.equal(mixed.code, 1)
+  t.equal(mixed.stdout, 'del-four\n')
+  t.match(mixed.stderr, /could not delete the OAuth 2.0 client "del-unknown".*does not exist.*HTTP 404/)
+})
+
+t.test('delete access-tokens: the client\'s tokens are inactive afterwards', async (t) => {
+  const c = await newClient(t, 'tokens-client')
+  const tok = await token(t, c)
+  t.equal(await active(t, tok), true)
+  t.match(await ok(t, ['delete', 'access-tokens', 'tokens-client', ...ADMIN]), /^ID\s+tokens-client$/m)
+  t.equal(await active(t, tok), false)
+  t.equal((await ok(t, ['get', 'client', 'tokens-client', ...ADMIN, '-q'])).trim(), 'tokens-client', 'the client itself is kept')
+})
+
+t.test('revoke token: as the client (flags or OAUTH2_CLIENT_* env); wrong secret and missing credentials fail', async (t) => {
+  const c = await newClient(t, 'revoke-client')
+  const [tok, tok2, tok3] = await Promise.all([token(t, c), token(t, c), token(t, c)])
+  const out = await ok(t, ['revoke', 'token', tok, ...PUBLIC, '--client-id', c.id, '--client-secret', c.secret])
+  t.match(out, new RegExp(`^ID\\s+${tok.replace(/[.]/g, '\\.')}$`, 'm'))
+  t.equal(await active(t, tok), false)
+
+  await ok(t, ['revoke', 'token', tok2, ...PUBLIC, '-q'], clean({ OAUTH2_CLIENT_ID: c.id, OAUTH2_CLIENT_SECRET: c.secret }))
+  t.equal(await active(t, tok2), false)
+
+  const [wrong, missing] = await Promise.all([
+    run(['revoke', 'token', tok3, ...PUBLIC, '--client-id', c.id, '--client-secret', 'not-the-secret']),
+    run(['revoke', 'token', tok3, ...PUBLIC]),
+  ])
+  t.equal(wrong.code, 1)
+  t.match(wrong.stderr, /could not revoke the token: invalid_client: .*HTTP 401/)
+  noStack(t, wrong)
+  t.equal(await active(t, tok3), true, 'still active')
+  t.equal(missing.code, 1)
+  t.match(missing.stderr, /--client-id and --client-secret.*OAUTH2_CLIENT_ID/)
+})
+
+t.test('errors: the server\'s error on stderr, exit 1, no stack trace', async (t) => {
+  const c = await newClient(t, 'errors-client')
+  const [unknown, badSecret, badScope, badGrant, badMetadata] = await Promise.all([
+    run(['get', 'client', 'no-such-client', ...ADMIN]),
+    run(['perform', 'client-credentials', ...PUBLIC, '--client-id', c.id, '--client-secret', 'wrong-secret']),
+    run(['perform', 'client-credentials', ...PUBLIC, '--client-id', c.id, '--client-secret', c.secret, '--scope', 'admin']),
+    run(['create', 'client', ...ADMIN, '-g', 'password']),
+    run(['create', 'client', ...ADMIN, '--metadata', '{nope']),
+  ])
+  t.equal(unknown.code, 1)
+  t.equal(unknown.stdout, '')
+  t.match(unknown.stderr, /^error: could not get the OAuth 2.0 client "no-such-client": .*The OAuth 2.0 client "no-such-client" does not exist\. \(HTTP 404\)\n$/)
+  noStack(t, unknown)
+
+  t.equal(badSecret.code, 1)
+  t.match(badSecret.stderr, /could not get an access token: invalid_client: Client authentication failed/)
+  noStack(t, badSecret)
+
+  t.equal(badScope.code, 1)
+  t.match(badScope.stderr, /invalid_scope: The OAuth 2.0 Client is not allowed to request scope 'admin'/)
+
+  t.equal(badGrant.code, 1)
+  t.match(badGrant.stderr, /could not create the OAuth 2.0 client: invalid_client_metadata: grant_types: "password"/)
+
+  t.equal(badMetadata.code, 1)
+  t.match(badMetadata.stderr, /--metadata is not valid JSON/)
+})
+
+t.test('endpoint: unreachable → one line naming it; ORY_SDK_URL and a trailing slash work', async (t) => {
+  const [port] = await Promise.all([freePort(), newClient(t, 'endpoint-client')])
+  const down = await run(['get', 'client', 'x', '--endpoint', `http://127.0.0.1:${port}`])
+  t.equal(down.code, 1)
+  t.match(down.stderr, new RegExp(`could not reach http://127\\.0\\.0\\.1:${port}/ \\(ECONNREFUSED\\)`))
+  noStack(t, down)
+
+  const viaEnv = await ok(t, ['get', 'client', 'endpoint-client', '-q'], clean({ ORY_SDK_URL: s.adminUrl }))
+  t.equal(viaEnv, 'endpoint-client\n')
+  t.equal(await ok(t, ['get', 'client', 'endpoint-client', '-q', '--endpoint', `${s.adminUrl}/`]), 'endpoint-client\n')
+
+  const notUrl = await run(['get', 'client', 'x', '--endpoint', 'localhost-4445'])
+  t.equal(notUrl.code, 1)
+  t.match(notUrl.stderr, /--endpoint "localhost-4445" is not a URL/)
+})
+
+/** A port nothing listens on: bound by the OS, then released. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}

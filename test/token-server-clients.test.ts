@@ -1,0 +1,184 @@
+import t from 'tap'
+import { basic, call, forEachStore } from './helpers/token-server.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+forEachStore(t, 'POST /admin/clients: 201, Location, generated id and secret shown once, Hydra defaults', async (t, s) => {
+  const r = await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_name: 'svc' } })
+  t.equal(r.status, 201)
+  t.match(r.body.client_id, UUID)
+  t.equal(r.headers.location, `${s.adminUrl}/admin/clients/${r.body.client_id}`)
+  t.type(r.body.client_secret, 'string')
+  t.ok(r.body.client_secret.length >= 26, 'a generated secret is long')
+  t.same(r.body.grant_types, ['authorization_code'])
+  t.same(r.body.response_types, ['code'])
+  t.equal(r.body.token_endpoint_auth_method, 'client_secret_basic')
+  t.equal(r.body.scope, 'offline_access offline openid')
+  const empty = await call('POST', `${s.adminUrl}/admin/clients`, { json: { scope: '' } })
+  t.equal(empty.body.scope, 'offline_access offline openid', 'an empty scope gets the default too, as in Hydra')
+  const cors = await call('POST', `${s.adminUrl}/admin/clients`, { json: { allowed_cors_origins: ['https://app.test'], redirect_uris: ['https://app.test/cb'] } })
+  t.equal(cors.status, 201)
+  t.same(r.body.audience, [])
+  t.same(r.body.metadata, {})
+  t.equal(r.body.client_secret_expires_at, 0)
+  t.match(r.body.created_at, /^\d{4}-\d\d-\d\dT/)
+  const again = await call('GET', `${s.adminUrl}/admin/clients/${r.body.client_id}`)
+  t.equal(again.status, 200)
+  t.equal(again.body.client_name, 'svc')
+  t.notOk('client_secret' in again.body, 'the secret is never shown again')
+})
+
+forEachStore(t, 'POST /admin/clients: a given id and secret are used; a taken id is 409', async (t, s) => {
+  const body = { client_id: 'my-svc', client_secret: 'secret-1', grant_types: ['client_credentials'], scope: 'api', audience: ['https://api.test'] }
+  const r = await call('POST', `${s.adminUrl}/admin/clients`, { json: body })
+  t.equal(r.status, 201)
+  t.equal(r.body.client_id, 'my-svc')
+  t.equal(r.body.client_secret, 'secret-1')
+  const tok = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('my-svc', 'secret-1') })
+  t.equal(tok.status, 200, 'the given secret authenticates')
+  const dup = await call('POST', `${s.adminUrl}/admin/clients`, { json: body })
+  t.equal(dup.status, 409)
+  t.type(dup.body.error, 'string')
+})
+
+forEachStore(t, 'POST /admin/clients: invalid metadata → 400 invalid_client_metadata naming the field', async (t, s) => {
+  const cases: [unknown, RegExp][] = [
+    [{ client_secret: 'short' }, /client_secret must be at least 6 characters/],
+    [{ grant_types: ['password'] }, /grant_types: "password" is not a supported grant type/],
+    [{ token_endpoint_auth_method: 'client_secret_jwt' }, /token_endpoint_auth_method: "client_secret_jwt" is not supported/],
+    [{ scope: 42 }, /scope must be a string/],
+    [{ audience: 'x' }, /audience must be a list of strings/],
+    [{ metadata: [1] }, /metadata must be a JSON object/],
+    [{ client_credentials_grant_access_token_lifespan: 'soon' }, /client_credentials_grant_access_token_lifespan must be a positive duration/],
+    [{ access_token_strategy: 'magic' }, /access_token_strategy must be "opaque" or "jwt"/],
+    [{ token_endpoint_auth_method: 'none', client_secret: 'secret-1' }, /must not have a client_secret/],
+    [[], /the client must be a JSON object/],
+    [{ redirect_uris: ['/relative'] }, /redirect_uris: "\/relative" must be an absolute URL without a fragment/],
+    [{ redirect_uris: ['https://app.test/cb#frag'] }, /redirect_uris: .* without a fragment/],
+    [{ allowed_cors_origins: ['https://app.test/path'] }, /allowed_cors_origins: .* without path/],
+    [{ allowed_cors_origins: ['ftp://app.test'] }, /allowed_cors_origins/],
+  ]
+  for (const [body, re] of cases) {
+    const r = await call('POST', `${s.adminUrl}/admin/clients`, { json: body })
+    t.equal(r.status, 400, JSON.stringify(body))
+    t.equal(r.body.error, 'invalid_client_metadata')
+    t.match(r.body.error_description, re)
+  }
+  const notJson = await call('POST', `${s.adminUrl}/admin/clients`, { body: '{nope', headers: { 'content-type': 'application/json' } })
+  t.equal(notJson.status, 400)
+  t.equal(notJson.body.error, 'invalid_request')
+  t.match(notJson.body.error_description, /not valid JSON/)
+})
+
+forEachStore(t, 'GET/PUT/PATCH/DELETE of a missing client → 404', async (t, s) => {
+  for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) {
+    const r = await call(method, `${s.adminUrl}/admin/clients/nobody`, method === 'PUT' ? { json: {} } : method === 'PATCH' ? { json: [] } : {})
+    t.equal(r.status, 404, method)
+    t.equal(r.body.error, 'Unable to locate the resource')
+  }
+})
+
+forEachStore(t, 'GET /admin/clients: keyset pages with Link rel=next/first, filters by client_name and owner', async (t, s) => {
+  for (const id of ['c1', 'c2', 'c3', 'c4', 'c5']) {
+    await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: id, client_name: id === 'c3' ? 'special' : 'n', owner: id < 'c3' ? 'team-a' : 'team-b' } })
+  }
+  const seen: string[] = []
+  let next: string | undefined = '/admin/clients?page_size=2'
+  let pages = 0
+  while (next !== undefined) {
+    const r = await call('GET', `${s.adminUrl}${next}`)
+    t.equal(r.status, 200)
+    t.ok(r.body.length <= 2)
+    seen.push(...r.body.map((c: { client_id: string }) => c.client_id))
+    const link = String(r.headers.link)
+    t.match(link, /<\/admin\/clients\?page_size=2>; rel="first"/)
+    next = /<([^>]+)>; rel="next"/.exec(link)?.[1]
+    pages++
+  }
+  t.same(seen, ['c1', 'c2', 'c3', 'c4', 'c5'])
+  t.equal(pages, 3)
+  const all = await call('GET', `${s.adminUrl}/admin/clients`)
+  t.equal(all.body.length, 5, 'default page size 250 holds them all')
+  t.notMatch(String(all.headers.link), /rel="next"/)
+  const named = await call('GET', `${s.adminUrl}/admin/clients?client_name=special`)
+  t.same(named.body.map((c: { client_id: string }) => c.client_id), ['c3'])
+  const owned = await call('GET', `${s.adminUrl}/admin/clients?owner=team-a`)
+  t.same(owned.body.map((c: { client_id: string }) => c.client_id), ['c1', 'c2'])
+  t.equal((await call('GET', `${s.adminUrl}/admin/clients?page_size=0`)).status, 400)
+  t.equal((await call('GET', `${s.adminUrl}/admin/clients?page_token=*`)).status, 400)
+  t.equal((await call('GET', `${s.adminUrl}/admin/clients?page_size=5000`)).body.length, 5, 'page_size above 1000 is capped, not refused')
+})
+
+forEachStore(t, 'PUT replaces a client; the secret is kept unless a new one is sent, which takes effect at once', async (t, s) => {
+  const c = await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'p', client_secret: 'old-secret', grant_types: ['client_credentials'], scope: 'a' } })
+  t.equal(c.status, 201)
+  const token = (secret: string) => call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('p', secret) })
+  t.equal((await token('old-secret')).status, 200, 'warms the verified-secret cache')
+  const put = await call('PUT', `${s.adminUrl}/admin/clients/p`, { json: { client_name: 'renamed', grant_types: ['client_credentials'], scope: 'a b' } })
+  t.equal(put.status, 200)
+  t.equal(put.body.client_name, 'renamed')
+  t.equal(put.body.scope, 'a b')
+  t.notOk('client_secret' in put.body)
+  t.equal(put.body.created_at, c.body.created_at)
+  t.equal((await token('old-secret')).status, 200, 'the secret survives an update without one')
+  const rotated = await call('PUT', `${s.adminUrl}/admin/clients/p`, { json: { client_secret: 'new-secret', grant_types: ['client_credentials'] } })
+  t.equal(rotated.body.client_secret, 'new-secret', 'a new secret is echoed once')
+  const old = await token('old-secret')
+  t.equal(old.status, 401, 'the cached old secret no longer works')
+  t.equal(old.body.error, 'invalid_client')
+  t.equal((await token('new-secret')).status, 200)
+  const bad = await call('PUT', `${s.adminUrl}/admin/clients/p`, { json: { grant_types: ['nope'] } })
+  t.equal(bad.status, 400)
+  t.equal(bad.body.error, 'invalid_client_metadata')
+})
+
+forEachStore(t, 'PATCH applies a JSON Patch (RFC 6902); the id cannot change; bad patches are 400', async (t, s) => {
+  await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'q', client_secret: 'secret-q', audience: ['a'] } })
+  const r = await call('PATCH', `${s.adminUrl}/admin/clients/q`, {
+    json: [
+      { op: 'replace', path: '/client_name', value: 'patched' },
+      { op: 'add', path: '/audience/-', value: 'b' },
+      { op: 'add', path: '/metadata/team', value: 'x' },
+    ],
+  })
+  t.equal(r.status, 200)
+  t.equal(r.body.client_name, 'patched')
+  t.same(r.body.audience, ['a', 'b'])
+  t.same(r.body.metadata, { team: 'x' })
+  t.equal((await call('GET', `${s.adminUrl}/admin/clients/q`)).body.client_name, 'patched', 'stored')
+  const id = await call('PATCH', `${s.adminUrl}/admin/clients/q`, { json: [{ op: 'replace', path: '/client_id', value: 'other' }] })
+  t.equal(id.status, 400)
+  t.match(id.body.error_description, /client_id of a client can not be changed/)
+  t.equal((await call('PATCH', `${s.adminUrl}/admin/clients/q`, { json: { op: 'replace' } })).status, 400)
+  t.equal((await call('PATCH', `${s.adminUrl}/admin/clients/q`, { json: [{ op: 'jump', path: '/x' }] })).status, 400)
+  t.equal((await call('PATCH', `${s.adminUrl}/admin/clients/q`, { json: [{ op: 'remove', path: '/nothing/here' }] })).status, 400)
+  const metadata = await call('PATCH', `${s.adminUrl}/admin/clients/q`, { json: [{ op: 'add', path: '/client_secret', value: 'abc' }] })
+  t.equal(metadata.status, 400, 'a patched secret is validated too')
+  t.equal(metadata.body.error, 'invalid_client_metadata')
+})
+
+forEachStore(t, 'DELETE removes the client and its tokens', async (t, s) => {
+  await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'd', client_secret: 'secret-d', grant_types: ['client_credentials'] } })
+  const tok = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('d', 'secret-d') })
+  const del = await call('DELETE', `${s.adminUrl}/admin/clients/d`)
+  t.equal(del.status, 204)
+  t.equal(del.body, '')
+  t.equal((await call('GET', `${s.adminUrl}/admin/clients/d`)).status, 404)
+  const i = await call('POST', `${s.adminUrl}/admin/oauth2/introspect`, { form: { token: tok.body.access_token } })
+  t.same(i.body, { active: false })
+  const again = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('d', 'secret-d') })
+  t.equal(again.status, 401, 'a deleted client cannot authenticate, even with a cached secret')
+})
+
+forEachStore(t, 'NUL characters are refused at the door (Postgres cannot store them): 400, not 500', async (t, s) => {
+  const json = await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_name: 'a\u0000b' } })
+  t.same([json.status, json.body.error], [400, 'invalid_request'])
+  const path = await call('GET', `${s.adminUrl}/admin/clients/a%00b`)
+  t.same([path.status, path.body.error], [400, 'invalid_request'])
+  const query = await call('GET', `${s.adminUrl}/admin/clients?owner=a%00b`)
+  t.equal(query.status, 400)
+  const form = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials', scope: 'a\u0000' }, headers: basic('x', 'y') })
+  t.equal(form.status, 400)
+  const header = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('a\u0000', 'y') })
+  t.same([header.status, header.body.error], [401, 'invalid_client'])
+})
