@@ -16,6 +16,6 @@ COPY package.json ./
 COPY rules ./rules
 COPY config ./config
 USER node
-EXPOSE 4455 4456
+EXPOSE 4455 4456 4444 4445
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["serve", "-c", "config/gateway.yml"]
