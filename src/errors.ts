@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'gateway_timeout'
   | 'service_unavailable'
   | 'too_many_requests'
+  | 'payload_too_large'
 
 interface CatalogueEntry {
   readonly status: number
@@ -35,6 +36,7 @@ export const ERRORS = {
   GATEHOUSE_ERR_UPSTREAM_TIMEOUT: { status: 504, kind: 'gateway_timeout', message: 'The upstream did not answer in time' },
   GATEHOUSE_ERR_UNAVAILABLE: { status: 503, kind: 'service_unavailable', message: 'A service needed to check the request is unavailable' },
   GATEHOUSE_ERR_TOO_MANY_REQUESTS: { status: 429, kind: 'too_many_requests', message: 'Too many requests' },
+  GATEHOUSE_ERR_PAYLOAD_TOO_LARGE: { status: 413, kind: 'payload_too_large', message: 'The request body is larger than this rule allows' },
   GATEHOUSE_ERR_TEMPLATE: { status: 500, kind: 'internal_server_error', message: 'A rule template could not be rendered' },
   GATEHOUSE_ERR_INTERNAL: { status: 500, kind: 'internal_server_error', message: 'An internal server error occurred' },
 } as const satisfies Record<string, CatalogueEntry>
@@ -94,6 +96,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  413: 'Payload Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

@@ -9,9 +9,11 @@ import { errorHandlers } from '../src/pipeline/errors/index.js'
 import { mutators } from '../src/pipeline/mutate/index.js'
 import type { Registry } from '../src/pipeline/registry.js'
 import { newSession, type PipelineRequest } from '../src/pipeline/session.js'
+import { SharedResources } from '../src/pipeline/shared.js'
 import type { HandlerDeps, HandlerDef } from '../src/pipeline/types.js'
+import { Agent } from 'undici'
 
-const deps: HandlerDeps = { logger: pino({ level: 'silent' }) }
+const deps: HandlerDeps = { logger: pino({ level: 'silent' }), http: new Agent(), shared: new SharedResources() }
 
 function req(headers: IncomingHttpHeaders = {}, url = 'http://gw.test/users/42'): PipelineRequest {
   return { method: 'GET', url: new URL(url), headers, remoteAddress: '127.0.0.1', requestId: 'req-7' }

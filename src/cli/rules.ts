@@ -5,7 +5,9 @@ import { ConfigError } from '../errors.js'
 import { createLogger } from '../observability/logger.js'
 import { HandlerConfigs } from '../pipeline/handler-config.js'
 import { createRegistries } from '../pipeline/registries.js'
-import { compileRule } from '../rules/compile.js'
+import { compileRule, type CompileContext } from '../rules/compile.js'
+import { SharedResources } from '../pipeline/shared.js'
+import { Agent } from 'undici'
 import { parseRuleDocument } from '../rules/parse.js'
 import { openRepository } from '../rules/repository/index.js'
 import { getJson } from './http-get.js'
@@ -75,9 +77,21 @@ function configFor(files: readonly string[]): GatehouseConfig {
 
 /** Every problem of every file, each naming the file and the rule. Reads through the same repositories the gateway uses. */
 export async function validateRuleFiles(paths: readonly string[], config: GatehouseConfig): Promise<string[]> {
-  const problems: string[] = []
   const handlers = new HandlerConfigs(config, createRegistries())
-  const ctx = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger: createLogger({ level: 'silent', format: 'json' }) } }
+  // Handlers are only compiled here, never run; the client and shared resources are closed at the end.
+  const http = new Agent()
+  const shared = new SharedResources()
+  const ctx = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger: createLogger({ level: 'silent', format: 'json' }), http, shared } }
+  try {
+    return await collectProblems(paths, ctx)
+  } finally {
+    await shared.close()
+    await http.close()
+  }
+}
+
+async function collectProblems(paths: readonly string[], ctx: CompileContext): Promise<string[]> {
+  const problems: string[] = []
   const seen = new Map<string, string>()
   for (const [i, path] of paths.entries()) {
     const repo = openRepository(path, i, { cwd: process.cwd(), pollIntervalMs: 0 })

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
+import { Agent } from 'undici'
+import { SharedResources } from '../pipeline/shared.js'
 import { parseDuration } from '../config/duration.js'
 import type { GatehouseConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
@@ -34,7 +36,11 @@ export interface Gateway {
  */
 export function createGateway(config: GatehouseConfig, logger: Logger): Gateway {
   const handlers = new HandlerConfigs(config, createRegistries())
-  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger } }
+  // One client and one set of shared resources for every handler of every rule set: pools and
+  // caches survive rule reloads.
+  const http = new Agent({ keepAliveTimeout: 30_000, connections: 128 })
+  const shared = new SharedResources()
+  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared } }
   const { globalErrors, fallbackErrors } = compileGlobalErrors(config, ctx)
 
   let current = new RuleSet([], 0)
@@ -94,6 +100,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     await loader.close()
     await Promise.all([closeServer(proxy), closeServer(api)])
     await upstreams.close()
+    await shared.close()
+    await http.close()
   }
 }
 

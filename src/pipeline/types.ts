@@ -1,10 +1,19 @@
 import type { Logger } from 'pino'
+import type { Dispatcher } from 'undici'
+import type { SharedResources } from './shared.js'
 import type { GatehouseError } from '../errors.js'
 import type { AuthenticationSession, PipelineRequest } from './session.js'
 
 /** What handlers may use, passed explicitly (no module-level state). */
 export interface HandlerDeps {
   readonly logger: Logger
+  /**
+   * The HTTP client for calls handlers make (introspection, JWKS, check_session_url, remote
+   * authorizers, hydrators): one keep-alive pool per origin for the whole gateway, closed with it.
+   */
+  readonly http: Dispatcher
+  /** Per-gateway shared resources (caches, JWKS fetchers), kept across rule reloads. */
+  readonly shared: SharedResources
 }
 
 /**

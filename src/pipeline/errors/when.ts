@@ -34,6 +34,7 @@ const KINDS: Readonly<Record<ErrorKind, true>> = {
   gateway_timeout: true,
   service_unavailable: true,
   too_many_requests: true,
+  payload_too_large: true,
 }
 const ERROR_KINDS: readonly string[] = Object.freeze(Object.keys(KINDS))
 
