@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { ScopeStrategy } from '../scope.js'
 import type { Hasher } from './hash.js'
 import type { KeyManager } from './keys.js'
+import type { TokenServerMetrics } from './metrics.js'
 import type { SecretCache } from './secret-cache.js'
 import type { Store, TokenStrategy } from './store/types.js'
 import type { AccessTokens } from './tokens/access-tokens.js'
@@ -22,4 +23,5 @@ export interface TokenServerContext {
   /** Default access token lifespan (ttl.access_token). */
   readonly ttlSeconds: number
   readonly defaultStrategy: TokenStrategy
+  readonly metrics: TokenServerMetrics
 }

@@ -14,6 +14,7 @@ import { healthRoutes } from './health.js'
 import { createRouter, type Route } from './http/router.js'
 import { startJanitor } from './janitor.js'
 import { KeyManager } from './keys.js'
+import { instrumentStore, TokenServerMetrics } from './metrics.js'
 import { discoveryEndpoint, jwksEndpoint } from './public/discovery.js'
 import { revokeEndpoint } from './public/revoke.js'
 import { tokenEndpoint } from './public/token.js'
@@ -49,7 +50,9 @@ export class NotMigratedError extends Error {
 }
 
 /** Wires the token server from a validated config and an opened store. */
-export function createTokenServer(config: TokenServerConfig, store: Store, logger: Logger): TokenServer {
+export function createTokenServer(config: TokenServerConfig, rawStore: Store, logger: Logger): TokenServer {
+  const metrics = new TokenServerMetrics()
+  const store = instrumentStore(rawStore, metrics)
   const hasher = createHasher(config.oauth2.hashers)
   const keys = new KeyManager(store)
   const issuer = config.urls.self.issuer
@@ -71,6 +74,7 @@ export function createTokenServer(config: TokenServerConfig, store: Store, logge
     adminUrl: config.urls.self.admin,
     ttlSeconds: Math.max(1, Math.round(parseDuration(config.ttl.access_token) / 1000)),
     defaultStrategy: config.strategies.access_token,
+    metrics,
   }
 
   const publicRoutes: Route[] = [
@@ -86,6 +90,15 @@ export function createTokenServer(config: TokenServerConfig, store: Store, logge
     { method: 'DELETE', path: '/admin/oauth2/tokens', handler: deleteTokensEndpoint(context) },
     ...keyRoutes(context),
     ...healthRoutes(context),
+    {
+      method: 'GET',
+      path: '/admin/metrics/prometheus',
+      handler: async ({ res }) => {
+        const text = await metrics.registry.metrics()
+        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) })
+        res.end(text)
+      },
+    },
   ]
 
   const servers: Server[] = []
@@ -93,7 +106,8 @@ export function createTokenServer(config: TokenServerConfig, store: Store, logge
 
   async function listen(name: 'public' | 'admin', routes: Route[]): Promise<AddressInfo> {
     const { host, port } = config.serve[name]
-    const server = createServer({ keepAliveTimeout: 65_000 }, createRouter(routes, logger))
+    const observe = (route: string, status: number): void => metrics.requests.inc({ api: name, route, status })
+    const server = createServer({ keepAliveTimeout: 65_000 }, createRouter(routes, logger, observe))
     servers.push(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

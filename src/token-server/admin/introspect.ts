@@ -18,9 +18,11 @@ export function introspectEndpoint(ctx: TokenServerContext) {
     if (token === null) throw invalidRequest('The request is missing the "token" parameter.')
     const record = token === '' ? undefined : await ctx.tokens.resolve(token)
     if (record === undefined || !allScopesGranted(ctx.scopeStrategy, record.scope, splitScope(form.get('scope')))) {
+      ctx.metrics.introspections.inc({ active: 'false' })
       sendJson(res, 200, INACTIVE)
       return
     }
+    ctx.metrics.introspections.inc({ active: 'true' })
     const body: Record<string, unknown> = {
       active: true,
       scope: record.scope.join(' '),

@@ -37,6 +37,7 @@ export const clientCredentials: Grant = {
       lifespanSeconds: lifespan,
       strategy,
     })
+    ctx.metrics.tokensIssued.inc({ grant_type: 'client_credentials', strategy })
     return { access_token: token, expires_in: lifespan, scope: requested.join(' '), token_type: 'bearer' }
   },
 }

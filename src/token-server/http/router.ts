@@ -24,6 +24,7 @@ export interface Route {
 }
 
 interface CompiledRoute {
+  readonly path: string
   readonly re: RegExp
   readonly names: readonly string[]
   readonly methods: Map<string, RouteHandler>
@@ -34,7 +35,10 @@ interface CompiledRoute {
  * regex per route shape (a dozen at most). Errors thrown by handlers become Hydra-shaped JSON:
  * OAuthError as is, a store outage as 503, anything else as a logged 500 without details.
  */
-export function createRouter(routes: readonly Route[], logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+/** Called once per answered request with the route's pattern (not the raw path: bounded label values). */
+export type ObserveRequest = (route: string, status: number) => void
+
+export function createRouter(routes: readonly Route[], logger: Logger, observe?: ObserveRequest): (req: IncomingMessage, res: ServerResponse) => void {
   const byShape = new Map<string, CompiledRoute>()
   for (const r of routes) {
     const names: string[] = []
@@ -44,7 +48,7 @@ export function createRouter(routes: readonly Route[], logger: Logger): (req: In
     })
     let entry = byShape.get(source)
     if (entry === undefined) {
-      entry = { re: new RegExp(`^${source}/?$`), names, methods: new Map() }
+      entry = { path: r.path, re: new RegExp(`^${source}/?$`), names, methods: new Map() }
       byShape.set(source, entry)
     }
     entry.methods.set(r.method, r.handler)
@@ -58,9 +62,11 @@ export function createRouter(routes: readonly Route[], logger: Logger): (req: In
     let handler: RouteHandler | undefined
     let params: Record<string, string> = {}
     let error: OAuthError | undefined
+    let route = 'unknown'
     for (const c of compiled) {
       const m = c.re.exec(path)
       if (m === null) continue
+      route = c.path
       handler = c.methods.get(req.method ?? 'GET') ?? (req.method === 'HEAD' ? c.methods.get('GET') : undefined)
       if (handler === undefined) error = methodNotAllowed([...c.methods.keys()].join(', '))
       try {
@@ -70,6 +76,7 @@ export function createRouter(routes: readonly Route[], logger: Logger): (req: In
       }
       break
     }
+    if (observe !== undefined) res.once('finish', () => observe(route, res.statusCode))
     if (handler === undefined || error !== undefined) {
       send(res, error ?? notFound(`no such endpoint: ${req.method} ${path}`))
       return

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { TokenServerContext } from '../context.js'
-import { invalidClient, invalidRequest } from '../oauth-error.js'
+import { invalidClient, invalidRequest, OAuthError } from '../oauth-error.js'
 import type { ClientRecord } from '../store/types.js'
 
 const AUTH_FAILED = 'Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).'
@@ -11,7 +11,16 @@ const AUTH_FAILED = 'Client authentication failed (e.g., unknown client, no clie
  * (`client_secret_post`), never both, and only by the method the client is registered with.
  * Every failure is the same 401 invalid_client, so the answer does not say whether a client exists.
  */
-export async function authenticateClient(ctx: TokenServerContext, req: IncomingMessage, form: URLSearchParams): Promise<ClientRecord> {
+export async function authenticateClient(ctx: TokenServerContext, req: IncomingMessage, form: URLSearchParams, endpoint: 'token' | 'revoke'): Promise<ClientRecord> {
+  try {
+    return await authenticate(ctx, req, form)
+  } catch (err) {
+    if (err instanceof OAuthError && err.error === 'invalid_client') ctx.metrics.clientAuthFailures.inc({ endpoint })
+    throw err
+  }
+}
+
+async function authenticate(ctx: TokenServerContext, req: IncomingMessage, form: URLSearchParams): Promise<ClientRecord> {
   const basic = parseBasic(req.headers.authorization)
   const formId = form.get('client_id')
   const formSecret = form.get('client_secret')

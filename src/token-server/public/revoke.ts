@@ -14,7 +14,7 @@ export function revokeEndpoint(ctx: TokenServerContext) {
     const form = await readForm(req)
     const token = form.get('token')
     if (token === null || token === '') throw invalidRequest('The request is missing the "token" parameter.')
-    const client = await authenticateClient(ctx, req, form)
+    const client = await authenticateClient(ctx, req, form, 'revoke')
     const hash = await ctx.tokens.signatureHashOf(token)
     const record = hash === undefined ? undefined : await ctx.store.getToken(hash)
     if (record !== undefined) {
@@ -22,6 +22,7 @@ export function revokeEndpoint(ctx: TokenServerContext) {
         throw unauthorizedClient('The OAuth 2.0 Client is not allowed to revoke a token that was issued to another client.')
       }
       await ctx.store.deleteToken(record.signature_hash)
+      ctx.metrics.revocations.inc({ via: 'revoke_endpoint' })
       ctx.logger.info({ client_id: client.client_id }, 'access token revoked')
     }
     sendEmpty(res, 200, { 'cache-control': 'no-store' })

@@ -24,7 +24,7 @@ export function tokenEndpoint(ctx: TokenServerContext) {
     const form = await readForm(req)
     const grantType = form.get('grant_type')
     if (grantType === null || grantType === '') throw invalidRequest('The request is missing the "grant_type" parameter.')
-    const client = await authenticateClient(ctx, req, form)
+    const client = await authenticateClient(ctx, req, form, 'token')
     const grant = GRANTS.get(grantType)
     if (grant === undefined) throw unsupportedGrantType(`The authorization grant type '${grantType}' is not supported by the authorization server.`)
     if (!clientList(client, 'grant_types').includes(grantType)) {
