@@ -12,7 +12,12 @@ import { deepFreeze } from '../util/deep-merge.js'
 export interface TokenServerConfig {
   readonly serve: {
     readonly public: { readonly host: string; readonly port: number }
-    readonly admin: { readonly host: string; readonly port: number }
+    readonly admin: {
+      readonly host: string
+      readonly port: number
+      /** Beyond Hydra: bearer API keys the admin API requires (none: open, as Hydra's). */
+      readonly auth: { readonly api_keys: readonly string[] }
+    }
   }
   /** `memory`, `sqlite://path` (or `sqlite::memory:`), `postgres://…` (Hydra's DSN forms). */
   readonly dsn: string
@@ -42,6 +47,11 @@ export interface TokenServerConfig {
     readonly access_token_prefix: string
     /** Beyond Hydra: the JWT strategy's signing algorithm. */
     readonly jwt_algorithm: 'RS256' | 'ES256'
+    /**
+     * Beyond Hydra: failed client authentications allowed per client id and per source address
+     * within `window`; over that, unverified attempts get 429 with Retry-After.
+     */
+    readonly client_auth_limits: { readonly per_client: number; readonly per_address: number; readonly window: string }
   }
   /** Beyond Hydra: expired tokens are deleted in the background, in small batches. */
   readonly janitor: { readonly interval: string; readonly batch_size: number }
@@ -51,7 +61,14 @@ export interface TokenServerConfig {
 const listener = object({ host: { type: 'string' }, port })
 
 export const tokenServerSchema: SchemaNode = object({
-  serve: object({ public: listener, admin: listener }),
+  serve: object({
+    public: listener,
+    admin: object({
+      host: { type: 'string' },
+      port,
+      auth: object({ api_keys: { type: 'array', items: { type: 'string', minLength: 16 } } }),
+    }),
+  }),
   dsn: nonEmptyString,
   secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
   urls: object({ self: object({ issuer: nonEmptyString, admin: { type: 'string' } }) }),
@@ -68,6 +85,11 @@ export const tokenServerSchema: SchemaNode = object({
     }),
     access_token_prefix: { type: 'string', maxLength: 32, pattern: '^[A-Za-z0-9_-]*$' },
     jwt_algorithm: { type: 'string', enum: ['RS256', 'ES256'] },
+    client_auth_limits: object({
+      per_client: { type: 'integer', minimum: 1 },
+      per_address: { type: 'integer', minimum: 1 },
+      window: duration,
+    }),
   }),
   janitor: object({ interval: duration, batch_size: { type: 'integer', minimum: 1, maximum: 100_000 } }),
   log: object({
@@ -78,7 +100,7 @@ export const tokenServerSchema: SchemaNode = object({
 
 /** Hydra's defaults where it has them. */
 export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
-  serve: { public: { host: '', port: 4444 }, admin: { host: '', port: 4445 } },
+  serve: { public: { host: '', port: 4444 }, admin: { host: '', port: 4445, auth: { api_keys: [] } } },
   dsn: 'memory',
   secrets: { system: [] },
   urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' } },
@@ -88,6 +110,7 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
     hashers: { algorithm: 'pbkdf2', pbkdf2: { iterations: 25_000 }, bcrypt: { cost: 10 } },
     access_token_prefix: 'ory_at_',
     jwt_algorithm: 'RS256',
+    client_auth_limits: { per_client: 10, per_address: 100, window: '1m' },
   },
   janitor: { interval: '1m', batch_size: 500 },
   log: { level: 'info', format: 'json' },

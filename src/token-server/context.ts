@@ -3,6 +3,7 @@ import type { ScopeStrategy } from '../scope.js'
 import type { Hasher } from './hash.js'
 import type { KeyManager } from './keys.js'
 import type { TokenServerMetrics } from './metrics.js'
+import type { FailureLimiter } from './rate-limit.js'
 import type { SecretCache } from './secret-cache.js'
 import type { Store, TokenStrategy } from './store/types.js'
 import type { AccessTokens } from './tokens/access-tokens.js'
@@ -24,4 +25,6 @@ export interface TokenServerContext {
   readonly ttlSeconds: number
   readonly defaultStrategy: TokenStrategy
   readonly metrics: TokenServerMetrics
+  /** Failed client authentications per client id and address (429 once over the limit). */
+  readonly limiter: FailureLimiter
 }

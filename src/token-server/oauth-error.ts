@@ -33,6 +33,9 @@ export const notFound = (d: string): OAuthError => new OAuthError(404, 'Unable t
 export const conflict = (d: string): OAuthError => new OAuthError(409, 'Unable to insert or update resource because a resource with that value exists already', d)
 export const methodNotAllowed = (allow: string): OAuthError =>
   new OAuthError(405, 'method_not_allowed', `allowed: ${allow}`, { allow })
+/** Too many failed client authentications from this client id or address (Gatehouse; RFC 6585 §4). */
+export const tooManyFailures = (seconds: number): OAuthError =>
+  new OAuthError(429, 'too_many_requests', `Too many failed client authentications; retry after ${seconds} seconds.`, { 'retry-after': String(seconds) })
 export const unavailable = (): OAuthError =>
   new OAuthError(503, 'temporarily_unavailable', 'The storage backend is unavailable; try again shortly', { 'retry-after': '1' })
 export const serverError = (): OAuthError =>

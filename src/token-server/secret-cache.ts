@@ -19,11 +19,20 @@ export class SecretCache {
     this.#lru = new LRUCache({ max, ttl: 10 * 60_000 })
   }
 
+  /** True when this pair was verified against this very stored hash recently (no hashing). */
+  known(clientId: string, secret: string, storedHash: string): boolean {
+    return this.#lru.get(keyOf(clientId, secret)) === storedHash
+  }
+
   async verify(clientId: string, secret: string, storedHash: string): Promise<boolean> {
-    const key = `${clientId}\0${createHash('sha256').update(secret).digest('base64')}`
+    const key = keyOf(clientId, secret)
     if (this.#lru.get(key) === storedHash) return true
     const ok = await this.hasher.verify(secret, storedHash)
     if (ok) this.#lru.set(key, storedHash)
     return ok
   }
+}
+
+function keyOf(clientId: string, secret: string): string {
+  return `${clientId}\0${createHash('sha256').update(secret).digest('base64')}`
 }

@@ -9,12 +9,14 @@ import { keyRoutes } from './admin/keys.js'
 import { deleteTokensEndpoint } from './admin/tokens.js'
 import type { TokenServerConfig } from './config.js'
 import type { TokenServerContext } from './context.js'
+import { isLoopback, requireApiKey } from './admin-auth.js'
 import { createHasher } from './hash.js'
 import { healthRoutes } from './health.js'
 import { createRouter, type Route } from './http/router.js'
 import { startJanitor } from './janitor.js'
 import { KeyManager } from './keys.js'
 import { instrumentStore, TokenServerMetrics } from './metrics.js'
+import { FailureLimiter } from './rate-limit.js'
 import { discoveryEndpoint, jwksEndpoint } from './public/discovery.js'
 import { revokeEndpoint } from './public/revoke.js'
 import { tokenEndpoint } from './public/token.js'
@@ -75,6 +77,11 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     ttlSeconds: Math.max(1, Math.round(parseDuration(config.ttl.access_token) / 1000)),
     defaultStrategy: config.strategies.access_token,
     metrics,
+    limiter: new FailureLimiter({
+      perClient: config.oauth2.client_auth_limits.per_client,
+      perAddress: config.oauth2.client_auth_limits.per_address,
+      windowMs: parseDuration(config.oauth2.client_auth_limits.window),
+    }),
   }
 
   const publicRoutes: Route[] = [
@@ -107,7 +114,18 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
   async function listen(name: 'public' | 'admin', routes: Route[]): Promise<AddressInfo> {
     const { host, port } = config.serve[name]
     const observe = (route: string, status: number): void => metrics.requests.inc({ api: name, route, status })
-    const server = createServer({ keepAliveTimeout: 65_000 }, createRouter(routes, logger, observe))
+    let handler = createRouter(routes, logger, observe)
+    if (name === 'admin') {
+      const keys = config.serve.admin.auth.api_keys
+      handler = requireApiKey(keys, handler)
+      if (keys.length === 0 && !isLoopback(host)) {
+        logger.warn(
+          { host: host === '' ? '(all interfaces)' : host },
+          'the admin API listens beyond this machine without authentication: set serve.admin.auth.api_keys or bind serve.admin.host to 127.0.0.1',
+        )
+      }
+    }
+    const server = createServer({ keepAliveTimeout: 65_000 }, handler)
     servers.push(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { TokenServerContext } from '../context.js'
-import { invalidClient, invalidRequest, OAuthError } from '../oauth-error.js'
+import { invalidClient, invalidRequest, OAuthError, tooManyFailures } from '../oauth-error.js'
 import type { ClientRecord } from '../store/types.js'
 
 const AUTH_FAILED = 'Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).'
@@ -37,18 +37,32 @@ async function authenticate(ctx: TokenServerContext, req: IncomingMessage, form:
   if (id.includes('\u0000') || secret.includes('\u0000')) throw invalidClient(AUTH_FAILED, basic !== undefined)
 
   const client = await ctx.store.getClient(id)
-  if (client === undefined) throw invalidClient(AUTH_FAILED, basic !== undefined)
+  // A secret already verified against the current hash skips the limiter: the real owner of a
+  // client id under attack keeps working. Everyone else is checked before any hashing.
+  const address = req.socket.remoteAddress ?? ''
+  const known = client?.secret_hash != null && method !== 'none' && ctx.secrets.known(id, secret, client.secret_hash)
+  if (!known) {
+    const wait = ctx.limiter.retryAfter(id, address)
+    if (wait > 0) throw tooManyFailures(wait)
+  }
+  const failed = (err: OAuthError): OAuthError => {
+    ctx.limiter.fail(id, address)
+    return err
+  }
+  if (client === undefined) throw failed(invalidClient(AUTH_FAILED, basic !== undefined))
   const registered = String(client.data.token_endpoint_auth_method ?? 'client_secret_basic')
   if (registered !== method) {
-    throw invalidClient(
-      `The OAuth 2.0 Client supports client authentication method '${registered}', but method '${method}' was requested. ` +
-        `You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '${method}'.`,
-      basic !== undefined,
+    throw failed(
+      invalidClient(
+        `The OAuth 2.0 Client supports client authentication method '${registered}', but method '${method}' was requested. ` +
+          `You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '${method}'.`,
+        basic !== undefined,
+      ),
     )
   }
-  if (method === 'none') return client
+  if (method === 'none' || known) return client
   if (client.secret_hash === null || !(await ctx.secrets.verify(client.client_id, secret, client.secret_hash))) {
-    throw invalidClient(AUTH_FAILED, basic !== undefined)
+    throw failed(invalidClient(AUTH_FAILED, basic !== undefined))
   }
   return client
 }
