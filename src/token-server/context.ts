@@ -4,6 +4,7 @@ import type { Hasher } from './hash.js'
 import type { KeyManager } from './keys.js'
 import type { TokenServerMetrics } from './metrics.js'
 import type { FailureLimiter } from './rate-limit.js'
+import type { RevocationFeed } from './revocations.js'
 import type { SecretCache } from './secret-cache.js'
 import type { Store, TokenStrategy } from './store/types.js'
 import type { AccessTokens } from './tokens/access-tokens.js'
@@ -27,4 +28,6 @@ export interface TokenServerContext {
   readonly metrics: TokenServerMetrics
   /** Failed client authentications per client id and address (429 once over the limit). */
   readonly limiter: FailureLimiter
+  /** Revocations, announced to subscribed gateways (and, with Postgres, to every instance). */
+  readonly feed: RevocationFeed
 }

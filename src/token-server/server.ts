@@ -17,6 +17,8 @@ import { startJanitor } from './janitor.js'
 import { KeyManager } from './keys.js'
 import { instrumentStore, TokenServerMetrics } from './metrics.js'
 import { FailureLimiter } from './rate-limit.js'
+import { RevocationFeed } from './revocations.js'
+import { revocationEvents } from './admin/revocation-events.js'
 import { discoveryEndpoint, jwksEndpoint } from './public/discovery.js'
 import { revokeEndpoint } from './public/revoke.js'
 import { tokenEndpoint } from './public/token.js'
@@ -82,7 +84,9 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       perAddress: config.oauth2.client_auth_limits.per_address,
       windowMs: parseDuration(config.oauth2.client_auth_limits.window),
     }),
+    feed: new RevocationFeed(rawStore.events, logger),
   }
+  const events = revocationEvents(context)
 
   const publicRoutes: Route[] = [
     { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context) },
@@ -95,6 +99,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     ...clientRoutes(context),
     { method: 'POST', path: '/admin/oauth2/introspect', handler: introspectEndpoint(context) },
     { method: 'DELETE', path: '/admin/oauth2/tokens', handler: deleteTokensEndpoint(context) },
+    { method: 'GET', path: '/admin/revocations/events', handler: events.handler },
     ...keyRoutes(context),
     ...healthRoutes(context),
     {
@@ -149,6 +154,9 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     },
     async close(graceMs = 10_000) {
       stopJanitor?.()
+      // Event streams never finish on their own; subscribers reconnect elsewhere.
+      events.closeAll()
+      context.feed.close()
       await Promise.all(
         servers.map(
           (s) =>

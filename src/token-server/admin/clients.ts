@@ -21,7 +21,9 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
   /** Replaces `current` with the validated `body`, rehashing only when a secret was sent. */
   async function replace(current: ClientRecord, body: unknown, res: RouteContext['res']): Promise<void> {
     const v = validateClient(body, current)
-    const secretHash = v.secret === undefined ? current.secret_hash : await ctx.hasher.hash(v.secret)
+    // The same secret sent again is not a change (it would otherwise revoke the client's tokens).
+    const unchanged = v.secret === undefined || (current.secret_hash !== null && (await ctx.secrets.verify(current.client_id, v.secret, current.secret_hash)))
+    const secretHash = unchanged ? current.secret_hash : await ctx.hasher.hash(v.secret!)
     const next: ClientRecord = {
       ...v.record,
       secret_hash: v.record.data.token_endpoint_auth_method === 'none' ? null : secretHash,
@@ -29,6 +31,11 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
       updated_at: Date.now(),
     }
     if (!(await ctx.store.updateClient(next))) throw notFound(`The OAuth 2.0 client "${current.client_id}" does not exist.`)
+    if (next.secret_hash !== current.secret_hash) {
+      // A new secret (or none) ends what the old one obtained: a leaked secret's tokens die with it.
+      await ctx.store.deleteTokensOfClient(current.client_id)
+      await ctx.feed.publish({ type: 'client', client_id: current.client_id })
+    }
     sendJson(res, 200, clientJson(next, v.secret))
   }
 
@@ -114,6 +121,7 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
       handler: async ({ res, params }) => {
         // Deleting a client also deletes its tokens, so none of them introspects as active.
         if (!(await ctx.store.deleteClient(params.id!))) throw notFound(`The OAuth 2.0 client "${params.id}" does not exist.`)
+        await ctx.feed.publish({ type: 'client', client_id: params.id! })
         sendEmpty(res, 204)
       },
     },

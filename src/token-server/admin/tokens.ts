@@ -10,6 +10,7 @@ export function deleteTokensEndpoint(ctx: TokenServerContext) {
     if (clientId === null || clientId === '') throw invalidRequest('The "client_id" query parameter is required.')
     const n = await ctx.store.deleteTokensOfClient(clientId)
     ctx.metrics.revocations.inc({ via: 'admin_delete_tokens' }, n)
+    await ctx.feed.publish({ type: 'client', client_id: clientId })
     ctx.logger.info({ client_id: clientId, tokens: n }, 'access tokens of client revoked')
     sendEmpty(res, 204)
   }

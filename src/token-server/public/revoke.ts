@@ -23,6 +23,7 @@ export function revokeEndpoint(ctx: TokenServerContext) {
       }
       await ctx.store.deleteToken(record.signature_hash)
       ctx.metrics.revocations.inc({ via: 'revoke_endpoint' })
+      await ctx.feed.publish({ type: 'token', signature_hash: record.signature_hash })
       ctx.logger.info({ client_id: client.client_id }, 'access token revoked')
     }
     sendEmpty(res, 200, { 'cache-control': 'no-store' })

@@ -2,6 +2,7 @@ import pg from 'pg'
 import type { Logger } from '../../observability/logger.js'
 import { migratePostgres, postgresMigrationStatus } from './migrations/run-postgres.js'
 import { parsePostgresDsn } from './postgres-dsn.js'
+import { PostgresEvents } from './postgres-events.js'
 import { toStoreError } from './postgres-errors.js'
 import { listClientsQuery, SQL, type NamedQuery } from './postgres-sql.js'
 import {
@@ -40,6 +41,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const
   readonly #pool: pg.Pool
   readonly #schema: string | undefined
+  readonly events: PostgresEvents
   #closed = false
 
   /** @throws ConfigError when the DSN is malformed (see parsePostgresDsn); connects lazily. */
@@ -50,6 +52,7 @@ export class PostgresStore implements Store {
     // An idle client whose connection dies (database restart, network cut) makes the pool emit
     // 'error'; without a listener Node would treat it as unhandled and end the process.
     this.#pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'an idle Postgres connection failed; the pool replaces it'))
+    this.events = new PostgresEvents(this.#pool, pool, schema, opts.logger)
   }
 
   /** The one way work reaches the database: failures become StoreUnavailableError or stay as they are (postgres-errors.ts). */
@@ -167,6 +170,7 @@ export class PostgresStore implements Store {
     // pg-pool throws when end() is called twice; closing is idempotent here.
     if (this.#closed) return
     this.#closed = true
+    await this.events.close()
     await this.#pool.end()
   }
 }

@@ -82,8 +82,20 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * A channel every token server sharing the store hears (Postgres: LISTEN/NOTIFY). Stores that
+ * only one process uses (memory, SQLite) have none: their events stay in the process.
+ */
+export interface StoreEvents {
+  publish(payload: string): Promise<void>
+  /** `listener(null)`: events may have been missed (the listening connection was re-established). */
+  subscribe(listener: (payload: string | null) => void): () => void
+}
+
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'postgres'
+  /** Cluster-wide events, when the store can carry them. */
+  readonly events?: StoreEvents
 
   /** Where the schema stands; `serve` refuses to run while `applied < latest`. */
   migrationStatus(): Promise<MigrationStatus>
