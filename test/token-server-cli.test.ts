@@ -77,3 +77,35 @@ t.test('--help on the token-server verbs', async (t) => {
     t.match(r.stdout, /Usage: gatehouse token-server/)
   }
 })
+
+t.test('SIGTERM under load: in-flight token requests all complete, then a clean exit', async (t) => {
+  const dsn = tempDsn(t)
+  const e = env({ DSN: dsn, LOG_LEVEL: 'info', OAUTH2_HASHERS_PBKDF2_ITERATIONS: '100000' })
+  t.equal((await run(['token-server', 'migrate', 'sql', '-e', '--yes'], { env: e })).code, 0)
+  const server = await start(['token-server', 'serve', 'all', '--dev'], /token server admin API listening/, { env: e })
+  t.teardown(() => server.stop())
+  const ports: Record<string, string> = {}
+  for (const m of server.output().matchAll(/"port":(\d+),"msg":"token server (public|admin) API listening"/g)) ports[m[2]!] = m[1]!
+  const admin = `http://127.0.0.1:${ports.admin}`
+  const pub = `http://127.0.0.1:${ports.public}`
+  // Distinct clients, so every request pays a real (slow) PBKDF2 and is still running at SIGTERM.
+  const n = 24
+  for (let i = 0; i < n; i++) {
+    const r = await request(`${admin}/admin/clients`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: `c${i}`, client_secret: `secret-${i}`, grant_types: ['client_credentials'] }) })
+    t.equal(r.statusCode, 201)
+    await r.body.dump()
+  }
+  const inflight = Array.from({ length: n }, (_, i) =>
+    request(`${pub}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`c${i}:secret-${i}`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }), (err: Error) => ({ status: 0, body: err.message })),
+  )
+  await new Promise((r) => setTimeout(r, 50))
+  const exited = new Promise<number | null>((r) => server.child.once('exit', (code) => r(code)))
+  server.child.kill('SIGTERM')
+  const results = await Promise.all(inflight)
+  t.same(results.filter((r) => r.status !== 200), [], `all ${n} in-flight requests answered 200`)
+  t.equal(await exited, 0, 'exit 0')
+})

@@ -1,4 +1,5 @@
 import { Command, Argument } from 'commander'
+import { parseDuration } from '../config/duration.js'
 import { loadConfigFor } from '../config/load.js'
 import { ConfigError } from '../errors.js'
 import { createLogger } from '../observability/logger.js'
@@ -33,7 +34,7 @@ export function tokenServerCommand(): Command {
           if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`cannot listen: ${(err as Error).message}`)
           throw err
         }
-        onShutdown(logger, () => server.close())
+        onShutdown(logger, () => server.close(parseDuration(config.serve.shutdown_grace)))
       }),
   )
   cmd.addCommand(new Command('migrate').description('database migrations').addCommand(migrateCommand()))

@@ -18,6 +18,8 @@ export interface TokenServerConfig {
       /** Beyond Hydra: bearer API keys the admin API requires (none: open, as Hydra's). */
       readonly auth: { readonly api_keys: readonly string[] }
     }
+    /** On SIGTERM: how long in-flight requests may take before connections are cut. */
+    readonly shutdown_grace: string
   }
   /** `memory`, `sqlite://path` (or `sqlite::memory:`), `postgres://…` (Hydra's DSN forms). */
   readonly dsn: string
@@ -68,6 +70,7 @@ export const tokenServerSchema: SchemaNode = object({
       port,
       auth: object({ api_keys: { type: 'array', items: { type: 'string', minLength: 16 } } }),
     }),
+    shutdown_grace: duration,
   }),
   dsn: nonEmptyString,
   secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
@@ -100,7 +103,7 @@ export const tokenServerSchema: SchemaNode = object({
 
 /** Hydra's defaults where it has them. */
 export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
-  serve: { public: { host: '', port: 4444 }, admin: { host: '', port: 4445, auth: { api_keys: [] } } },
+  serve: { public: { host: '', port: 4444 }, admin: { host: '', port: 4445, auth: { api_keys: [] } }, shutdown_grace: '10s' },
   dsn: 'memory',
   secrets: { system: [] },
   urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' } },
