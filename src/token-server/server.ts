@@ -9,6 +9,7 @@ import { keyRoutes } from './admin/keys.js'
 import { deleteTokensEndpoint } from './admin/tokens.js'
 import type { TokenServerConfig } from './config.js'
 import type { TokenServerContext } from './context.js'
+import { closeGracefully } from '../util/graceful-close.js'
 import { isLoopback, requireApiKey } from './admin-auth.js'
 import { createHasher } from './hash.js'
 import { healthRoutes } from './health.js'
@@ -157,22 +158,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       // Event streams never finish on their own; subscribers reconnect elsewhere.
       events.closeAll()
       context.feed.close()
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              // Keep-alive connections that go idle later must not hold the close for 65 s.
-              const idle = setInterval(() => s.closeIdleConnections(), 100)
-              const cut = setTimeout(() => s.closeAllConnections(), graceMs)
-              s.close(() => {
-                clearInterval(idle)
-                clearTimeout(cut)
-                resolve()
-              })
-              s.closeIdleConnections()
-            }),
-        ),
-      )
+      await Promise.all(servers.map((s) => closeGracefully(s, graceMs)))
       await store.close()
     },
   }
