@@ -125,7 +125,7 @@ t.test('bad shapes → one ConfigError listing every problem', async (t) => {
   t.type(err, ConfigError)
   t.match(err.message, /^w: invalid when conditions:\n  - w: when\[0\]\.error: unknown error "unauthorised"/)
   t.same(err.problems, [
-    'w: when[0].error: unknown error "unauthorised" (known: unauthorized, forbidden, not_found, internal_server_error, bad_request, bad_gateway, gateway_timeout, service_unavailable, too_many_requests)',
+    'w: when[0].error: unknown error "unauthorised" (known: unauthorized, forbidden, not_found, internal_server_error, bad_request, bad_gateway, gateway_timeout, service_unavailable, too_many_requests, payload_too_large)',
     'w: when[0].request.header: unknown key "content_typ" (known: content_type, accept)',
     'w: when[0].request.header.accept must be a list of non-empty strings',
     'w: when[1] must be an object',

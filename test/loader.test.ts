@@ -258,20 +258,33 @@ function configMap(dir: string, ts: string, content: string, previous?: string):
   rmSync(join(dir, previous), { recursive: true })
 }
 
+/** Kubernetes Rule manifests (Oathkeeper Maester's format), one YAML document each; ids are `<name>.default`. */
+const manifests = (...names: string[]): string =>
+  names
+    .map((n) => `apiVersion: oathkeeper.ory.sh/v1alpha1\nkind: Rule\nmetadata: { name: ${n} }\nspec: { match: { url: 'http://x/${n}', methods: [GET] } }\n`)
+    .join('---\n')
+
+const formats = {
+  oathkeeper: { content: (id: string) => doc(id), id: (id: string) => id },
+  maester: { content: (id: string) => manifests(id), id: (id: string) => `${id}.default` },
+}
+
 for (const mode of ['directory', 'file'] as const) {
-  t.test(`a ConfigMap symlink swap publishes the new rules (${mode} repository)`, async (t) => {
-    const dir = tempDir(t)
-    configMap(dir, '..2024_01', doc('old'))
-    const l = await startLoader(t, [mode === 'directory' ? dir : join(dir, 'rules.yml')])
-    t.same(l.ids(), ['old'])
-    t.same(l.loader.status().map((s) => s.source), [join(dir, 'rules.yml')], 'the ..data internals are not sources')
-    configMap(dir, '..2024_02', doc('new'), '..2024_01')
-    await until(() => l.ids()[0] === 'new', 'swapped content loaded')
-    await l.loader.settled()
-    t.same(l.sets.map((s) => s.rules.map((r) => r.id)), [['old'], ['new']], 'one publish for the swap')
-    configMap(dir, '..2024_03', doc('newer'), '..2024_02')
-    await until(() => l.ids()[0] === 'newer', 'second swap loaded')
-  })
+  for (const [format, { content, id }] of Object.entries(formats)) {
+    t.test(`a ConfigMap symlink swap publishes the new rules (${mode} repository, ${format} rules)`, async (t) => {
+      const dir = tempDir(t)
+      configMap(dir, '..2024_01', content('old'))
+      const l = await startLoader(t, [mode === 'directory' ? dir : join(dir, 'rules.yml')])
+      t.same(l.ids(), [id('old')])
+      t.same(l.loader.status().map((s) => s.source), [join(dir, 'rules.yml')], 'the ..data internals are not sources')
+      configMap(dir, '..2024_02', content('new'), '..2024_01')
+      await until(() => l.ids()[0] === id('new'), 'swapped content loaded')
+      await l.loader.settled()
+      t.same(l.sets.map((s) => s.rules.map((r) => r.id)), [[id('old')], [id('new')]], 'one publish for the swap')
+      configMap(dir, '..2024_03', content('newer'), '..2024_02')
+      await until(() => l.ids()[0] === id('newer'), 'second swap loaded')
+    })
+  }
 }
 
 t.test('a rule directory that disappears keeps its rules and reports it', async (t) => {

@@ -51,7 +51,7 @@ t.test('an empty document, a comment only or null → no rules', async (t) => {
 
 t.test('a document that is not an array → ConfigError naming the source', async (t) => {
   const [p] = problems(() => parseRuleDocument('id: a\nmatch: { url: x }\n', 'rules/one.yml'))
-  t.equal(p, 'rules/one.yml: a rule document must be an array of rules, got an object')
+  t.equal(p, 'rules/one.yml: a rule document must be an array of rules or Kubernetes Rule manifests, got an object')
 })
 
 t.test('schema problems name the source, the rule id and its position', async (t) => {

@@ -3,7 +3,6 @@ import { Command } from 'commander'
 import { POSTGRES_MIGRATIONS } from '../token-server/store/migrations/postgres.js'
 import { SQLITE_MIGRATIONS } from '../token-server/store/migrations/sqlite.js'
 import type { Migration } from '../token-server/store/migrations/types.js'
-import { openStore } from '../token-server/store/open.js'
 import type { Store } from '../token-server/store/types.js'
 
 /** What `migrate sql` reads from and writes to; tests pass their own. */
@@ -42,6 +41,8 @@ class MigrateError extends Error {}
 export async function runMigrateSql(opts: MigrateSqlOptions, io: MigrateIo = PROCESS_IO): Promise<number> {
   let store: Store | undefined
   try {
+    // Loaded here: the store drivers are only needed by this verb.
+    const { openStore } = await import('../token-server/store/open.js')
     store = openStore(resolveDsn(opts, io.env))
     const { applied } = await store.migrationStatus()
     // Counted from the status, in order: a database's applied migrations are always a prefix.

@@ -1,5 +1,7 @@
 import { Command } from 'commander'
 import { VERSION } from '../version.js'
+import { credentialsCommand } from './credentials.js'
+import { exampleCommand } from './example.js'
 import { healthCommand } from './health.js'
 import { quickstartCommand } from './quickstart.js'
 import { rulesCommand } from './rules.js'
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   program.addCommand(tokenServerCommand())
   for (const c of hydraCommands()) program.addCommand(c)
   program.addCommand(quickstartCommand())
+  program.addCommand(credentialsCommand())
+  program.addCommand(exampleCommand())
   program
     .command('version')
     .description('print the version')

@@ -4,11 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { dirname } from 'node:path'
 import { loadConfigFor } from '../config/load.js'
-import { createEchoServer } from '../example/echo.js'
-import { createGateway } from '../gateway/gateway.js'
-import { createLogger } from '../observability/logger.js'
 import { TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
-import { createTokenServer } from '../token-server/server.js'
 import { collect } from './options.js'
 import { loadConfigOrExit } from './serve.js'
 import { onShutdown } from './shutdown.js'
@@ -33,6 +29,11 @@ export function quickstartCommand(): Command {
       const config = loadConfigOrExit(opts.config.length > 0 ? opts.config : ['config/quickstart.yml'])
       const tsFiles = opts.tokenServerConfig.length > 0 ? opts.tokenServerConfig : ['config/token-server.yml']
       const tsConfig = withDevSecret(tsFiles)
+      // Loaded here, not at the top: every other verb starts faster without these modules.
+      const { createEchoServer } = await import('../example/echo.js')
+      const { createGateway } = await import('../gateway/gateway.js')
+      const { createLogger } = await import('../observability/logger.js')
+      const { createTokenServer } = await import('../token-server/server.js')
       const logger = createLogger(config.log)
 
       // Each part that has started registers how to stop it, so a failure later (a port in use)
@@ -54,7 +55,7 @@ export function quickstartCommand(): Command {
         logger.info({ upstream: `http://${e.address}:${e.port}` }, 'example echo upstream listening')
 
         // The quickstart migrates its own database; production runs `token-server migrate sql` first.
-        const store = openStoreOrExit(tsConfig.dsn, logger)
+        const store = await openStoreOrExit(tsConfig.dsn, logger)
         closers.push(() => store.close())
         const applied = await store.migrate()
         if (applied > 0) logger.info({ migrations: applied }, 'token server database migrated')

@@ -1,8 +1,6 @@
 import { Command } from 'commander'
 import { loadConfig } from '../config/load.js'
 import { ConfigError } from '../errors.js'
-import { createGateway } from '../gateway/gateway.js'
-import { createLogger } from '../observability/logger.js'
 import { collect } from './options.js'
 import { onShutdown } from './shutdown.js'
 
@@ -12,6 +10,9 @@ export function serveCommand(): Command {
     .option('-c, --config <file>', 'config file (YAML or JSON); repeat to layer files, later ones win', collect, [])
     .action(async (opts: { config: string[] }) => {
       const config = loadConfigOrExit(opts.config)
+      // Loaded here, not at the top: every other verb starts faster without the gateway's modules.
+      const { createGateway } = await import('../gateway/gateway.js')
+      const { createLogger } = await import('../observability/logger.js')
       const logger = createLogger(config.log)
       const gateway = createGateway(config, logger)
       await gateway.start()

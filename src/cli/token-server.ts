@@ -2,10 +2,8 @@ import { Command, Argument } from 'commander'
 import { parseDuration } from '../config/duration.js'
 import { loadConfigFor } from '../config/load.js'
 import { ConfigError } from '../errors.js'
-import { createLogger } from '../observability/logger.js'
 import { startupProblems, TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
-import { createTokenServer, NotMigratedError, type Listen } from '../token-server/server.js'
-import { openStore } from '../token-server/store/open.js'
+import type { Listen } from '../token-server/server.js'
 import { StoreUnavailableError, type Store } from '../token-server/store/types.js'
 import type { Logger } from '../observability/logger.js'
 import { migrateCommand } from './migrate.js'
@@ -23,8 +21,11 @@ export function tokenServerCommand(): Command {
       .option('--dev', 'development mode: allow a plain-http issuer URL', false)
       .action(async (which: Listen, opts: { config: string[]; dev: boolean }) => {
         const config = loadTokenServerConfigOrExit(opts.config, opts.dev)
+        // Loaded here, not at the top: the Hydra-style client verbs start faster without them.
+        const { createLogger } = await import('../observability/logger.js')
+        const { createTokenServer, NotMigratedError } = await import('../token-server/server.js')
         const logger = createLogger(config.log)
-        const store = openStoreOrExit(config.dsn, logger)
+        const store = await openStoreOrExit(config.dsn, logger)
         const server = createTokenServer(config, store, logger)
         try {
           await server.start(which)
@@ -56,7 +57,8 @@ export function loadTokenServerConfigOrExit(files: readonly string[], dev: boole
 }
 
 /** Opens the DSN's store; a bad DSN or an unopenable file is one clear line and exit 1. */
-export function openStoreOrExit(dsn: string, logger: Logger): Store {
+export async function openStoreOrExit(dsn: string, logger: Logger): Promise<Store> {
+  const { openStore } = await import('../token-server/store/open.js')
   try {
     return openStore(dsn, { logger })
   } catch (err) {

@@ -12,6 +12,8 @@ export interface ApiDeps extends DecisionDeps {
   /** False until the first complete rule set was published. */
   readonly isReady: () => boolean
   readonly ruleStatus: () => SourceStatus[]
+  /** The public keys of the id_token mutators' signers, served at `/.well-known/jwks.json`. */
+  readonly jwks: () => Promise<unknown>
 }
 
 const UNPARSEABLE: RequestTarget = { method: 'GET', scheme: 'http', host: '', path: '/', search: '' }
@@ -39,7 +41,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     let greq: GatewayRequest
     try {
-      greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId)
+      greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId, req)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId)
       sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
@@ -73,6 +75,15 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         return sendJson(res, 200, { version: VERSION })
       case '/rules/status':
         return sendJson(res, 200, deps.ruleStatus())
+      case '/.well-known/jwks.json':
+        deps.jwks().then(
+          (set) => sendJson(res, 200, set),
+          (err: unknown) => {
+            logger.error({ err }, 'could not load the id_token signing keys')
+            sendJson(res, 500, apiError(500, 'Internal Server Error', 'The JSON Web Key Set could not be loaded'))
+          },
+        )
+        return
       case '/rules': {
         const limit = intParam(query.get('limit'), 100, 1, 500)
         const offset = intParam(query.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER)

@@ -1,7 +1,8 @@
 /**
- * Forwards an allowed request to its upstream and streams the answer back. Bodies are never
- * buffered: the request body is handed to undici as a stream, the response body is written
- * chunk by chunk with backpressure.
+ * Forwards an allowed request to its upstream and streams the answer back. Bodies are not
+ * buffered here: the request body is handed to undici as a stream (unless a handler such as the
+ * `remote` authorizer has already buffered it, then that Buffer is sent), the response body is
+ * written chunk by chunk with backpressure.
  *
  * Hot-path choice: a dispatch handler (undici's lowest public API) instead of `request()` or
  * `stream()`. Those wrap every response in a Readable or register `finished()` listeners;
@@ -32,6 +33,8 @@ export interface ForwardTarget {
   readonly requestId: string
   /** Keep (and append to) incoming X-Forwarded-* / Forwarded instead of replacing them. */
   readonly trustForwardedHeaders: boolean
+  /** The request body when a handler has already read it (see GatewayRequest.readBody); else it is streamed. */
+  readonly body?: Buffer | undefined
 }
 
 /**
@@ -58,8 +61,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Forwa
     path: upstreamPath(route.basePath, target.path, target.stripPath, target.search),
     method: req.method ?? 'GET',
     headers,
-    // A bodiless request must not get a stream: undici would send it chunked.
-    body: hasBody(req.headers) ? req : null,
+    // A bodiless request must not get a stream: undici would send it chunked. A body a handler
+    // has buffered (the stream is consumed by then) goes as that Buffer.
+    body: hasBody(req.headers) ? (target.body ?? req) : null,
   }
   const pool = route.pool
   return new Promise<void>((resolve, reject) => {
@@ -83,7 +87,7 @@ export function upstreamPath(basePath: string, path: string, stripPath: string |
 }
 
 /** A request has a body when it announces one (RFC 9112 §6.3): chunked, or a non-zero length. */
-function hasBody(headers: IncomingHttpHeaders): boolean {
+export function hasBody(headers: IncomingHttpHeaders): boolean {
   if (headers['transfer-encoding'] !== undefined) return true
   const len = headers['content-length']
   return len !== undefined && len !== '0'

@@ -7,6 +7,7 @@ import { parseDuration } from '../config/duration.js'
 import type { GatehouseConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { HandlerConfigs } from '../pipeline/handler-config.js'
+import { publishedJwks } from '../pipeline/mutate/id-token/signer.js'
 import { createRegistries } from '../pipeline/registries.js'
 import { compileRule, errorStep, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
 import { RuleLoader } from '../rules/loader.js'
@@ -72,7 +73,12 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   proxy.requestTimeout = parseDuration(proxyTimeouts.read)
   proxy.headersTimeout = Math.min(proxy.requestTimeout || 60_000, 60_000)
   proxy.keepAliveTimeout = parseDuration(proxyTimeouts.idle)
-  const api = createServer(createApiHandler({ ...decisionDeps, isReady: () => ready, ruleStatus: () => loader.status() }))
+  const api = createServer(
+    createApiHandler({ ...decisionDeps, isReady: () => ready, ruleStatus: () => loader.status(), jwks: () => publishedJwks(shared) }),
+  )
+
+  // close() is idempotent: a failed start() closes, and the caller may close again.
+  let closed: Promise<void> | undefined
 
   return {
     loader,
@@ -96,7 +102,12 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     close,
   }
 
-  async function close(): Promise<void> {
+  function close(): Promise<void> {
+    closed ??= doClose()
+    return closed
+  }
+
+  async function doClose(): Promise<void> {
     await loader.close()
     await Promise.all([closeServer(proxy), closeServer(api)])
     await upstreams.close()

@@ -27,7 +27,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     let ruleId: string | undefined
     try {
       target = proxyTarget(req, trustForwardedHeaders)
-      greq = new GatewayRequest(target, req.headers, req.socket.remoteAddress ?? '', requestId)
+      greq = new GatewayRequest(target, req.headers, req.socket.remoteAddress ?? '', requestId, req)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId)
       sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
@@ -58,6 +58,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
           setHeaders: d.session.Header,
           requestId,
           trustForwardedHeaders,
+          body: greq.bufferedBody,
         },
         upstreams,
       )

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { GatehouseError } from '../errors.js'
 import type { PipelineRequest } from '../pipeline/session.js'
+import { hasBody } from './forward.js'
 import { normalizePath } from './normalize.js'
 
 /** Where a request is going, after normalisation: what is matched is also what is forwarded. */
@@ -24,14 +25,40 @@ export interface RequestTarget {
 export class GatewayRequest implements PipelineRequest {
   #url: URL | undefined
   readonly method: string
+  readonly #source: IncomingMessage | undefined
+  #reading: Promise<Buffer> | undefined
+  #buffered: Buffer | undefined
 
+  /**
+   * `source`: the incoming message whose body `readBody` may buffer. The proxy passes the client's
+   * request; the decision API passes the decision request (its body is whatever the proxy in
+   * front forwards, usually none), as Oathkeeper pipes that body to the `remote` authorizer.
+   */
   constructor(
     readonly target: RequestTarget,
     readonly headers: IncomingHttpHeaders,
     readonly remoteAddress: string,
     readonly requestId: string,
+    source?: IncomingMessage,
   ) {
     this.method = target.method
+    this.#source = source
+  }
+
+  /**
+   * The body a handler buffered, or undefined when none did (then the proxy streams the body):
+   * the stream is consumed by then, so this Buffer is what goes upstream.
+   */
+  get bufferedBody(): Buffer | undefined {
+    return this.#buffered
+  }
+
+  readBody(limit: number): Promise<Buffer> {
+    this.#reading ??= readAll(this.#source, this.headers, limit).then((b) => (this.#buffered = b))
+    return this.#reading.then((b) => {
+      if (b.length > limit) throw tooLarge(limit)
+      return b
+    })
   }
 
   /** `scheme://host/path` without the query: the string rules are matched against. */
@@ -45,6 +72,46 @@ export class GatewayRequest implements PipelineRequest {
     }
     return this.#url
   }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+function tooLarge(limit: number): GatehouseError {
+  return new GatehouseError('GATEHOUSE_ERR_PAYLOAD_TOO_LARGE', { reason: `the request body is larger than ${limit} bytes` })
+}
+
+/**
+ * Buffers the body of `source`, refusing (413) one longer than `limit`: at once when its
+ * Content-Length says so (nothing is read; Node discards the body after the answer), else as
+ * soon as the bytes read pass the limit (the rest is read and discarded).
+ */
+function readAll(source: IncomingMessage | undefined, headers: IncomingHttpHeaders, limit: number): Promise<Buffer> {
+  if (source === undefined || !hasBody(headers)) return Promise.resolve(EMPTY)
+  const declared = Number(headers['content-length'])
+  if (declared > limit) return Promise.reject(tooLarge(limit))
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = (err: GatehouseError | undefined): void => {
+      source.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+      if (err === undefined) resolve(Buffer.concat(chunks, size))
+      else {
+        // Discard the rest: a half-read body left paused would stall the keep-alive connection.
+        source.resume()
+        reject(err)
+      }
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > limit) done(tooLarge(limit))
+      else chunks.push(chunk)
+    }
+    const onEnd = (): void => done(undefined)
+    const onError = (err: Error): void => done(new GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', { reason: `the request body could not be read: ${err.message}`, cause: err }))
+    // 'close' before 'end': the client went away mid-body.
+    const onClose = (): void => done(new GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', { reason: 'the client closed the connection while sending the body' }))
+    source.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  })
 }
 
 /** The request id: an incoming X-Request-Id is honoured (if sane), else a new UUID. */

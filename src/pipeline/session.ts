@@ -39,6 +39,15 @@ export interface PipelineRequest {
   readonly headers: IncomingHttpHeaders
   readonly remoteAddress: string
   readonly requestId: string
+  /**
+   * The request body, buffered, for handlers that must see it (the `remote` authorizer).
+   * Rejects with GATEHOUSE_ERR_PAYLOAD_TOO_LARGE (413) when it is longer than `limit` bytes.
+   * A request without a body yields an empty Buffer. Reading is done once; later calls get the
+   * same Buffer (checked against their own limit). In the proxy, a body read here is what is
+   * forwarded upstream; requests whose handlers never call this are streamed. Absent where a
+   * request has no body to offer.
+   */
+  readBody?(limit: number): Promise<Buffer>
 }
 
 export function headerView(headers: IncomingHttpHeaders): HeaderView {

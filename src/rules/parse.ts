@@ -1,13 +1,24 @@
-import { Ajv, type ErrorObject } from 'ajv'
-import { parseDocument } from 'yaml'
+import { Ajv } from 'ajv'
+import { parseAllDocuments } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { deepFreeze } from '../util/deep-merge.js'
+import { convertManifest, isKubernetesObject, manifestsOf } from './maester.js'
 import { ruleSchema } from './schema.js'
+import { describeSchemaError } from './schema-errors.js'
 import type { RuleSpec } from './types.js'
 
 // Compiled once: compiling per document would cost milliseconds per reload. The validator's
 // `errors` property is overwritten by each call and read right after it, synchronously.
 const validateRule = new Ajv({ allErrors: true, strict: true }).compile<RuleSpec>(ruleSchema)
+
+/** A rule of a document, with what messages and converters need to know about it. */
+export interface ParsedRule {
+  readonly spec: RuleSpec
+  /** How problems name it: `rule "api-read" (#2)` (Oathkeeper) or `Rule "api.prod"` (manifest). */
+  readonly label: string
+  /** Set when the rule came from a Kubernetes Rule manifest: where Maester would put it. */
+  readonly manifest?: { readonly namespace: string; readonly configMapName?: string }
+}
 
 /**
  * Parses one rule document (YAML, which includes JSON) into validated, frozen rule specs.
@@ -15,61 +26,90 @@ const validateRule = new Ajv({ allErrors: true, strict: true }).compile<RuleSpec
  * ConfigError whose problems name the source and the rule, e.g.
  * `rules/api.yml: rule "api-read" (#2): match.url: must be string` (rules are numbered from 1).
  * Duplicate map keys are an error too: which of the two did the author mean?
+ *
+ * A document is an array of Oathkeeper rules, or Kubernetes `Rule` manifests in Maester's format
+ * (see maester.ts), one per YAML document (`---`) or in a `List`; both may share a file.
  */
 export function parseRuleDocument(text: string, sourceName: string): RuleSpec[] {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true })
-  if (doc.errors.length > 0) {
+  return Object.freeze(readRuleDocument(text, sourceName).map((r) => r.spec)) as RuleSpec[]
+}
+
+/** parseRuleDocument, keeping each rule's label and manifest origin. */
+export function readRuleDocument(text: string, sourceName: string): ParsedRule[] {
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true })
+  const yamlErrors = 'empty' in docs ? docs.errors : docs.flatMap((d) => d.errors)
+  if (yamlErrors.length > 0) {
     // The first line holds the reason and position; the rest is a code frame for terminals.
-    const problems = doc.errors.map((e) => `${sourceName}: ${firstLine(e.message)}`)
+    const problems = yamlErrors.map((e) => `${sourceName}: ${firstLine(e.message)}`)
     throw new ConfigError(`${sourceName}: invalid YAML/JSON`, problems)
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 })
-  if (value === null || value === undefined) return []
-  if (!Array.isArray(value)) {
-    throw new ConfigError(`${sourceName}: a rule document must be an array of rules, got ${typeName(value)}`)
+  const values: unknown[] = 'empty' in docs ? [] : docs.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown)
+  const reader = new DocumentReader(sourceName)
+  // Positions of rules count across the file; a document is named only when there are several.
+  values.forEach((value, i) => reader.add(value, values.length > 1 ? `document #${i + 1}: ` : ''))
+  if (reader.problems.length > 0) throw new ConfigError(`${sourceName}: invalid rules`, reader.problems)
+  return reader.rules
+}
+
+/** Collects the rules and problems of one file's documents, numbering rules across the file. */
+class DocumentReader {
+  readonly rules: ParsedRule[] = []
+  readonly problems: string[] = []
+  /** id → how the first rule with it is referred to (`rule #1`, `Rule #2`). */
+  readonly #firstById = new Map<string, string>()
+  #oathkeeperRules = 0
+  #manifests = 0
+
+  constructor(private readonly source: string) {}
+
+  add(value: unknown, where: string): void {
+    if (value === null || value === undefined) return
+    if (Array.isArray(value)) {
+      for (const rule of value) this.#addOathkeeperRule(rule)
+    } else if (isKubernetesObject(value)) {
+      const found = manifestsOf(value)
+      if ('problem' in found) this.problems.push(`${this.source}: ${where}${found.problem}`)
+      else for (const item of found.items) this.#addManifest(item, found.kindImplied)
+    } else {
+      this.problems.push(`${this.source}: ${where}a rule document must be an array of rules or Kubernetes Rule manifests, got ${typeName(value)}`)
+    }
   }
 
-  const problems: string[] = []
-  const firstIndexOfId = new Map<string, number>()
-  value.forEach((rule: unknown, i) => {
-    const label = ruleLabel(rule, i)
+  #addOathkeeperRule(rule: unknown): void {
+    const n = ++this.#oathkeeperRules
+    const label = ruleLabel(rule, n)
     if (!validateRule(rule)) {
-      for (const e of validateRule.errors ?? []) problems.push(`${sourceName}: ${label}: ${describe(e)}`)
+      for (const e of validateRule.errors ?? []) this.problems.push(`${this.source}: ${label}: ${describeSchemaError(e, 'rule')}`)
       return
     }
-    const seen = firstIndexOfId.get(rule.id)
-    if (seen !== undefined) {
-      problems.push(`${sourceName}: ${label}: duplicate id, already used by rule #${seen + 1} of this file`)
-    } else {
-      firstIndexOfId.set(rule.id, i)
-    }
-  })
-  if (problems.length > 0) throw new ConfigError(`${sourceName}: invalid rules`, problems)
-  return deepFreeze(value as RuleSpec[])
-}
-
-
-function ruleLabel(rule: unknown, i: number): string {
-  const id = typeof rule === 'object' && rule !== null ? (rule as { id?: unknown }).id : undefined
-  return typeof id === 'string' && id !== '' ? `rule "${id}" (#${i + 1})` : `rule #${i + 1}`
-}
-
-/** `match.url: must be string`, `authenticators[0]: unknown key "hander"`, `id: is required`. */
-function describe(e: ErrorObject): string {
-  const path = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc === '' ? seg : `${acc}.${seg}`), '')
-  const at = (key: string): string => (path === '' ? key : `${path}.${key}`)
-  switch (e.keyword) {
-    case 'required':
-      return `${at(String(e.params.missingProperty))}: is required`
-    case 'additionalProperties':
-      return `${path === '' ? 'rule' : path}: unknown key "${String(e.params.additionalProperty)}"`
-    default:
-      return `${path === '' ? 'rule' : path}: ${e.message ?? e.keyword}`
+    this.#accept({ spec: rule, label }, `rule #${n}`)
   }
+
+  #addManifest(item: unknown, kindImplied: boolean): void {
+    const n = ++this.#manifests
+    const result = convertManifest(item, n, kindImplied)
+    if (result.problems !== undefined) {
+      for (const p of result.problems) this.problems.push(`${this.source}: ${p}`)
+      return
+    }
+    const { spec, namespace, configMapName } = result.rule
+    this.#accept({ spec, label: result.label, manifest: { namespace, ...(configMapName !== undefined && { configMapName }) } }, `Rule #${n}`)
+  }
+
+  #accept(rule: ParsedRule, ref: string): void {
+    const seen = this.#firstById.get(rule.spec.id)
+    if (seen !== undefined) {
+      this.problems.push(`${this.source}: ${rule.label}: duplicate id, already used by ${seen} of this file`)
+      return
+    }
+    this.#firstById.set(rule.spec.id, ref)
+    this.rules.push(deepFreeze(rule))
+  }
+}
+
+function ruleLabel(rule: unknown, n: number): string {
+  const id = typeof rule === 'object' && rule !== null ? (rule as { id?: unknown }).id : undefined
+  return typeof id === 'string' && id !== '' ? `rule "${id}" (#${n})` : `rule #${n}`
 }
 
 function firstLine(s: string): string {

@@ -43,6 +43,9 @@ export const ruleSchema = {
     authorizer: handlerRef,
     mutators: { type: 'array', items: handlerRef },
     errors: { type: 'array', items: handlerRef },
+    // Oathkeeper Maester copies a Rule's spec.configMapName into the JSON it writes; Oathkeeper
+    // ignores it, so a Maester-written access-rules.json must load here too. No effect.
+    configMapName: { type: 'string' },
   },
   required: ['id', 'match'],
   additionalProperties: false,

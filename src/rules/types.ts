@@ -24,6 +24,8 @@ export interface RuleSpec {
   readonly authorizer?: HandlerRef
   readonly mutators?: readonly HandlerRef[]
   readonly errors?: readonly HandlerRef[]
+  /** Written by Oathkeeper Maester (the ConfigMap a Rule manifest asked for); has no effect on the rule. */
+  readonly configMapName?: string
 }
 
 export type MatchingStrategy = 'regexp' | 'glob'

@@ -13,7 +13,10 @@ import { Server as NetServer } from 'node:net'
 export function closeGracefully(server: Server, graceMs: number): Promise<void> {
   if (!server.listening) return Promise.resolve()
   return new Promise((resolve) => {
-    server.on('request', (_req, res) => res.setHeader('connection', 'close'))
+    // Before the application's listener: it may answer synchronously.
+    server.prependListener('request', (_req, res) => {
+      if (!res.headersSent) res.setHeader('connection', 'close')
+    })
     // The first sweep comes a moment after accepting stopped: a request already sent on a fresh
     // connection has arrived and is being served by then, so only truly idle ones are closed.
     const idle = setInterval(() => server.closeIdleConnections(), 250)

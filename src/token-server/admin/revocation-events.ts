@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { TokenServerContext } from '../context.js'
 import type { RouteContext } from '../http/router.js'
+import { unavailable } from '../oauth-error.js'
 
 /** A comment line this often keeps proxies from timing the stream out and lets gateways notice a dead one. */
 const HEARTBEAT_MS = 15_000
@@ -14,8 +15,12 @@ const HEARTBEAT_MS = 15_000
  */
 export function revocationEvents(ctx: TokenServerContext): { handler: (r: RouteContext) => Promise<void>; closeAll(): void } {
   const open = new Set<ServerResponse>()
+  let closing = false
   return {
     async handler({ req, res, query }) {
+      // A subscriber reconnecting over a kept-alive connection while the server shuts down
+      // would otherwise open a stream that holds the shutdown for its whole grace period.
+      if (closing) throw unavailable()
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
@@ -41,6 +46,7 @@ export function revocationEvents(ctx: TokenServerContext): { handler: (r: RouteC
       })
     },
     closeAll() {
+      closing = true
       for (const res of open) res.end()
     },
   }

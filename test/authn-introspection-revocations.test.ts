@@ -1,0 +1,117 @@
+import t from 'tap'
+import { request } from 'undici'
+import { IntrospectionCache, signatureHash } from '../src/pipeline/authn/introspection/cache.js'
+import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
+import { basic, call, startTokenServer } from './helpers/token-server.js'
+
+async function until(cond: () => Promise<boolean>, ms: number): Promise<number> {
+  const started = Date.now()
+  while (Date.now() - started < ms) {
+    if (await cond()) return Date.now() - started
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return -1
+}
+
+t.test('revocation events: a cached token is rejected within 1 s of /oauth2/revoke, DELETE tokens, client deletion', async (t) => {
+  const ts = await startTokenServer()
+  t.teardown(() => ts.close())
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const gw = await startGateway(
+    {
+      'rules.yml': `
+- id: api
+  match: { url: 'http://gw.test/api', methods: [GET] }
+  upstream: { url: '${up.url}' }
+  authenticators: [{ handler: oauth2_introspection }]
+  authorizer: { handler: allow }
+  mutators: [{ handler: noop }]
+`,
+    },
+    {
+      authenticators: {
+        ...ALL_HANDLERS.authenticators,
+        oauth2_introspection: {
+          enabled: true,
+          config: {
+            introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`,
+            // An hour: without events a revoked token would be accepted that long.
+            cache: { enabled: true, ttl: '1h', revocation_events_url: `${ts.adminUrl}/admin/revocations/events` },
+          },
+        },
+      },
+    },
+  )
+  t.teardown(() => gw.close())
+  await call('POST', `${ts.adminUrl}/admin/clients`, { json: { client_id: 'svc', client_secret: 'secret-1', grant_types: ['client_credentials'] } })
+  const token = async () => (await call('POST', `${ts.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('svc', 'secret-1') })).body.access_token as string
+  const get = async (tok: string) => {
+    const res = await request(`${gw.proxy}/api`, { headers: { host: 'gw.test', authorization: `Bearer ${tok}` } })
+    await res.body.dump()
+    return res.statusCode
+  }
+  const connected = await until(async () => gw.logs.some((l) => l.msg === 'following revocation events'), 3000)
+  t.ok(connected >= 0, 'the gateway follows the feed')
+
+  const a = await token()
+  t.equal(await get(a), 200)
+  t.equal(await get(a), 200, 'now cached')
+  await call('POST', `${ts.publicUrl}/oauth2/revoke`, { form: { token: a }, headers: basic('svc', 'secret-1') })
+  const took = await until(async () => (await get(a)) === 401, 1000)
+  t.ok(took >= 0, `revoked token rejected within 1 s (${took} ms)`)
+
+  const b = await token()
+  const c = await token()
+  t.equal(await get(b), 200)
+  t.equal(await get(c), 200)
+  await call('DELETE', `${ts.adminUrl}/admin/oauth2/tokens?client_id=svc`)
+  t.ok((await until(async () => (await get(b)) === 401 && (await get(c)) === 401, 1000)) >= 0, 'all of the client’s tokens, within 1 s')
+
+  const d = await token()
+  t.equal(await get(d), 200)
+  await call('DELETE', `${ts.adminUrl}/admin/clients/svc`)
+  t.ok((await until(async () => (await get(d)) === 401, 1000)) >= 0, 'client deleted: its cached token goes within 1 s')
+})
+
+t.test('IntrospectionCache: eviction by signature and client; an answer fetched before a revocation is not stored', async (t) => {
+  const cache = new IntrospectionCache(100)
+  const answer = (client: string) => ({ active: true, sub: client, username: '', client_id: client, scope: '', scopes: [], exp: 0, aud: [], iss: '', token_use: '', ext: {} })
+  const tok1 = 'ory_at_key1.sig1'
+  const tok2 = 'ory_at_key2.sig2'
+  const k1 = IntrospectionCache.key(tok1)
+  const k2 = IntrospectionCache.key(tok2)
+  cache.set(k1, answer('a') as never, Date.now(), 60_000, 5000, tok1)
+  cache.set(k2, answer('a') as never, Date.now(), 60_000, 5000, tok2)
+  t.ok(cache.get(k1, 60_000, 5000))
+  t.equal(cache.revokeSignature(signatureHash(tok1)), 1)
+  t.equal(cache.get(k1, 60_000, 5000), undefined)
+  t.ok(cache.get(k2, 60_000, 5000))
+  t.equal(cache.revokeClient('a'), 1)
+  t.equal(cache.get(k2, 60_000, 5000), undefined)
+  const before = Date.now() - 10
+  cache.set(k2, answer('a') as never, before, 60_000, 5000, tok2)
+  t.equal(cache.get(k2, 60_000, 5000), undefined, 'fetched before the revocation: stale, not stored')
+  cache.shortTtlMs = 1
+  cache.set(k1, answer('b') as never, Date.now(), 60_000, 5000, 'ory_at_key3.sig3')
+  await new Promise((r) => setTimeout(r, 5))
+  t.equal(cache.get(k1, 60_000, 5000), undefined, 'while events are down, fresh answers are kept only briefly')
+})
+
+t.test('the stream lost: answers fetched meanwhile are kept only briefly, until it is back', async (t) => {
+  const ts = await startTokenServer()
+  t.teardown(() => ts.close())
+  const { RevocationSubscriber } = await import('../src/pipeline/authn/introspection/revocation-events.js')
+  const { Agent } = await import('undici')
+  const { pino } = await import('pino')
+  const http = new Agent()
+  t.teardown(() => http.close())
+  const cache = new IntrospectionCache(100)
+  const sub = new RevocationSubscriber(`${ts.adminUrl}/admin/revocations/events`, {}, http, cache, pino({ level: 'silent' }))
+  t.teardown(() => sub.dispose())
+  t.ok((await until(async () => sub.connected, 2000)) >= 0, 'connected')
+  t.equal(cache.shortTtlMs, undefined, 'full ttl while connected')
+  await ts.close()
+  t.ok((await until(async () => !sub.connected, 2000)) >= 0, 'notices the loss')
+  t.equal(cache.shortTtlMs, 5000, 'short ttl while disconnected')
+})

@@ -1,0 +1,152 @@
+import t, { type Test } from 'tap'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { validateRuleFiles } from '../src/rules/validate.js'
+import { loadConfig, loadConfigFor } from '../src/config/load.js'
+import { startupProblems, TOKEN_SERVER_CONFIG } from '../src/token-server/config.js'
+import { parsePostgresDsn } from '../src/token-server/store/postgres-dsn.js'
+import { ROOT } from './helpers/cli.js'
+import { checkCommand, optionValues } from './helpers/commands.js'
+
+// There is no Docker engine here: these tests check what a build and `docker compose up` would
+// rely on, against the real CLI, configs and rules.
+
+/** Dockerfile instructions, continuation lines joined, comments dropped. */
+const instructions = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'))
+  .map((l) => ({ op: l.split(/\s+/, 1)[0]!.toUpperCase(), rest: l.slice(l.search(/\s/) + 1).trim() }))
+const stages = instructions.reduce<(typeof instructions)[]>((acc, i) => (i.op === 'FROM' ? [...acc, [i]] : (acc[acc.length - 1]!.push(i), acc)), [])
+const jsonArg = (op: string, stage = stages[stages.length - 1]!): string[] => {
+  const rest = stage.findLast((i) => i.op === op)?.rest ?? '[]'
+  return JSON.parse(rest.replace(/^.*?CMD\s+/, '')) as string[]
+}
+const ENTRYPOINT = jsonArg('ENTRYPOINT')
+const CMD = jsonArg('CMD')
+const HEALTHCHECK = jsonArg('HEALTHCHECK')
+
+/** A path as the image has it (WORKDIR /app) → the repository file it comes from; only what the image copies. */
+function fromImage(t: Test, path: string): string {
+  const rel = path.replace(/^\/app\//, '')
+  t.ok(['config/', 'rules/', 'dist/'].some((d) => rel.startsWith(d) || rel === d.slice(0, -1)), `${path} is in the image`)
+  return join(ROOT, rel)
+}
+
+const portOf = (url: string): number => Number(new URL(url).port)
+
+t.test('Dockerfile: multi-stage on node:20-slim, compilers only to build, non-root, health check', async (t) => {
+  t.same(stages.map((s) => s[0]!.rest), ['node:20-slim AS build', 'node:20-slim'])
+  const [build, runtime] = stages as [typeof instructions, typeof instructions]
+  t.match(build.map((i) => i.rest).join('\n'), /apt-get install[^\n]*python3 make g\+\+/, 'better-sqlite3 can compile')
+  t.match(build.map((i) => i.rest).join('\n'), /npm ci[\s\S]*npm prune --omit=dev/, 'production dependencies only')
+  t.notMatch(runtime.map((i) => i.rest).join('\n'), /apt-get|npm (ci|install)/, 'nothing compiled in the runtime stage')
+  t.same(runtime.findLast((i) => i.op === 'USER')?.rest, 'node', 'runs as the unprivileged node user')
+  const copied = [...build, ...runtime].filter((i) => i.op === 'COPY' && !i.rest.startsWith('--from')).flatMap((i) => i.rest.split(/\s+/).slice(0, -1))
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+  for (const src of copied) {
+    t.ok(existsSync(join(ROOT, src)), `COPY ${src}: exists`)
+    t.notOk(ignored.includes(src), `COPY ${src}: not in .dockerignore`)
+  }
+  t.same(ENTRYPOINT, ['node', (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { gatehouse: string } }).bin.gatehouse])
+
+  // The default command serves the gateway; the health check asks that gateway.
+  await checkCommand(t, CMD, 'CMD')
+  const config = loadConfig(optionValues(CMD, '-c', '--config').map((f) => fromImage(t, f)), {})
+  t.same(HEALTHCHECK.slice(0, 2), ENTRYPOINT, 'HEALTHCHECK runs the CLI with node (no curl in slim images)')
+  await checkCommand(t, HEALTHCHECK.slice(2), 'HEALTHCHECK')
+  t.equal(portOf(optionValues(HEALTHCHECK, '--endpoint', '-e')[0]!), config.serve.api.port, 'HEALTHCHECK asks the API port')
+  const exposed = runtime.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.rest.split(/\s+/).map(Number))
+  const ts = loadConfigFor(TOKEN_SERVER_CONFIG, [], {})
+  t.same(exposed, [config.serve.proxy.port, config.serve.api.port, ts.serve.public.port, ts.serve.admin.port], 'EXPOSE: the default ports')
+})
+
+interface Service {
+  image?: string
+  build?: string
+  command?: string[]
+  environment?: Record<string, string>
+  ports?: string[]
+  depends_on?: Record<string, { condition: string }> | string[]
+  network_mode?: string
+  healthcheck?: { test?: string[]; disable?: boolean }
+}
+const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }
+const services = compose.services
+/** Container ports a service publishes (`127.0.0.1:4455:4455` → 4455), only on the loopback of the host. */
+const published = (t: Test, s: Service): number[] => (s.ports ?? []).map((p) => {
+  t.match(p, /^127\.0\.0\.1:/, `${p}: published on the host's loopback only`)
+  return Number(p.split(':').pop())
+})
+
+t.test('compose.yaml: every gatehouse command exists and its config validates', async (t) => {
+  t.same(Object.keys(services).sort(), ['echo', 'gateway', 'migrate', 'postgres', 'token-server'])
+  for (const [name, s] of Object.entries(services)) {
+    if (s.image === 'postgres:16') continue
+    t.same([s.image, s.build], ['gatehouse:local', '.'], `${name}: the image the Dockerfile builds`)
+    await checkCommand(t, s.command ?? [], name)
+    const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {})
+    for (const d of deps) t.ok(d in services, `${name} depends on a service that exists (${d})`)
+  }
+  t.same(services.migrate!.depends_on, { postgres: { condition: 'service_healthy' } })
+  t.same(services['token-server']!.depends_on, { migrate: { condition: 'service_completed_successfully' } })
+})
+
+t.test('compose.yaml: token server and migration share a DSN that reaches the postgres service', async (t) => {
+  const ts = services['token-server']!
+  const dsn = ts.environment!.DSN!
+  t.equal(services.migrate!.environment?.DSN, dsn)
+  t.ok(services.migrate!.command!.includes('-e'), 'migrate reads the DSN from the environment')
+  const url = new URL(dsn)
+  parsePostgresDsn(dsn)
+  const pg = services.postgres!.environment!
+  t.same([url.hostname, url.username, url.password, url.pathname], ['postgres', pg.POSTGRES_USER, pg.POSTGRES_PASSWORD, `/${pg.POSTGRES_DB}`])
+
+  const config = loadConfigFor(TOKEN_SERVER_CONFIG, optionValues(ts.command!, '-c', '--config').map((f) => fromImage(t, f)), ts.environment)
+  t.same(startupProblems(config, { dev: ts.command!.includes('--dev') }), [], 'the token server would start')
+  t.equal(config.serve.public.host, '', 'listens on every interface of its container')
+  t.same(published(t, ts), [config.serve.public.port, config.serve.admin.port])
+  t.equal(portOf(optionValues(ts.healthcheck!.test!, '--endpoint')[0]!), config.serve.admin.port, 'its health check asks its own port')
+})
+
+t.test('compose.yaml: the gateway serves the example rules, which reach the echo', async (t) => {
+  const gw = services.gateway!
+  const files = optionValues(gw.command!, '-c', '--config').map((f) => fromImage(t, f))
+  const config = loadConfig(files, gw.environment ?? {})
+  t.same([config.serve.proxy.host, config.serve.api.host], ['0.0.0.0', '0.0.0.0'], 'reachable from outside its container')
+  t.same(published(t, gw), [config.serve.proxy.port, config.serve.api.port])
+  t.equal(portOf(optionValues(HEALTHCHECK, '--endpoint')[0]!), config.serve.api.port, "the image's health check fits")
+  const repos = config.access_rules.repositories.map((r) => fromImage(t, r))
+  t.same(await validateRuleFiles(repos, config), [], 'every rule is valid with this config')
+
+  // The echo shares the gateway's network: 127.0.0.1 in a rule means the gateway's container,
+  // where only the echo listens besides the gateway itself (the token server is `token-server`).
+  const echo = services.echo!
+  t.equal(echo.network_mode, 'service:gateway')
+  const echoPort = Number(optionValues(echo.command!, '--port')[0])
+  t.equal(portOf(echo.healthcheck!.test!.join(' ').match(/http:\/\/[^'"]+/)![0]), echoPort, 'echo health check asks its port')
+  const local = [JSON.stringify(config), ...repos.flatMap(ruleTexts)].join('\n').match(/(127\.0\.0\.1|localhost):(\d+)/g) ?? []
+  const allowed = new Set([echoPort, config.serve.proxy.port])
+  for (const hostPort of new Set(local)) t.ok(allowed.has(Number(hostPort.split(':')[1])), `${hostPort} is reachable from the gateway container`)
+})
+
+/** The text of every rule file in a directory (recursively), to search for addresses. */
+function ruleTexts(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(json|ya?ml)$/i.test(f))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+}
+
+/** `docker compose` or `docker-compose`, whichever runs here (neither needs an engine for `config`). */
+const composeCli = [['docker', 'compose'], ['docker-compose']].find((cmd) => {
+  const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'version'], { encoding: 'utf8', timeout: 30_000 })
+  return r.error === undefined && r.status === 0
+})
+
+t.test('docker compose config accepts compose.yaml', { skip: composeCli === undefined && 'no docker compose / docker-compose here' }, async (t) => {
+  const r = spawnSync(composeCli![0]!, [...composeCli!.slice(1), '-f', join(ROOT, 'compose.yaml'), 'config', '-q'], { encoding: 'utf8', timeout: 30_000 })
+  t.equal(r.status, 0, `${composeCli!.join(' ')} config: ${r.stderr.trim()}`)
+})
