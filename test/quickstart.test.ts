@@ -83,3 +83,17 @@ t.test('the token server answers on its quickstart ports', async (t) => {
   t.equal(ready.statusCode, 200)
   await ready.body.dump()
 })
+
+t.test("the README's protected-API walk-through works verbatim: 200, 401, 401, 403, decision 200, revoked 401", async (t) => {
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8')
+  const block = /### The protected API: client credentials → bearer token → gateway[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1]
+  t.ok(block, 'walk-through block found')
+  for (const round of [1, 2]) {
+    const { stdout } = await sh('bash', ['-ec', block!], { timeout: 20_000 })
+    const statuses = [...stdout.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]))
+    t.same(statuses, [401, 401, 403, 200, 401], `round ${round}: the statuses the README promises`)
+    const echo = JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.indexOf('\n}') + 2))
+    t.match(echo.headers, { 'x-user': 'kyma-demo', 'x-scope': 'api.read', authorization: /^Bearer ey/ }, 'identity reaches the upstream')
+    t.match(stdout, /HTTP\/1\.1 200 OK[\s\S]*X-User: kyma-demo/i, 'the decision API answers with the mutated headers')
+  }
+})

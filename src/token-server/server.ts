@@ -15,7 +15,7 @@ import { createHasher } from './hash.js'
 import { healthRoutes } from './health.js'
 import { createRouter, type Route } from './http/router.js'
 import { startJanitor } from './janitor.js'
-import { KeyManager } from './keys.js'
+import { ACCESS_TOKEN_SET, KeyManager } from './keys.js'
 import { instrumentStore, TokenServerMetrics } from './metrics.js'
 import { FailureLimiter } from './rate-limit.js'
 import { RevocationFeed } from './revocations.js'
@@ -147,6 +147,9 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     async start(which = 'all') {
       const { applied, latest } = await store.migrationStatus()
       if (applied < latest) throw new NotMigratedError(applied, latest)
+      // The JWT signing key exists before the first JWT is issued (as Hydra creates its keys at
+      // start-up), so verifiers that fetched the JWKS early already know it.
+      await keys.signingKey(ACCESS_TOKEN_SET, config.oauth2.jwt_algorithm)
       const out: { public?: AddressInfo; admin?: AddressInfo } = {}
       if (which !== 'admin') out.public = await listen('public', publicRoutes)
       if (which !== 'public') out.admin = await listen('admin', adminRoutes)
