@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { clientCredentialsToken, registerClient, startTokenServer, tokenServerEnv } from './token-server-process.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const HYDRA = { token: 513, introspect: 5109 }
@@ -48,11 +49,11 @@ async function main() {
     const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
     const schema = `gh_bench_${process.pid}`
     const dsn = kind === 'sqlite' ? `sqlite://${join(tmp, 'bench.sqlite')}` : withSearchPath(args.postgres, schema)
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DSN: dsn, SECRETS_SYSTEM: 'bench-system-secret-0123456789', LOG_LEVEL: 'warn', SERVE_PUBLIC_HOST: '127.0.0.1', SERVE_ADMIN_HOST: '127.0.0.1', SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0' }
+    const env = tokenServerEnv(dsn)
     let server
     try {
-      await run(['token-server', 'migrate', 'sql', '-e', '--yes'], env)
-      server = await startServer({ ...env, LOG_LEVEL: 'info' })
+      await run(['token-server', 'migrate', 'sql', '-e', '--yes'], { ...env, LOG_LEVEL: 'warn' })
+      server = await startTokenServer({ cli: args.cli, cwd: ROOT, env })
       const { token, basic } = await setUp(server)
       const scenarios = {
         token: { url: `${server.public}/oauth2/token`, method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=api' },
@@ -101,45 +102,10 @@ function run(cliArgs, env) {
   })
 }
 
-/** Starts `token-server serve all --dev` and reads both ports from its log lines. */
-function startServer(env) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [args.cli, 'token-server', 'serve', 'all', '--dev'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    const ports = {}
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`token server did not start: ${out}`))
-    }, 20_000)
-    const onData = (d) => {
-      out += d
-      for (const m of out.matchAll(/"port":(\d+),"msg":"token server (public|admin) API listening"/g)) ports[m[2]] = m[1]
-      if (ports.public && ports.admin) {
-        clearTimeout(timer)
-        resolvePromise({ child, public: `http://127.0.0.1:${ports.public}`, admin: `http://127.0.0.1:${ports.admin}` })
-      }
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`token server exited ${code}: ${out}`)))
-  })
-}
-
 /** A client_credentials client and one token to introspect. */
 async function setUp(server) {
-  const secret = 'bench-client-secret'
-  const c = await fetch(`${server.admin}/admin/clients`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_secret: secret, grant_types: ['client_credentials'], scope: 'api' }),
-  })
-  if (c.status !== 201) throw new Error(`client not created: ${c.status} ${await c.text()}`)
-  const { client_id: id } = await c.json()
-  const basic = `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
-  const t = await fetch(`${server.public}/oauth2/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=api' })
-  if (t.status !== 200) throw new Error(`token not issued: ${t.status} ${await t.text()}`)
-  const { access_token: token } = await t.json()
-  return { token, basic }
+  const client = await registerClient(server)
+  return { token: await clientCredentialsToken(server, client), basic: client.basic }
 }
 
 function printReport(results, { duration, connections }) {
