@@ -64,7 +64,7 @@ t.test('serve with a bad config lists every problem and exits 1', async (t) => {
 t.test('serve, then health and rules list against it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'))
   const f = join(dir, 'ports.yml')
-  writeFileSync(f, 'serve:\n  proxy: { port: 0 }\n  api: { port: 0 }\nlog: { level: info, format: json }\n')
+  writeFileSync(f, 'serve:\n  proxy: { port: 0 }\n  api: { port: 0 }\n  prometheus: { port: 0 }\nlog: { level: info, format: json }\n')
   const gw = await start(['serve', '-c', 'config/quickstart.yml', '-c', f], /gateway listening/)
   t.teardown(() => gw.stop())
   const api = /"api":"[^"]*:(\d+)"/.exec(gw.output())

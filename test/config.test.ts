@@ -32,7 +32,19 @@ function problemsOf(t: Test, fn: () => unknown): readonly string[] {
 t.test('defaults are applied to an empty config (Oathkeeper values)', async (t) => {
   const c = buildConfig({}, {})
   t.same(c, DEFAULTS)
-  t.same(c.serve.proxy, { host: '', port: 4455, timeout: { read: '5s', write: '120s', idle: '120s' }, trust_forwarded_headers: false })
+  t.has(c.serve.proxy, { host: '', port: 4455, timeout: { read: '5s', write: '120s', idle: '120s' }, trust_forwarded_headers: false })
+  t.same(c.serve.proxy.cors, {
+    enabled: false,
+    allowed_origins: ['*'],
+    allowed_methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowed_headers: ['Authorization', 'Content-Type'],
+    exposed_headers: ['Content-Type'],
+    allow_credentials: false,
+    max_age: 0,
+    debug: false,
+  })
+  t.same(c.serve.api.cors, c.serve.proxy.cors)
+  t.same(c.serve.prometheus, { host: '', port: 9000, metrics_path: '/metrics' })
   t.equal(c.serve.api.port, 4456)
   t.same(c.access_rules, { repositories: [], matching_strategy: 'regexp', repository_poll_interval: '30s' })
   t.same(c.errors, { fallback: ['json'], handlers: { json: { enabled: true, config: {} } } })
@@ -130,7 +142,7 @@ t.test('bad port, bad strategy and unknown key in one file → 3 problems at onc
   })
   const problems = problemsOf(t, () => loadConfig([f!], {}))
   t.same(problems, [
-    `serve.proxy.prot: unknown key (known: host, port, timeout, trust_forwarded_headers) [in ${f}]`,
+    `serve.proxy.prot: unknown key (known: host, port, timeout, trust_forwarded_headers, cors, tls, workers) [in ${f}]`,
     `serve.proxy.port: must be <= 65535 (got 70000) [in ${f}]`,
     `access_rules.matching_strategy: must be one of regexp, glob (got "regex") [in ${f}]`,
   ])
@@ -149,7 +161,7 @@ t.test('durations, handler envelopes and Oathkeeper-only keys are checked', asyn
   const problems = problemsOf(t, () =>
     buildConfig(
       {
-        serve: { proxy: { timeout: { read: 5, write: '5' } }, api: { cors: { enabled: true } } },
+        serve: { proxy: { timeout: { read: 5, write: '5' } }, api: { timeout: { read: '5s' } } },
         access_rules: { repositories: [''] },
         authenticators: { jwt: true, noop: { enable: true } },
       },
@@ -159,7 +171,7 @@ t.test('durations, handler envelopes and Oathkeeper-only keys are checked', asyn
   t.same(problems, [
     'serve.proxy.timeout.read: must be a duration such as "300ms", "5s", "1m30s" or "1.5h" (got 5)',
     'serve.proxy.timeout.write: must be a duration such as "300ms", "5s", "1m30s" or "1.5h" (got "5")',
-    'serve.api.cors: Oathkeeper key not supported by Gatehouse; remove it',
+    'serve.api.timeout: Oathkeeper key not supported by Gatehouse; remove it',
     'access_rules.repositories.0: must not be empty',
     'authenticators.jwt: must be object (got true)',
     'authenticators.noop.enable: unknown key (known: enabled, config)',

@@ -30,7 +30,7 @@ async function freePort(): Promise<number> {
 function gateway(proxyPort: number, apiPort: number, repositories: string[]) {
   const config = buildConfig(
     {
-      serve: { proxy: { host: '127.0.0.1', port: proxyPort }, api: { host: '127.0.0.1', port: apiPort } },
+      serve: { proxy: { host: '127.0.0.1', port: proxyPort }, api: { host: '127.0.0.1', port: apiPort }, prometheus: { host: '127.0.0.1', port: 0 } },
       access_rules: { repositories },
       ...ALL_HANDLERS,
       log: { level: 'silent', format: 'json' },

@@ -157,6 +157,22 @@ forEachStore(t, 'PATCH applies a JSON Patch (RFC 6902); the id cannot change; ba
   t.equal(metadata.body.error, 'invalid_client_metadata')
 })
 
+forEachStore(t, 'PATCH `replace /client_secret` rotates the secret, as in Hydra; other patches keep it', async (t, s) => {
+  await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'r', client_secret: 'secret-r1', grant_types: ['client_credentials'] } })
+  const issue = (secret: string) => call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('r', secret) })
+  const old = (await issue('secret-r1')).body.access_token as string
+  const renamed = await call('PATCH', `${s.adminUrl}/admin/clients/r`, { json: [{ op: 'replace', path: '/client_name', value: 'renamed' }] })
+  t.equal(renamed.status, 200)
+  t.equal(renamed.body.client_secret, undefined, 'no secret shown when none was set')
+  t.equal((await issue('secret-r1')).status, 200, 'a patch without the secret keeps it')
+  const rotated = await call('PATCH', `${s.adminUrl}/admin/clients/r`, { json: [{ op: 'replace', path: '/client_secret', value: 'secret-r2' }] })
+  t.equal(rotated.status, 200, JSON.stringify(rotated.body))
+  t.equal(rotated.body.client_secret, 'secret-r2', 'the new secret is shown this once')
+  t.equal((await issue('secret-r1')).status, 401, 'the old secret is refused')
+  t.equal((await issue('secret-r2')).status, 200, 'the new one works')
+  t.same((await call('POST', `${s.adminUrl}/admin/oauth2/introspect`, { form: { token: old } })).body, { active: false }, 'tokens of the old secret are revoked')
+})
+
 forEachStore(t, 'DELETE removes the client and its tokens', async (t, s) => {
   await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'd', client_secret: 'secret-d', grant_types: ['client_credentials'] } })
   const tok = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('d', 'secret-d') })

@@ -1,6 +1,9 @@
 import { Command } from 'commander'
+import { parseDuration } from '../config/duration.js'
 import { loadConfig } from '../config/load.js'
+import { readTlsMaterial, tlsEnabled, type TlsConfig } from '../config/tls.js'
 import { ConfigError } from '../errors.js'
+import type { Gateway, GatewayAddresses } from '../gateway/gateway.js'
 import { collect } from './options.js'
 import { onShutdown } from './shutdown.js'
 
@@ -13,11 +16,50 @@ export function serveCommand(): Command {
       // Loaded here, not at the top: every other verb starts faster without the gateway's modules.
       const { createGateway } = await import('../gateway/gateway.js')
       const { createLogger } = await import('../observability/logger.js')
+      const { isClusterWorker, joinCluster, superviseWorkers, workerCount } = await import('./cluster.js')
       const logger = createLogger(config.log)
-      const gateway = createGateway(config, logger)
-      await gateway.start()
-      onShutdown(logger, () => gateway.close())
+      const workers = workerCount(config.serve.proxy.workers)
+      if (workers > 1 && !isClusterWorker()) {
+        // Checked here too, so that a broken certificate is one message, not one per worker.
+        const problems = [tlsProblems(config.serve.proxy.tls, 'serve.proxy.tls'), tlsProblems(config.serve.api.tls, 'serve.api.tls')].flat()
+        if (problems.length > 0) exitWithProblems(problems)
+        const supervisor = superviseWorkers(workers, logger, parseDuration(config.serve.shutdown_grace))
+        onShutdown(logger, () => supervisor.stop())
+        return
+      }
+      let addresses: GatewayAddresses
+      let gateway: Gateway
+      try {
+        gateway = createGateway(config, logger)
+        addresses = await gateway.start()
+      } catch (err) {
+        if (err instanceof ConfigError) exitWithProblems(err.problems)
+        // A worker must not linger (its IPC channel would keep it alive) after a failed start.
+        if (isClusterWorker()) {
+          process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`)
+          process.exit(1)
+        }
+        throw err
+      }
+      const begin = onShutdown(logger, () => gateway.close())
+      if (isClusterWorker()) joinCluster(begin, addresses)
     })
+}
+
+function tlsProblems(tls: TlsConfig, where: string): readonly string[] {
+  if (!tlsEnabled(tls)) return []
+  try {
+    readTlsMaterial(tls, where)
+    return []
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+}
+
+function exitWithProblems(problems: readonly string[]): never {
+  process.stderr.write(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
+  process.exit(1)
 }
 
 /** Loads config; on problems prints every one of them and exits 1 (nothing is started). */
@@ -25,10 +67,7 @@ export function loadConfigOrExit(files: readonly string[]): ReturnType<typeof lo
   try {
     return loadConfig(files, process.env)
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`)
-      process.exit(1)
-    }
+    if (err instanceof ConfigError) exitWithProblems(err.problems)
     throw err
   }
 }

@@ -1,5 +1,17 @@
 import { deepFreeze } from '../util/deep-merge.js'
-import type { GatehouseConfig } from './types.js'
+import type { CorsSettings, GatehouseConfig } from './types.js'
+
+/** Oathkeeper's CORS defaults, for the proxy and the API alike; off until `enabled: true`. */
+const CORS_DEFAULTS: CorsSettings = {
+  enabled: false,
+  allowed_origins: ['*'],
+  allowed_methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  allowed_headers: ['Authorization', 'Content-Type'],
+  exposed_headers: ['Content-Type'],
+  allow_credentials: false,
+  max_age: 0,
+  debug: false,
+}
 
 /**
  * Defaults, Oathkeeper's where it has one. Files and environment are deep-merged over these, so
@@ -16,8 +28,15 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
       timeout: { read: '5s', write: '120s', idle: '120s' },
       // Off: incoming X-Forwarded-* headers are client-controlled unless a trusted proxy sets them.
       trust_forwarded_headers: false,
+      cors: CORS_DEFAULTS,
+      // No cert and key: plain HTTP, as Oathkeeper.
+      tls: {},
+      workers: 1,
     },
-    api: { host: '', port: 4456 },
+    api: { host: '', port: 4456, tls: {}, cors: CORS_DEFAULTS },
+    prometheus: { host: '', port: 9000, metrics_path: '/metrics' },
+    // The token server's default too; Kubernetes waits 30s before SIGKILL, so this fits well inside.
+    shutdown_grace: '10s',
   },
   access_rules: {
     repositories: [],

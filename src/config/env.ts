@@ -87,6 +87,11 @@ const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False'])
  */
 function coerce(raw: string, node: SchemaNode): unknown {
   const s = raw.trim()
+  // `SERVE_PROXY_WORKERS=4` or `=auto`: a number when it reads as one and an alternative takes numbers.
+  if (node.anyOf !== undefined) {
+    const numeric = node.anyOf.some((n) => n.type === 'integer' || n.type === 'number')
+    return numeric && /^[+-]?\d+(\.\d+)?$/.test(s) ? Number(s) : raw
+  }
   switch (node.type) {
     case 'integer':
     case 'number':

@@ -112,7 +112,8 @@ function build<T>(spec: ConfigSpec<T>, layers: readonly Layer[], env: NodeJS.Pro
   ajv.addFormat(DURATION_FORMAT, { type: 'string', validate: isDuration })
   const validate = ajv.compile(spec.schema)
   if (!validate(candidate)) {
-    for (const e of validate.errors ?? []) problems.push(describe(spec, e, layers, overrides))
+    // An anyOf's branches each report why they did not match; the anyOf error itself says it all.
+    for (const e of validate.errors ?? []) if (!e.schemaPath.includes('/anyOf/')) problems.push(describe(spec, e, layers, overrides))
   }
   if (problems.length > 0) throw new ConfigError('invalid configuration', problems)
   return deepFreeze(candidate) as T
@@ -152,6 +153,9 @@ function describe<T>(spec: ConfigSpec<T>, e: ErrorObject, layers: readonly Layer
   } else if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues
     message = `must be one of ${allowed.join(', ')}${got(e.data)}`
+  } else if (e.keyword === 'anyOf') {
+    const alternatives = ((e.parentSchema as SchemaNode).anyOf ?? []).map(alternative)
+    message = `must be ${alternatives.join(' or ')}${got(e.data)}`
   } else if ((e.parentSchema as { format?: string } | undefined)?.format === DURATION_FORMAT) {
     // Also for `type` errors: `read: 5` is a number in YAML, and "must be string" would not say why.
     message = `must be a duration such as "300ms", "5s", "1m30s" or "1.5h"${got(e.data)}`
@@ -161,6 +165,13 @@ function describe<T>(spec: ConfigSpec<T>, e: ErrorObject, layers: readonly Layer
   }
   const where = originOf(path, layers, overrides)
   return `${path.length > 0 ? path.join('.') : '(root)'}: ${message}${where === undefined ? '' : ` [${where}]`}`
+}
+
+/** One anyOf alternative in words: `an integer from 1 to 1024`, `"auto"`. */
+function alternative(n: SchemaNode): string {
+  if (n.enum !== undefined) return n.enum.map((v) => JSON.stringify(v)).join(' or ')
+  if (n.type === 'integer' && n.minimum !== undefined && n.maximum !== undefined) return `an integer from ${n.minimum} to ${n.maximum}`
+  return `a value of type ${n.type ?? 'any'}`
 }
 
 /** A short rendering of a bad scalar value; objects and long strings are not repeated back. */

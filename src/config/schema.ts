@@ -5,6 +5,8 @@
  * as `serve.proxy.prot` is reported instead of silently ignored.
  */
 
+import { tlsSchema } from './tls.js'
+
 /** The subset of JSON schema this file uses; env.ts walks it. */
 export interface SchemaNode {
   readonly type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean'
@@ -12,6 +14,8 @@ export interface SchemaNode {
   readonly required?: readonly string[]
   readonly additionalProperties?: boolean | SchemaNode
   readonly items?: SchemaNode
+  /** Alternatives (e.g. a number or "auto"); env.ts coerces to a number when one takes numbers. */
+  readonly anyOf?: readonly SchemaNode[]
   readonly enum?: readonly unknown[]
   readonly format?: string
   readonly minimum?: number
@@ -59,6 +63,18 @@ const handlerMap: SchemaNode = { type: 'object', additionalProperties: handlerSe
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 
+/** `serve.proxy.cors` and `serve.api.cors`: Oathkeeper's keys (see src/gateway/cors.ts). */
+const cors: SchemaNode = object({
+  enabled: { type: 'boolean' },
+  allowed_origins: { type: 'array', items: nonEmptyString, description: '"*" allows all; one "*" inside an origin is a wildcard' },
+  allowed_methods: { type: 'array', items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'TRACE', 'PATCH'] } },
+  allowed_headers: { type: 'array', items: nonEmptyString },
+  exposed_headers: { type: 'array', items: nonEmptyString },
+  allow_credentials: { type: 'boolean' },
+  max_age: { type: 'integer', minimum: 0, description: 'seconds a browser may cache a preflight answer; 0 = not sent' },
+  debug: { type: 'boolean' },
+})
+
 export const configSchema: SchemaNode = object({
   serve: object({
     proxy: object({
@@ -66,8 +82,13 @@ export const configSchema: SchemaNode = object({
       port,
       timeout: object({ read: duration, write: duration, idle: duration }),
       trust_forwarded_headers: { type: 'boolean' },
+      cors,
+      tls: tlsSchema(),
+      workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { type: 'string', enum: ['auto'] }] },
     }),
-    api: object({ host: { type: 'string' }, port }),
+    api: object({ host: { type: 'string' }, port, tls: tlsSchema(), cors }),
+    prometheus: object({ host: { type: 'string' }, port, metrics_path: { type: 'string', pattern: '^/' } }),
+    shutdown_grace: duration,
   }),
   access_rules: object({
     repositories: { type: 'array', items: nonEmptyString },
@@ -93,12 +114,11 @@ export const configSchema: SchemaNode = object({
  */
 export const UNSUPPORTED_OATHKEEPER_KEYS: ReadonlySet<string> = new Set([
   'version',
-  'serve.proxy.cors',
-  'serve.proxy.tls',
-  'serve.api.cors',
-  'serve.api.tls',
   'serve.api.timeout',
-  'serve.prometheus',
+  // Our request metrics are labelled by rule id, never by path, and always named gatehouse_*.
+  'serve.prometheus.metric_name_prefix',
+  'serve.prometheus.hide_request_paths',
+  'serve.prometheus.collapse_request_paths',
   'log.leak_sensitive_values',
   'log.redaction_text',
   'tracing',

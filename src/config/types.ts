@@ -1,4 +1,5 @@
 import type { MatchingStrategy } from '../rules/types.js'
+import type { TlsConfig } from './tls.js'
 
 /** `authenticators.<id>`, `authorizers.<id>`, … in the config file. */
 export interface HandlerSettings {
@@ -13,6 +14,34 @@ export interface ProxyTimeouts {
   readonly idle: string
 }
 
+/** `serve.proxy.cors`, `serve.api.cors`: Oathkeeper's keys and meaning (rs/cors). */
+export interface CorsSettings {
+  /** Off by default: no CORS headers, and preflights go through the rules like any request. */
+  readonly enabled: boolean
+  /** Origins allowed; `*` allows all, `https://*.example.com` one wildcard each. Default `["*"]`. */
+  readonly allowed_origins: readonly string[]
+  /** Default GET, POST, PUT, PATCH, DELETE. */
+  readonly allowed_methods: readonly string[]
+  /** Request headers a preflight may ask for; `*` allows all. Default Authorization, Content-Type. */
+  readonly allowed_headers: readonly string[]
+  /** Response headers the browser lets scripts read. Default Content-Type. */
+  readonly exposed_headers: readonly string[]
+  readonly allow_credentials: boolean
+  /** Seconds a preflight answer may be cached; 0 = no Access-Control-Max-Age. */
+  readonly max_age: number
+  /** Log why a request got no CORS headers. */
+  readonly debug: boolean
+}
+
+/** `serve.prometheus`: where the metrics are served. */
+export interface PrometheusSettings {
+  /** '' listens on all interfaces. */
+  readonly host: string
+  readonly port: number
+  /** Default /metrics. */
+  readonly metrics_path: string
+}
+
 /** The gateway's configuration, after defaults and validation; frozen. Oathkeeper's key layout. */
 export interface GatehouseConfig {
   readonly serve: {
@@ -21,11 +50,21 @@ export interface GatehouseConfig {
       readonly port: number
       readonly timeout: ProxyTimeouts
       readonly trust_forwarded_headers: boolean
+      readonly cors: CorsSettings
+      /** HTTPS when cert and key are set (Oathkeeper's `serve.proxy.tls`); files are reloaded on change. */
+      readonly tls: TlsConfig
+      /** Beyond Oathkeeper: processes serving the gateway (node:cluster); `auto` = one per core. */
+      readonly workers: number | 'auto'
     }
     readonly api: {
       readonly host: string
       readonly port: number
+      readonly tls: TlsConfig
+      readonly cors: CorsSettings
     }
+    readonly prometheus: PrometheusSettings
+    /** Beyond Oathkeeper: on SIGTERM, how long in-flight requests may take before connections are cut. */
+    readonly shutdown_grace: string
   }
   readonly access_rules: {
     /** Repository URLs: file://, plain paths (files or directories), inline://, http(s)://. */

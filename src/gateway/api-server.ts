@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { toGatehouseError } from '../errors.js'
+import { traceContextOf } from '../observability/trace-context.js'
 import type { SourceStatus } from '../rules/loader.js'
 import type { CompiledRule } from '../rules/compile.js'
 import { VERSION } from '../version.js'
+import { setHeaderList, type Cors } from './cors.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
 import { decisionTarget, GatewayRequest, requestIdOf, type RequestTarget } from './request.js'
 import { sendErrorResponse, sendJson, statusForLog } from './respond.js'
@@ -14,6 +16,8 @@ export interface ApiDeps extends DecisionDeps {
   readonly ruleStatus: () => SourceStatus[]
   /** The public keys of the id_token mutators' signers, served at `/.well-known/jwks.json`. */
   readonly jwks: () => Promise<unknown>
+  /** `serve.api.cors` compiled (for the whole API, as Oathkeeper); undefined when CORS is off. */
+  readonly cors?: Cors | undefined
 }
 
 const UNPARSEABLE: RequestTarget = { method: 'GET', scheme: 'http', host: '', path: '/', search: '' }
@@ -28,24 +32,30 @@ function ruleJson(r: CompiledRule): unknown {
  * ext_authz) and the management API (rules, health, version) on one port, as Oathkeeper.
  */
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { logger } = deps
+  const { logger, cors } = deps
+  const unmatched = deps.metrics.unmatched('api')
 
   async function decision(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
     const requestId = requestIdOf(req.headers)
-    const log = (method: string | undefined, path: string | undefined, rule: string | undefined): void => {
+    const trace = traceContextOf(req.headers)
+    /** Counts the decision (on the rule's pre-bound stats) and writes its log line. */
+    const finish = (method: string | undefined, path: string | undefined, rule: CompiledRule | undefined): void => {
+      const ms = performance.now() - started
+      const status = statusForLog(res)
+      ;(rule?.stats.api ?? unmatched).record(method ?? 'GET', status, ms / 1000)
       logger.info(
-        { request_id: requestId, method, path, rule, status: statusForLog(res), duration_ms: Math.round((performance.now() - started) * 1000) / 1000 },
+        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, duration_ms: Math.round(ms * 1000) / 1000 },
         'decision',
       )
     }
     let greq: GatewayRequest
     try {
-      greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId, req)
+      greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
-      const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId)
+      const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
       sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
-      log(req.method, req.url, undefined)
+      finish(req.method, req.url, undefined)
       return
     }
     const d = await decide(deps, greq)
@@ -56,7 +66,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: d.rule?.id, code: d.error.code, reason: d.error.reason }, 'decision failed')
       sendErrorResponse(res, errorResponse(deps, greq, d.rule, d.error))
     }
-    log(greq.method, greq.target.path, d.rule?.id)
+    finish(greq.method, greq.target.path, d.rule)
   }
 
   function management(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
@@ -100,6 +110,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   }
 
   return (req, res) => {
+    if (cors !== undefined) {
+      // Answered before routing: a preflight carries no credentials and asks nothing of a rule.
+      if (cors.isPreflight(req)) return cors.answerPreflight(req, res)
+      // Every answer here is written with an object of headers, which keeps these.
+      setHeaderList(res, cors.actualHeaders(req))
+    }
     const url = req.url ?? '/'
     if (url === '/decisions' || url.startsWith('/decisions/') || url.startsWith('/decisions?')) {
       decision(req, res).catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { toGatehouseError, type GatehouseError } from '../errors.js'
+import type { GatewayMetrics } from '../observability/metrics.js'
 import { renderError, runPipeline } from '../pipeline/run.js'
 import { newSession, type AuthenticationSession } from '../pipeline/session.js'
 import type { ErrorResponse } from '../pipeline/types.js'
@@ -14,6 +15,8 @@ export interface DecisionDeps {
   readonly globalErrors: readonly ErrorStep[]
   readonly fallbackErrors: readonly ErrorStep[]
   readonly logger: Logger
+  /** Where requests without a rule, and upstream failures, are counted (rules carry their own stats). */
+  readonly metrics: GatewayMetrics
 }
 
 export type Decision =

@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
+import type { TraceContext } from '../observability/trace-context.js'
 
 /**
  * Headers that describe one connection, never forwarded (RFC 9110 §7.6.1 plus the legacy
@@ -59,6 +60,8 @@ export interface RequestHeaderInput {
   readonly trustForwardedHeaders: boolean
   readonly requestId: string
   readonly setHeaders: Readonly<Record<string, string>>
+  /** When set, its traceparent/tracestate replace the client's (which may be missing or invalid). */
+  readonly trace?: TraceContext | undefined
 }
 
 function notOverridden(overridden: readonly string[], name: string): boolean {
@@ -84,9 +87,11 @@ export function upstreamRequestHeaders(req: IncomingMessage, input: RequestHeade
   const setNames = Object.keys(set)
   const overridden: readonly string[] = setNames.length === 0 ? NONE : setNames.map((n) => n.toLowerCase())
 
+  const trace = input.trace
   const out: string[] = []
   for (const name in headers) {
     if (COMPUTED.has(name) || isHopByHop(name, connectionNamed) || !notOverridden(overridden, name)) continue
+    if (trace !== undefined && (name === 'traceparent' || name === 'tracestate')) continue
     const value = headers[name]
     if (value === undefined) continue
     if (typeof value === 'string') out.push(name, value)
@@ -119,6 +124,10 @@ export function upstreamRequestHeaders(req: IncomingMessage, input: RequestHeade
     if (fwd !== undefined) out.push('forwarded', fwd)
   }
   if (notOverridden(overridden, 'x-request-id')) out.push('x-request-id', input.requestId)
+  if (trace !== undefined) {
+    if (notOverridden(overridden, 'traceparent')) out.push('traceparent', trace.traceparent)
+    if (trace.tracestate !== '' && notOverridden(overridden, 'tracestate')) out.push('tracestate', trace.tracestate)
+  }
 
   for (const name of setNames) {
     const value = set[name]
@@ -133,16 +142,21 @@ export function upstreamRequestHeaders(req: IncomingMessage, input: RequestHeade
  * The response headers for the client as a flat list (ServerResponse.writeHead accepts one
  * and keeps repeated names such as Set-Cookie as separate lines). Hop-by-hop headers,
  * including those the upstream named in its Connection header, are dropped.
+ * `cors`: the gateway's CORS headers when CORS is on for the proxy. They are appended, and the
+ * upstream's own Access-Control-* headers dropped: the gateway's policy is the one in force, and
+ * two Access-Control-Allow-Origin headers make browsers refuse the answer.
  */
-export function clientResponseHeaders(headers: IncomingHttpHeaders): string[] {
+export function clientResponseHeaders(headers: IncomingHttpHeaders, cors?: readonly string[]): string[] {
   const connectionNamed = connectionTokens(headers.connection)
   const out: string[] = []
   for (const name in headers) {
     if (isHopByHop(name, connectionNamed)) continue
+    if (cors !== undefined && name.startsWith('access-control-')) continue
     const value = headers[name]
     if (value === undefined) continue
     if (typeof value === 'string') out.push(name, value)
     else for (const v of value) out.push(name, v)
   }
+  if (cors !== undefined) for (const v of cors) out.push(v)
   return out
 }

@@ -12,6 +12,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { GatehouseError, type ErrorCode } from '../errors.js'
+import type { TraceContext } from '../observability/trace-context.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
 import type { UpstreamRoute, Upstreams } from './upstreams.js'
 
@@ -35,6 +36,10 @@ export interface ForwardTarget {
   readonly trustForwardedHeaders: boolean
   /** The request body when a handler has already read it (see GatewayRequest.readBody); else it is streamed. */
   readonly body?: Buffer | undefined
+  /** Sent as traceparent/tracestate (see forward-headers.ts). */
+  readonly trace?: TraceContext | undefined
+  /** The gateway's CORS headers for the answer, when CORS is on (see clientResponseHeaders). */
+  readonly cors?: readonly string[] | undefined
 }
 
 /**
@@ -68,7 +73,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Forwa
   const pool = route.pool
   return new Promise<void>((resolve, reject) => {
     // Errors undici finds in opts (bad header values) arrive through the handler, not as a throw.
-    pool.dispatch(opts, new ForwardHandler(res, resolve, reject))
+    pool.dispatch(opts, new ForwardHandler(res, target.cors, resolve, reject))
   })
 }
 
@@ -119,6 +124,7 @@ class ClientGoneError extends Error {
  */
 class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse
+  readonly #cors: readonly string[] | undefined
   readonly #resolve: () => void
   readonly #reject: (err: GatehouseError) => void
   #controller: Dispatcher.DispatchController | null = null
@@ -127,8 +133,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   /** An upstream failure after the headers were sent, reported once res has closed. */
   #lateError: GatehouseError | null = null
 
-  constructor(res: ServerResponse, resolve: () => void, reject: (err: GatehouseError) => void) {
+  constructor(res: ServerResponse, cors: readonly string[] | undefined, resolve: () => void, reject: (err: GatehouseError) => void) {
     this.#res = res
+    this.#cors = cors
     this.#resolve = resolve
     this.#reject = reject
     res.once('close', this.#onClose)
@@ -161,7 +168,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.#clientGone) return
     const res = this.#res
     try {
-      res.writeHead(statusCode, clientResponseHeaders(headers))
+      res.writeHead(statusCode, clientResponseHeaders(headers, this.#cors))
     } catch (err) {
       // Headers Node refuses to send (invalid characters): the upstream's answer is unusable.
       controller.abort(err instanceof Error ? err : new Error(String(err)))

@@ -1,24 +1,34 @@
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { Agent } from 'undici'
 import { SharedResources } from '../pipeline/shared.js'
 import { parseDuration } from '../config/duration.js'
 import type { GatehouseConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
+import { GatewayMetrics, type IntrospectionCacheView } from '../observability/metrics.js'
+import { createMetricsHandler } from '../observability/metrics-server.js'
+import { INTROSPECTION_CACHE_KEY_PREFIX, IntrospectionCache } from '../pipeline/authn/introspection/cache.js'
 import { HandlerConfigs } from '../pipeline/handler-config.js'
 import { publishedJwks } from '../pipeline/mutate/id-token/signer.js'
 import { createRegistries } from '../pipeline/registries.js'
 import { compileRule, errorStep, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
 import { RuleLoader } from '../rules/loader.js'
+import { closeGracefully } from '../util/graceful-close.js'
+import { createHttpServer } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
+import { compileCors } from './cors.js'
 import { createProxyHandler } from './proxy-server.js'
 import { RuleSet } from './rule-set.js'
 import { Upstreams } from './upstreams.js'
+import { createUpgradeHandler } from './upgrade.js'
 
 export interface GatewayAddresses {
   readonly proxy: AddressInfo
   readonly api: AddressInfo
+  /** The Prometheus endpoint (`serve.prometheus`). */
+  readonly metrics: AddressInfo
 }
 
 export interface Gateway {
@@ -37,11 +47,20 @@ export interface Gateway {
  */
 export function createGateway(config: GatehouseConfig, logger: Logger): Gateway {
   const handlers = new HandlerConfigs(config, createRegistries())
+  // Before anything is created: a bad allowed_origins entry is a ConfigError.
+  const proxyCors = compileCors(config.serve.proxy.cors, 'serve.proxy.cors', logger)
+  const apiCors = compileCors(config.serve.api.cors, 'serve.api.cors', logger)
   // One client and one set of shared resources for every handler of every rule set: pools and
   // caches survive rule reloads.
   const http = new Agent({ keepAliveTimeout: 30_000, connections: 128 })
   const shared = new SharedResources()
-  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared } }
+  // Its sources are read when scraped, never before start(): `current` and `loader` exist by then.
+  const metrics = new GatewayMetrics({
+    loadedRules: () => current.rules.length,
+    failingSources: () => loader.status().filter((s) => s.error !== null).length,
+    introspectionCaches: () => introspectionCaches(shared),
+  })
+  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared }, metrics }
   const { globalErrors, fallbackErrors } = compileGlobalErrors(config, ctx)
 
   let current = new RuleSet([], 0)
@@ -55,27 +74,59 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     onUpdate: (set) => {
       current = new RuleSet(set.rules, set.version)
       ready = true
+      metrics.ruleSetPublished()
       logger.info({ rules: set.rules.length, version: set.version }, 'access rules loaded')
     },
+    onLoadError: () => metrics.ruleSourceFailed(),
     logger,
   })
 
   const proxyTimeouts = config.serve.proxy.timeout
   const writeMs = parseDuration(proxyTimeouts.write)
   const upstreams = new Upstreams({ connectTimeoutMs: Math.min(writeMs, 10_000), headersTimeoutMs: writeMs, bodyTimeoutMs: writeMs })
-  const decisionDeps = { rules, globalErrors, fallbackErrors, logger }
+  const decisionDeps = { rules, globalErrors, fallbackErrors, logger, metrics }
 
-  const proxy = createServer(
-    createProxyHandler({ ...decisionDeps, upstreams, trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers }),
+  const proxyServer = createHttpServer(
+    { tls: config.serve.proxy.tls, where: 'serve.proxy.tls', logger },
+    createProxyHandler({
+      ...decisionDeps,
+      upstreams,
+      trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers,
+      cors: proxyCors,
+    }),
+  )
+  const proxy = proxyServer.server
+  // WebSocket (and other Upgrade) handshakes: same rules and pipeline, then a tunnel.
+  let closing = false
+  const tunnels = new Set<Duplex>()
+  proxy.on(
+    'upgrade',
+    createUpgradeHandler({
+      ...decisionDeps,
+      trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers,
+      timeoutMs: writeMs,
+      closing: () => closing,
+      sockets: tunnels,
+    }),
   )
   // Node's requestTimeout bounds receiving the whole request (Oathkeeper's read timeout);
   // streamed uploads longer than that are cut, as they are in Oathkeeper.
   proxy.requestTimeout = parseDuration(proxyTimeouts.read)
   proxy.headersTimeout = Math.min(proxy.requestTimeout || 60_000, 60_000)
   proxy.keepAliveTimeout = parseDuration(proxyTimeouts.idle)
-  const api = createServer(
-    createApiHandler({ ...decisionDeps, isReady: () => ready, ruleStatus: () => loader.status(), jwks: () => publishedJwks(shared) }),
+  const apiServer = createHttpServer(
+    { tls: config.serve.api.tls, where: 'serve.api.tls', logger },
+    createApiHandler({
+      ...decisionDeps,
+      isReady: () => ready,
+      ruleStatus: () => loader.status(),
+      jwks: () => publishedJwks(shared),
+      cors: apiCors,
+    }),
   )
+  const api = apiServer.server
+  const prometheus = config.serve.prometheus
+  const metricsServer = createHttpServer({ where: 'serve.prometheus', logger }, createMetricsHandler(metrics.registry, prometheus.metrics_path, logger))
 
   // close() is idempotent: a failed start() closes, and the caller may close again.
   let closed: Promise<void> | undefined
@@ -88,10 +139,15 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
         // The API first, so that /health/alive answers and /health/ready says 503 while the
         // rules load (an http repository may take a while); the proxy only once they have.
         const a = await listen(api, config.serve.api.port, config.serve.api.host)
+        // Metrics before the rules, so a first load that fails is counted and can be scraped.
+        const m = await listen(metricsServer.server, prometheus.port, prometheus.host)
         await loader.start()
         const p = await listen(proxy, config.serve.proxy.port, config.serve.proxy.host)
-        logger.info({ proxy: `${p.address}:${p.port}`, api: `${a.address}:${a.port}` }, 'gateway listening')
-        return { proxy: p, api: a }
+        logger.info(
+          { proxy: `${p.address}:${p.port}`, api: `${a.address}:${a.port}`, metrics: `${m.address}:${m.port}${prometheus.metrics_path}` },
+          'gateway listening',
+        )
+        return { proxy: p, api: a, metrics: m }
       } catch (err) {
         // E.g. a port in use: release what did start (the API, the file watchers), or the
         // process would live on half-started, answering health checks with no proxy.
@@ -108,11 +164,29 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   }
 
   async function doClose(): Promise<void> {
+    closing = true
     await loader.close()
-    await Promise.all([closeServer(proxy), closeServer(api)])
+    // Stop accepting, let requests in flight finish within the grace, then cut what is left.
+    const graceMs = parseDuration(config.serve.shutdown_grace)
+    // Upgraded sockets are outside the HTTP server's bookkeeping, so the cut is ours to make.
+    const cut = setTimeout(() => {
+      for (const socket of tunnels) socket.destroy()
+    }, graceMs)
+    await Promise.all([closeGracefully(proxy, graceMs), closeGracefully(api, graceMs), closeGracefully(metricsServer.server, graceMs)])
+    clearTimeout(cut)
+    proxyServer.close()
+    apiServer.close()
+    metricsServer.close()
     await upstreams.close()
     await shared.close()
     await http.close()
+  }
+}
+
+/** The introspection caches the rules' handlers created, as the metrics read them. */
+function* introspectionCaches(shared: SharedResources): Iterable<IntrospectionCacheView> {
+  for (const c of shared.list<unknown>(INTROSPECTION_CACHE_KEY_PREFIX)) {
+    if (c instanceof IntrospectionCache) yield { endpoint: c.endpoint, stats: c.stats, entries: c.lru.size }
   }
 }
 
@@ -144,14 +218,5 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
       server.off('error', reject)
       resolve(server.address() as AddressInfo)
     })
-  })
-}
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve()
-  return new Promise((resolve) => {
-    server.close(() => resolve())
-    // Keep-alive connections would hold close() open until they idle out.
-    server.closeIdleConnections()
   })
 }

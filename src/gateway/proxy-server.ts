@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { GatehouseError, toGatehouseError } from '../errors.js'
+import { traceContextOf } from '../observability/trace-context.js'
+import type { ErrorResponse } from '../pipeline/types.js'
+import type { CompiledRule } from '../rules/compile.js'
+import { setHeaderList, type Cors } from './cors.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
 import { forward } from './forward.js'
 import { GatewayRequest, proxyTarget, requestIdOf, type RequestTarget } from './request.js'
@@ -10,6 +14,8 @@ import type { Upstreams } from './upstreams.js'
 export interface ProxyDeps extends DecisionDeps {
   readonly upstreams: Upstreams
   readonly trustForwardedHeaders: boolean
+  /** `serve.proxy.cors` compiled; undefined when CORS is off. */
+  readonly cors?: Cors | undefined
 }
 
 /** Stand-in target for requests too malformed to have one (still answered by the error handlers). */
@@ -17,30 +23,38 @@ const UNPARSEABLE: RequestTarget = { method: 'GET', scheme: 'http', host: '', pa
 
 /** The reverse proxy's request handler: match → pipeline → forward, or the error handler's answer. */
 export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { logger, upstreams, trustForwardedHeaders } = deps
+  const { logger, upstreams, trustForwardedHeaders, cors, metrics } = deps
+  const unmatched = metrics.unmatched('proxy')
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
     const requestId = requestIdOf(req.headers)
+    const trace = traceContextOf(req.headers)
+    if (cors?.isPreflight(req) === true) {
+      // Answered here, before any rule: browsers send preflights without credentials.
+      cors.answerPreflight(req, res)
+      finish(req.method, req.url, undefined)
+      return
+    }
+    const corsHeaders = cors?.actualHeaders(req)
     let target: RequestTarget
     let greq: GatewayRequest
-    let ruleId: string | undefined
     try {
       target = proxyTarget(req, trustForwardedHeaders)
-      greq = new GatewayRequest(target, req.headers, req.socket.remoteAddress ?? '', requestId, req)
+      greq = new GatewayRequest(target, req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
-      const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId)
-      sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
-      logRequest(req.method, req.url, undefined)
+      const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
+      sendError(res, corsHeaders, errorResponse(deps, r, undefined, toGatehouseError(err)))
+      finish(req.method, req.url, undefined)
       return
     }
 
     const d = await decide(deps, greq)
-    ruleId = d.rule?.id
+    const ruleId = d.rule?.id
     if (!d.ok) {
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: ruleId, code: d.error.code, reason: d.error.reason }, 'request failed')
-      sendErrorResponse(res, errorResponse(deps, greq, d.rule, d.error))
-      logRequest(target.method, target.path, ruleId)
+      sendError(res, corsHeaders, errorResponse(deps, greq, d.rule, d.error))
+      finish(target.method, target.path, d.rule)
       return
     }
     const up = d.rule.upstream
@@ -59,19 +73,27 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
           requestId,
           trustForwardedHeaders,
           body: greq.bufferedBody,
+          trace,
+          cors: corsHeaders,
         },
         upstreams,
       )
     } catch (err) {
       const e = toGatehouseError(err)
+      if (e.code === 'GATEHOUSE_ERR_UPSTREAM_TIMEOUT') metrics.upstreamError(d.rule.id, 'timeout')
+      else if (e.code === 'GATEHOUSE_ERR_UPSTREAM_UNREACHABLE') metrics.upstreamError(d.rule.id, 'unreachable')
       logger.warn({ request_id: requestId, rule: ruleId, code: e.code, reason: e.reason }, 'upstream failed')
-      sendErrorResponse(res, errorResponse(deps, greq, d.rule, e))
+      sendError(res, corsHeaders, errorResponse(deps, greq, d.rule, e))
     }
-    logRequest(target.method, target.path, ruleId)
+    finish(target.method, target.path, d.rule)
 
-    function logRequest(method: string | undefined, path: string | undefined, rule: string | undefined): void {
+    /** Counts the request (on the rule's pre-bound stats) and writes its log line. */
+    function finish(method: string | undefined, path: string | undefined, rule: CompiledRule | undefined): void {
+      const ms = performance.now() - started
+      const status = statusForLog(res)
+      ;(rule?.stats.proxy ?? unmatched).record(method ?? 'GET', status, ms / 1000)
       logger.info(
-        { request_id: requestId, method, path, rule, status: statusForLog(res), duration_ms: Math.round((performance.now() - started) * 1000) / 1000 },
+        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, duration_ms: Math.round(ms * 1000) / 1000 },
         'request',
       )
     }
@@ -89,3 +111,10 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
   }
 }
 
+/** An error handler's answer, with the CORS headers of an actual request when CORS is on. */
+function sendError(res: ServerResponse, corsHeaders: readonly string[] | undefined, r: ErrorResponse): void {
+  // writeHead with an object (sendErrorResponse) keeps headers set before; the forwarded path
+  // cannot use setHeader (see forward.ts), which is why CORS headers travel in lists.
+  if (corsHeaders !== undefined && !res.headersSent) setHeaderList(res, corsHeaders)
+  sendErrorResponse(res, r)
+}

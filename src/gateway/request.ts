@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { GatehouseError } from '../errors.js'
+import type { TraceContext } from '../observability/trace-context.js'
 import type { PipelineRequest } from '../pipeline/session.js'
 import { hasBody } from './forward.js'
 import { normalizePath } from './normalize.js'
@@ -33,6 +34,7 @@ export class GatewayRequest implements PipelineRequest {
    * `source`: the incoming message whose body `readBody` may buffer. The proxy passes the client's
    * request; the decision API passes the decision request (its body is whatever the proxy in
    * front forwards, usually none), as Oathkeeper pipes that body to the `remote` authorizer.
+   * `trace`: the request's trace context (traceContextOf), which handlers' calls carry on.
    */
   constructor(
     readonly target: RequestTarget,
@@ -40,6 +42,7 @@ export class GatewayRequest implements PipelineRequest {
     readonly remoteAddress: string,
     readonly requestId: string,
     source?: IncomingMessage,
+    readonly trace?: TraceContext,
   ) {
     this.method = target.method
     this.#source = source

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { request, type Dispatcher } from 'undici'
 import { parseDuration } from '../config/duration.js'
 import { ConfigError, GatehouseError, type ErrorCode } from '../errors.js'
+import { withTraceHeaders, type TraceContext } from '../observability/trace-context.js'
 
 /** Oathkeeper's `retry` block (`retry`, `api.retry`). */
 export interface RetryConfig {
@@ -60,6 +61,8 @@ export interface RemoteRequest {
   readonly readBody: boolean
   /** Default 1 MiB. A bigger answer fails the call (GATEHOUSE_ERR_INTERNAL). */
   readonly maxBytes?: number
+  /** The trace of the request the call is made for (`req.trace`): its traceparent/tracestate are sent. */
+  readonly trace?: TraceContext | undefined
 }
 
 export interface RemoteAnswer {
@@ -118,7 +121,7 @@ async function attempt(ctx: CallContext, url: string, req: RemoteRequest, remain
   const res = await request(url, {
     dispatcher: ctx.http,
     method: req.method as Dispatcher.HttpMethod,
-    headers: req.headers,
+    headers: withTraceHeaders(req.headers, req.trace),
     body: req.body ?? null,
     signal,
   })

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../errors.js'
-import type { CompiledRule, ErrorStep } from '../rules/compile.js'
+import type { CompiledRule, ErrorStep, PipelineStep } from '../rules/compile.js'
 import type { AuthenticationSession, PipelineRequest } from './session.js'
 import type { ErrorResponse } from './types.js'
 
@@ -8,26 +8,44 @@ import type { ErrorResponse } from './types.js'
  * Resolves when the request may proceed; rejects with a GatehouseError otherwise.
  * Handlers may answer synchronously: results are only awaited when they are promises, which
  * saves a microtask turn per step for the common noop/allow/header rules.
+ * Each step's outcome is counted on its pre-bound counters (plain number fields, see
+ * observability/stats.ts): an increment per step, nothing built per request.
  */
 export async function runPipeline(rule: CompiledRule, req: PipelineRequest, session: AuthenticationSession): Promise<void> {
-  let authenticated = false
-  for (const a of rule.authenticators) {
-    const r = a.run(req, session)
-    if (r === true || (r !== false && (await r))) {
-      authenticated = true
-      break
+  // The step that is running, blamed if it throws.
+  let current: PipelineStep<unknown> | undefined
+  try {
+    let authenticated = false
+    for (const a of rule.authenticators) {
+      current = a
+      const r = a.run(req, session)
+      if (r === true || (r !== false && (await r))) {
+        a.outcomes.authenticated++
+        authenticated = true
+        break
+      }
+      a.outcomes.not_responsible++
     }
-  }
-  if (!authenticated) {
-    throw new GatehouseError('GATEHOUSE_ERR_NO_AUTHENTICATOR', {
-      reason: `no authenticator of rule "${rule.id}" was responsible for the request`,
-    })
-  }
-  const z = rule.authorizer.run(req, session)
-  if (z !== undefined) await z
-  for (const m of rule.mutators) {
-    const r = m.run(req, session)
-    if (r !== undefined) await r
+    if (!authenticated) {
+      // Every authenticator was counted as not responsible; the 401 is the rule's, not theirs.
+      current = undefined
+      throw new GatehouseError('GATEHOUSE_ERR_NO_AUTHENTICATOR', {
+        reason: `no authenticator of rule "${rule.id}" was responsible for the request`,
+      })
+    }
+    current = rule.authorizer
+    const z = rule.authorizer.run(req, session)
+    if (z !== undefined) await z
+    rule.authorizer.outcomes.allowed++
+    for (const m of rule.mutators) {
+      current = m
+      const r = m.run(req, session)
+      if (r !== undefined) await r
+      m.outcomes.mutated++
+    }
+  } catch (err) {
+    current?.outcomes.failed(err)
+    throw err
   }
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { TraceContext } from '../observability/trace-context.js'
 
 /** Read access to the incoming request headers from templates: `.MatchContext.Header.Get "X"`. */
 export interface HeaderView {
@@ -39,6 +40,12 @@ export interface PipelineRequest {
   readonly headers: IncomingHttpHeaders
   readonly remoteAddress: string
   readonly requestId: string
+  /**
+   * The W3C trace the request belongs to. Handlers send its traceparent/tracestate with the
+   * calls they make for this request (remote-call.ts and the introspection client do).
+   * Absent where no gateway request stands behind (unit tests).
+   */
+  readonly trace?: TraceContext
   /**
    * The request body, buffered, for handlers that must see it (the `remote` authorizer).
    * Rejects with GATEHOUSE_ERR_PAYLOAD_TOO_LARGE (413) when it is longer than `limit` bytes.

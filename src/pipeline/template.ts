@@ -41,7 +41,7 @@ export function compileTemplate(source: string, name = 'template'): Template {
   }
   const run = compileList(nodes)
   return (data) => {
-    const st: State = { out: '', vars: new Array<unknown>(slots) }
+    const st: State = { out: '', vars: new Array<unknown>(slots), steps: 0 }
     st.vars[0] = data
     try {
       run(st, data)

@@ -2,6 +2,8 @@ import { ConfigError } from '../errors.js'
 import type { HandlerConfigs } from '../pipeline/handler-config.js'
 import type { Authenticate, Authorize, HandleError, HandlerDeps, HandlerKind, Mutate } from '../pipeline/types.js'
 import { compileWhen, type WhenMatcher } from '../pipeline/errors/when.js'
+import type { GatewayMetrics } from '../observability/metrics.js'
+import { detachedRuleStats, HandlerOutcomes, type RuleStats, type StepKind } from '../observability/stats.js'
 import { compileMatcher, type UrlMatcher } from './matcher/index.js'
 import type { HandlerRef, MatchingStrategy, RuleSpec } from './types.js'
 
@@ -9,6 +11,12 @@ import type { HandlerRef, MatchingStrategy, RuleSpec } from './types.js'
 export interface Step<Fn> {
   readonly id: string
   readonly run: Fn
+}
+
+/** An authenticator, authorizer or mutator ready to run, with the counters of its outcomes. */
+export interface PipelineStep<Fn> extends Step<Fn> {
+  /** Shared by every rule using this handler; runPipeline only increments its fields. */
+  readonly outcomes: HandlerOutcomes
 }
 
 /** An error handler ready to run, with its `when` condition compiled. */
@@ -31,17 +39,27 @@ export interface CompiledRule {
   /** Upper-case methods. */
   readonly methods: ReadonlySet<string>
   readonly upstream: CompiledUpstream | null
-  readonly authenticators: readonly Step<Authenticate>[]
-  readonly authorizer: Step<Authorize>
-  readonly mutators: readonly Step<Mutate>[]
+  readonly authenticators: readonly PipelineStep<Authenticate>[]
+  readonly authorizer: PipelineStep<Authorize>
+  readonly mutators: readonly PipelineStep<Mutate>[]
   /** The rule's error handlers; empty means "use the global ones". */
   readonly errors: readonly ErrorStep[]
+  /** Where the proxy and the decision API count this rule's requests (pre-bound: no lookup per request). */
+  readonly stats: RuleStats
 }
 
 export interface CompileContext {
   readonly handlers: HandlerConfigs
   readonly strategy: MatchingStrategy
   readonly deps: HandlerDeps
+  /** The gateway's metrics; absent where nothing is served (rule validation, unit tests). */
+  readonly metrics?: GatewayMetrics
+}
+
+const STEP_KIND: Readonly<Record<Exclude<HandlerKind, 'errors'>, StepKind>> = {
+  authenticators: 'authenticator',
+  authorizers: 'authorizer',
+  mutators: 'mutator',
 }
 
 /** Compiles one rule; every problem is a ConfigError naming the rule and the offending part. */
@@ -70,13 +88,15 @@ export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext)
     authorizer: step(ctx, 'authorizers', spec.authorizer, `${where}: authorizer`),
     mutators: spec.mutators.map((r, i) => step(ctx, 'mutators', r, `${where}: mutators[${i}]`)),
     errors: (spec.errors ?? []).map((r, i) => errorStep(ctx, r, `${where}: errors[${i}]`)),
+    stats: ctx.metrics?.rule(spec.id) ?? detachedRuleStats(spec.id),
   }
 }
 
-function step<Fn>(ctx: CompileContext, kind: HandlerKind, ref: HandlerRef, where: string): Step<Fn> {
+function step<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref: HandlerRef, where: string): PipelineStep<Fn> {
   const { def, config } = ctx.handlers.resolve(kind, ref, where)
+  const outcomes = ctx.metrics?.handler(STEP_KIND[kind], def.id) ?? new HandlerOutcomes(STEP_KIND[kind], def.id)
   try {
-    return { id: def.id, run: def.create(config, ctx.deps) as Fn }
+    return { id: def.id, run: def.create(config, ctx.deps) as Fn, outcomes }
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${where}: ${err.message}`, err.problems.map((p) => `${where}: ${p}`))
     throw new ConfigError(`${where}: ${(err as Error).message}`)

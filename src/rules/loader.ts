@@ -30,6 +30,11 @@ export interface RuleLoaderOptions<R> {
   readonly compile: (spec: RuleSpec, source: string) => R
   /** Called with every new complete set; the caller swaps it in atomically. */
   readonly onUpdate: (set: LoadedRules<R>) => void
+  /**
+   * Called on every failed load of a source (again on each retry while it stays broken), and
+   * with source '' when a rebuild failed as a whole; for metrics.
+   */
+  readonly onLoadError?: (source: string, error: string) => void
   readonly logger: Logger
   readonly cwd?: string
   /** Watch files and poll http(s) repositories (default true). */
@@ -151,7 +156,10 @@ export class RuleLoader<R extends { readonly id: string }> {
     const repos = [...this.#pending].sort((a, b) => a - b)
     this.#pending.clear()
     this.#running = this.#rebuild(repos)
-      .catch((err: unknown) => this.#opts.logger.error({ err }, 'access rules reload failed'))
+      .catch((err: unknown) => {
+        this.#opts.onLoadError?.('', err instanceof Error ? err.message : String(err))
+        this.#opts.logger.error({ err }, 'access rules reload failed')
+      })
       .finally(() => {
         this.#running = undefined
         if (this.#timer === undefined) this.#kick()
@@ -284,6 +292,7 @@ export class RuleLoader<R extends { readonly id: string }> {
   }
 
   #fail(state: SourceState<R>, error: string): void {
+    this.#opts.onLoadError?.(state.source, error)
     // Logged when the reason changes, not on every poll of a source that stays broken.
     if (state.error !== error) {
       this.#opts.logger.error(

@@ -43,7 +43,14 @@ export function readRuleDocument(text: string, sourceName: string): ParsedRule[]
     const problems = yamlErrors.map((e) => `${sourceName}: ${firstLine(e.message)}`)
     throw new ConfigError(`${sourceName}: invalid YAML/JSON`, problems)
   }
-  const values: unknown[] = 'empty' in docs ? [] : docs.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown)
+  let values: unknown[]
+  try {
+    values = 'empty' in docs ? [] : docs.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown)
+  } catch (err) {
+    // toJS throws rather than reports: an alias whose anchor is never set (`- *x`), an alias
+    // bomb (past maxAliasCount), nesting deeper than the stack.
+    throw new ConfigError(`${sourceName}: invalid YAML/JSON`, [`${sourceName}: ${firstLine((err as Error).message)}`])
+  }
   const reader = new DocumentReader(sourceName)
   // Positions of rules count across the file; a document is named only when there are several.
   values.forEach((value, i) => reader.add(value, values.length > 1 ? `document #${i + 1}: ` : ''))

@@ -7,17 +7,23 @@
  */
 import type { ConfigSpec } from '../config/load.js'
 import { duration, LOG_LEVELS, nonEmptyString, object, port, type SchemaNode } from '../config/schema.js'
+import { readTlsMaterial, tlsEnabled, tlsSchema, type TlsConfig } from '../config/tls.js'
+import { ConfigError } from '../errors.js'
 import { deepFreeze } from '../util/deep-merge.js'
 
 export interface TokenServerConfig {
   readonly serve: {
-    readonly public: { readonly host: string; readonly port: number }
+    readonly public: { readonly host: string; readonly port: number; readonly tls: TlsConfig }
     readonly admin: {
       readonly host: string
       readonly port: number
+      /** `enabled: false` keeps the admin API on plain HTTP even when `serve.tls` is set (Hydra's). */
+      readonly tls: TlsConfig & { readonly enabled?: boolean }
       /** Beyond Hydra: bearer API keys the admin API requires (none: open, as Hydra's). */
       readonly auth: { readonly api_keys: readonly string[] }
     }
+    /** TLS for both APIs; `serve.public.tls` / `serve.admin.tls` override it key by key. */
+    readonly tls: TlsConfig
     /** On SIGTERM: how long in-flight requests may take before connections are cut. */
     readonly shutdown_grace: string
   }
@@ -60,7 +66,7 @@ export interface TokenServerConfig {
   readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly format: 'json' | 'text' }
 }
 
-const listener = object({ host: { type: 'string' }, port })
+const listener = object({ host: { type: 'string' }, port, tls: tlsSchema() })
 
 export const tokenServerSchema: SchemaNode = object({
   serve: object({
@@ -69,7 +75,9 @@ export const tokenServerSchema: SchemaNode = object({
       host: { type: 'string' },
       port,
       auth: object({ api_keys: { type: 'array', items: { type: 'string', minLength: 16 } } }),
+      tls: tlsSchema({ enabled: { type: 'boolean' } }),
     }),
+    tls: tlsSchema(),
     shutdown_grace: duration,
   }),
   dsn: nonEmptyString,
@@ -103,7 +111,12 @@ export const tokenServerSchema: SchemaNode = object({
 
 /** Hydra's defaults where it has them. */
 export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
-  serve: { public: { host: '', port: 4444 }, admin: { host: '', port: 4445, auth: { api_keys: [] } }, shutdown_grace: '10s' },
+  serve: {
+    public: { host: '', port: 4444, tls: {} },
+    admin: { host: '', port: 4445, auth: { api_keys: [] }, tls: {} },
+    tls: {},
+    shutdown_grace: '10s',
+  },
   dsn: 'memory',
   secrets: { system: [] },
   urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' } },
@@ -123,11 +136,11 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
 const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
   'version',
   'serve.cookies',
-  'serve.tls',
+  'serve.tls.allow_termination_from',
   'serve.public.cors',
   'serve.admin.cors',
-  'serve.public.tls',
-  'serve.admin.tls',
+  'serve.public.tls.allow_termination_from',
+  'serve.admin.tls.allow_termination_from',
   'urls.login',
   'urls.consent',
   'urls.logout',
@@ -171,5 +184,31 @@ export function startupProblems(config: TokenServerConfig, opts: { dev: boolean 
   if (issuer !== undefined && issuer.protocol !== 'https:' && !opts.dev) {
     problems.push(`urls.self.issuer: must be https:// outside development; run with --dev to allow ${issuer.href}`)
   }
+  for (const api of ['public', 'admin'] as const) {
+    const tls = listenerTls(config, api)
+    if (tls === undefined) continue
+    try {
+      readTlsMaterial(tls.config, tls.where)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      // serve.tls shared by both APIs: its problems once, not twice.
+      for (const p of err.problems) if (!problems.includes(p)) problems.push(p)
+    }
+  }
   return problems
+}
+
+/**
+ * The TLS settings in force for one API, as Hydra resolves them: `serve.<api>.tls.cert` and
+ * `.key` each override `serve.tls`'s; `serve.admin.tls.enabled: false` means plain HTTP.
+ * Undefined: plain HTTP. `where` names the block problems are reported under.
+ */
+export function listenerTls(config: TokenServerConfig, api: 'public' | 'admin'): { config: TlsConfig; where: string } | undefined {
+  const own = config.serve[api].tls
+  if (api === 'admin' && config.serve.admin.tls.enabled === false) return undefined
+  if (tlsEnabled(own)) {
+    const merged: TlsConfig = { cert: own.cert ?? config.serve.tls.cert, key: own.key ?? config.serve.tls.key }
+    return { config: merged, where: `serve.${api}.tls` }
+  }
+  return tlsEnabled(config.serve.tls) ? { config: config.serve.tls, where: 'serve.tls' } : undefined
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { parseDuration } from '../config/duration.js'
@@ -7,9 +7,10 @@ import { clientRoutes } from './admin/clients.js'
 import { introspectEndpoint } from './admin/introspect.js'
 import { keyRoutes } from './admin/keys.js'
 import { deleteTokensEndpoint } from './admin/tokens.js'
-import type { TokenServerConfig } from './config.js'
+import { listenerTls, type TokenServerConfig } from './config.js'
 import type { TokenServerContext } from './context.js'
 import { closeGracefully } from '../util/graceful-close.js'
+import { createHttpServer, type HttpServer } from '../util/http-server.js'
 import { isLoopback, requireApiKey } from './admin-auth.js'
 import { createHasher } from './hash.js'
 import { healthRoutes } from './health.js'
@@ -114,7 +115,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     },
   ]
 
-  const servers: Server[] = []
+  const servers: HttpServer[] = []
   let stopJanitor: (() => void) | undefined
 
   async function listen(name: 'public' | 'admin', routes: Route[]): Promise<AddressInfo> {
@@ -131,8 +132,10 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
         )
       }
     }
-    const server = createServer({ keepAliveTimeout: 65_000 }, handler)
-    servers.push(server)
+    const tls = listenerTls(config, name)
+    const served = createHttpServer({ tls: tls?.config, where: tls?.where ?? `serve.${name}.tls`, logger, options: { keepAliveTimeout: 65_000 } }, handler)
+    servers.push(served)
+    const server: Server = served.server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host === '' ? undefined : host, () => resolve())
@@ -161,7 +164,8 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       // Event streams never finish on their own; subscribers reconnect elsewhere.
       events.closeAll()
       context.feed.close()
-      await Promise.all(servers.map((s) => closeGracefully(s, graceMs)))
+      await Promise.all(servers.map((s) => closeGracefully(s.server, graceMs)))
+      for (const s of servers) s.close()
       await store.close()
     },
   }

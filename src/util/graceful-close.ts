@@ -13,9 +13,11 @@ import { Server as NetServer } from 'node:net'
 export function closeGracefully(server: Server, graceMs: number): Promise<void> {
   if (!server.listening) return Promise.resolve()
   return new Promise((resolve) => {
-    // Before the application's listener: it may answer synchronously.
+    // Before the application's listener: it may answer synchronously. Not setHeader: a
+    // response later written with writeHead(status, flatArray) would keep only one of its
+    // repeated headers (two Set-Cookie, say) once any header was set this way.
     server.prependListener('request', (_req, res) => {
-      if (!res.headersSent) res.setHeader('connection', 'close')
+      res.shouldKeepAlive = false
     })
     // The first sweep comes a moment after accepting stopped: a request already sent on a fresh
     // connection has arrived and is being served by then, so only truly idle ones are closed.

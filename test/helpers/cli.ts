@@ -46,7 +46,8 @@ export function start(args: readonly string[], ready: RegExp, opts: { env?: Node
           output: () => out,
           stop: () =>
             new Promise<void>((r) => {
-              if (child.exitCode !== null) return r()
+              // A child killed by a signal has a signalCode and no exitCode; it will not exit again.
+              if (child.exitCode !== null || child.signalCode !== null) return r()
               child.once('exit', () => r())
               child.kill('SIGTERM')
               setTimeout(() => child.kill('SIGKILL'), 5000).unref()

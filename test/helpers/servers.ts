@@ -56,6 +56,8 @@ export interface TestGateway {
   gateway: Gateway
   proxy: string
   api: string
+  /** The Prometheus endpoint, e.g. http://127.0.0.1:1234/metrics. */
+  metrics: string
   /** Host header value rules should match on: 'gw.test'. */
   dir: string
   logs: Record<string, unknown>[]
@@ -80,13 +82,17 @@ export async function startGateway(
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'))
   for (const [name, content] of Object.entries(rules)) writeFileSync(join(dir, name), content)
-  const raw = {
+  const raw: Record<string, unknown> = {
     serve: { proxy: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } },
     access_rules: { repositories: [dir] },
     ...ALL_HANDLERS,
     log: { level: 'info', format: 'json' },
     ...extra,
   }
+  // Port 0 for the metrics too (unless the test says otherwise): tests run in parallel, and
+  // Oathkeeper's default 9000 would be taken by the first gateway.
+  const serve = raw.serve as { prometheus?: unknown }
+  raw.serve = { prometheus: { host: '127.0.0.1', port: 0 }, ...serve }
   const config = buildConfig(raw, {})
   const sink = logSink()
   const logger = createLogger(config.log, sink.stream)
@@ -96,6 +102,7 @@ export async function startGateway(
     gateway,
     proxy: `http://127.0.0.1:${addrs.proxy.port}`,
     api: `http://127.0.0.1:${addrs.api.port}`,
+    metrics: `http://127.0.0.1:${addrs.metrics.port}${config.serve.prometheus.metrics_path}`,
     dir,
     logs: sink.lines,
     async close() {

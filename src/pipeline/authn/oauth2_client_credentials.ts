@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { parseDuration } from '../../config/duration.js'
 import { ConfigError, GatehouseError } from '../../errors.js'
+import type { TraceContext } from '../../observability/trace-context.js'
 import { callRemote, compileRetry, configUrl, retrySchema, tooManyRequests, type CallContext, type RetryConfig } from '../remote-call.js'
 import type { SharedResources } from '../shared.js'
 import type { AuthenticatorDef } from '../types.js'
@@ -77,8 +78,11 @@ export const oauth2ClientCredentials = {
     if (scope !== '') form.set('scope', scope)
     const body = form.toString()
 
-    /** Asks the token endpoint; resolves the token's lifetime in ms (undefined: not stated). */
-    async function exchange(id: string, secret: string): Promise<number | undefined> {
+    /**
+     * Asks the token endpoint; resolves the token's lifetime in ms (undefined: not stated).
+     * `trace`: the asking request's (shared requests send the first one's).
+     */
+    async function exchange(id: string, secret: string, trace: TraceContext | undefined): Promise<number | undefined> {
       const answer = await callRemote(ctx, tokenUrl, {
         method: 'POST',
         headers: {
@@ -89,6 +93,7 @@ export const oauth2ClientCredentials = {
         },
         body,
         readBody: true,
+        trace,
       })
       if (answer.status < 200 || answer.status > 299) throw statusError(answer.status, answer)
       let token: { access_token?: unknown; expires_in?: unknown }
@@ -120,7 +125,7 @@ export const oauth2ClientCredentials = {
       // Concurrent requests with the same credentials share one token request.
       let pending = state.inflight.get(key)
       if (pending === undefined) {
-        pending = exchange(id, secret).finally(() => state.inflight.delete(key))
+        pending = exchange(id, secret, req.trace).finally(() => state.inflight.delete(key))
         state.inflight.set(key, pending)
       }
       const lifetime = await pending

@@ -1,9 +1,10 @@
 import { ConfigError, GatehouseError } from '../../errors.js'
 import { SCOPE_STRATEGIES, type ScopeStrategy, type ScopeStrategyName } from '../../scope.js'
+import type { TraceContext } from '../../observability/trace-context.js'
 import type { AuthenticationSession } from '../session.js'
 import type { AuthenticatorDef } from '../types.js'
 import { extraOf, type IntrospectionAnswer } from './introspection/answer.js'
-import { IntrospectionCache, NEGATIVE_TTL_MS } from './introspection/cache.js'
+import { INTROSPECTION_CACHE_KEY_PREFIX, IntrospectionCache, NEGATIVE_TTL_MS } from './introspection/cache.js'
 import { introspect, type IntrospectionEndpoint } from './introspection/client.js'
 import { RevocationSubscriber } from './introspection/revocation-events.js'
 import { compileHeaders, duration, httpUrl, preAuthorizationFor, sha256 } from './introspection/settings.js'
@@ -189,8 +190,8 @@ export const oauth2Introspection = {
     // One cache per endpoint and per setting that can change its answers (the scope parameter,
     // the headers, who asks), shared by every rule with the same ones and kept across reloads.
     const variant = JSON.stringify([endpoint.scopeParam ?? null, endpoint.headers, pre?.identity ?? null])
-    const cacheKey = `authn/oauth2_introspection ${url} ${sha256(variant)} max_cost=${maxCost}`
-    const cache = deps.shared.get(cacheKey, () => new IntrospectionCache(maxCost))
+    const cacheKey = `${INTROSPECTION_CACHE_KEY_PREFIX}${url} ${sha256(variant)} max_cost=${maxCost}`
+    const cache = deps.shared.get(cacheKey, () => new IntrospectionCache(maxCost, metricsEndpoint(url)))
 
     const eventsUrl = config.cache?.revocation_events_url
     if (cacheOn && eventsUrl !== undefined) {
@@ -206,9 +207,9 @@ export const oauth2Introspection = {
       session.Extra = extraOf(answer)
       return true
     }
-    const call = (token: string, key: string, host: string | undefined) => async (): Promise<IntrospectionAnswer> => {
+    const call = (token: string, key: string, host: string | undefined, trace: TraceContext | undefined) => async (): Promise<IntrospectionAnswer> => {
       const fetchedAt = Date.now()
-      const answer = await introspect(endpoint, token, host)
+      const answer = await introspect(endpoint, token, host, trace)
       if (cacheOn) cache.set(key, answer, fetchedAt, ttlMs, negativeTtlMs, token)
       return answer
     }
@@ -224,10 +225,16 @@ export const oauth2Introspection = {
         const hit = cache.get(key, ttlMs, negativeTtlMs)
         if (hit !== undefined) return accept(hit, session)
       }
-      return cache.coalesce(key, call(token, key, host)).then((answer) => accept(answer, session))
+      return cache.coalesce(key, call(token, key, host, req.trace)).then((answer) => accept(answer, session))
     }
   },
 } satisfies AuthenticatorDef<OAuth2IntrospectionConfig>
+
+/** The URL as a metrics label: no credentials, no query (either could hold a secret). */
+function metricsEndpoint(url: string): string {
+  const u = new URL(url)
+  return `${u.origin}${u.pathname}`
+}
 
 interface Checks {
   readonly audiences: readonly string[]

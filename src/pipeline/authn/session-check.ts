@@ -97,7 +97,7 @@ export function compileSessionCheck(
     for (const [k, v] of extra) headers[k] = v
     if (config.preserve_host === true) headers['x-forwarded-host'] = req.url.host
 
-    const answer = await callRemote(ctx, url, { method: method ?? req.method, headers, readBody: true, maxBytes: MAX_SESSION_BYTES })
+    const answer = await callRemote(ctx, url, { method: method ?? req.method, headers, readBody: true, maxBytes: MAX_SESSION_BYTES, trace: req.trace })
     if (answer.status === 429) throw tooManyRequests(answer, what)
     if (answer.status !== 200) throw new GatehouseError('GATEHOUSE_ERR_UNAUTHORIZED', { reason: `${what} answered ${answer.status}` })
 

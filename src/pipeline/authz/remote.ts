@@ -60,7 +60,7 @@ export const remote = {
       const authorization = first(req.headers.authorization)
       if (authorization !== undefined && authorization !== '') headers.authorization = authorization
       renderHeaders(templates, session, headers)
-      const answer = await callRemote(ctx, url, { method: 'POST', headers, body, readBody: false })
+      const answer = await callRemote(ctx, url, { method: 'POST', headers, body, readBody: false, trace: req.trace })
       applyAnswer(answer, session, forwarded, 'remote authorizer', true)
     }
   },

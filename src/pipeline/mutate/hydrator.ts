@@ -115,7 +115,7 @@ export const hydrator = {
       if (authorization !== undefined) headers.authorization = authorization
       headers['content-type'] = 'application/json'
       // Oathkeeper sends the client's query in place of the API URL's own.
-      const answer = await callRemote(ctx, `${base}${req.url.search}`, { method: 'POST', headers, body: json, readBody: true })
+      const answer = await callRemote(ctx, `${base}${req.url.search}`, { method: 'POST', headers, body: json, readBody: true, trace: req.trace })
       if (answer.status === 401) throw fail(authorization === undefined ? 'the API wants credentials and none are configured (401)' : 'the API refused the configured credentials (401)')
       if (answer.status !== 200) throw fail(`the API answered ${answer.status}, not 200`)
       const text = answer.body.toString('utf8')

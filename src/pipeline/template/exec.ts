@@ -11,6 +11,24 @@ export interface State {
   out: string
   /** Variable slots resolved by the parser; slot 0 is `$`. */
   readonly vars: unknown[]
+  /** Range iterations run so far in this rendering (see MAX_RANGE_STEPS). */
+  steps: number
+}
+
+/**
+ * Bounds of one rendering. Go has none, but here a template runs on every request: `{{ range
+ * 300000000 }}` would hold the event loop for half a minute, and nested ranges over a client's
+ * header (`splitList "" …`) grow with its length. Templates that fill headers, claims and small
+ * payloads stay far below both.
+ */
+export const MAX_RANGE_STEPS = 100_000
+/** Characters one rendering may write (1 MiB); more cannot go into a header or a sane payload. */
+export const MAX_OUTPUT = 1 << 20
+
+function write(st: State, s: string): Signal {
+  st.out += s
+  if (st.out.length > MAX_OUTPUT) throw new ExecError(`the template output is longer than ${MAX_OUTPUT} characters`)
+  return 0
 }
 /** 0: carry on; BREAK/CONTINUE travel up to the enclosing range. */
 type Signal = 0 | 1 | 2
@@ -39,13 +57,13 @@ function compileNode(n: Node): Exec {
   switch (n.t) {
     case 'text': {
       const text = n.text
-      return (st) => ((st.out += text), 0)
+      return (st) => write(st, text)
     }
     case 'action': {
       const ev = compilePipe(n.pipe)
       // A declaration prints nothing.
       if (n.pipe.decl.length > 0) return (st, dot) => (ev(st, dot), 0)
-      return (st, dot) => ((st.out += printTop(ev(st, dot))), 0)
+      return (st, dot) => write(st, printTop(ev(st, dot)))
     }
     case 'if': case 'with': {
       const cond = compilePipe(n.pipe)
@@ -71,6 +89,7 @@ function compileRange(pipe: Pipe, body: Exec, orElse: Exec | null, pos: number):
   const [s1, s2] = pipe.decl
   // One variable gets the element; two get key (or index) and element, as in Go.
   const step = (st: State, key: unknown, val: unknown): Signal => {
+    if (++st.steps > MAX_RANGE_STEPS) throw new ExecError(`range: more than ${MAX_RANGE_STEPS} iterations in one rendering`, pos)
     if (s2 !== undefined) {
       st.vars[s1!] = key
       st.vars[s2] = val

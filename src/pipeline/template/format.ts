@@ -74,18 +74,47 @@ const hex = (n: number, width: number): string => n.toString(16).padStart(width,
 
 const VERB = /%([-+# 0]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])/g
 
-/** fmt.Sprintf for the verbs templates use: %v %s %d %q %t %x %X %f %e %g %%, width, precision. */
+/**
+ * fmt.Sprintf for the verbs templates use: %v %s %d %q %t %x %X %f %e %g %%, width, precision.
+ * As in Go, a width or precision that grows past 1e6 while its digits are read stops the
+ * formatting: `%!(NOVERB)` is written and the rest of the format dropped. Without that bound,
+ * `printf "%400000000d"` would build a 400 MB string on every request.
+ */
 export function sprintf(format: string, args: readonly unknown[]): string {
   let next = 0
-  const out = format.replace(VERB, (_m, flags: string, width: string | undefined, prec: string | undefined, verb: string) => {
-    if (verb === '%') return '%'
-    if (next >= args.length) return `%!${verb}(MISSING)`
-    const arg = args[next++]
-    const s = formatVerb(verb, arg, prec === undefined ? undefined : Number(prec), flags.includes('+'))
-    return pad(s, width === undefined ? 0 : Number(width), flags)
-  })
+  let out = ''
+  let from = 0
+  VERB.lastIndex = 0
+  for (let m = VERB.exec(format); m !== null; m = VERB.exec(format)) {
+    out += format.slice(from, m.index)
+    from = VERB.lastIndex
+    const [, flags = '', width, prec, verb = ''] = m
+    if (tooLarge(width) || tooLarge(prec)) {
+      out += '%!(NOVERB)'
+      from = format.length
+      break
+    }
+    if (verb === '%') out += '%'
+    else if (next >= args.length) out += `%!${verb}(MISSING)`
+    else {
+      const s = formatVerb(verb, args[next++], prec === undefined ? undefined : Number(prec), flags.includes('+'))
+      out += pad(s, width === undefined ? 0 : Number(width), flags)
+    }
+  }
+  out += format.slice(from)
   if (next >= args.length) return out
   return `${out}%!(EXTRA ${args.slice(next).map((a) => `${goType(a)}=${formatValue(a)}`).join(', ')})`
+}
+
+/** Go's parsenum overflow: before each further digit, a value above 1e6 is "too large". */
+function tooLarge(digits: string | undefined): boolean {
+  if (digits === undefined) return false
+  let n = 0
+  for (let i = 0; i < digits.length; i++) {
+    if (n > 1e6) return true
+    n = n * 10 + (digits.charCodeAt(i) - 0x30)
+  }
+  return false
 }
 
 function pad(s: string, width: number, flags: string): string {

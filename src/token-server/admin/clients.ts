@@ -102,7 +102,10 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
         const current = await load(params.id!)
         const ops = await readJson(req)
         if (!Array.isArray(ops)) throw invalidRequest('The body must be a JSON Patch document (RFC 6902): a list of operations.')
-        const doc = clientJson(current)
+        // Hydra applies the patch to the stored client, secret included, so the usual way to
+        // rotate a secret, `replace /client_secret`, finds the member. The secret is never shown,
+        // so an empty placeholder stands in for it; left empty (or removed), the secret is kept.
+        const doc = { ...clientJson(current), client_secret: '' }
         const invalid = jsonpatch.validate(ops as Operation[], doc)
         if (invalid !== undefined) throw invalidRequest(`The JSON Patch is invalid: ${invalid.message.split('\n')[0]}`)
         let patched: Record<string, unknown>

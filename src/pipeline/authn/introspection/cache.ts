@@ -18,6 +18,12 @@ export interface CachedAnswer {
   readonly signature: string
 }
 
+/**
+ * Shared-resource keys of the caches start with this (see oauth2_introspection.ts); the gateway's
+ * metrics list them by it.
+ */
+export const INTROSPECTION_CACHE_KEY_PREFIX = 'authn/oauth2_introspection '
+
 /** Counters for metrics. Mutable numbers on purpose: the hot path only increments them. */
 export interface IntrospectionCacheStats {
   /** Answers served from the cache. */
@@ -55,8 +61,14 @@ export class IntrospectionCache {
    */
   shortTtlMs: number | undefined
 
-  /** @param maxEntries Oathkeeper's `max_cost`: every entry costs 1. */
-  constructor(maxEntries: number) {
+  /**
+   * @param maxEntries Oathkeeper's `max_cost`: every entry costs 1.
+   * @param endpoint the introspection URL without credentials or query, for metrics labels.
+   */
+  constructor(
+    maxEntries: number,
+    readonly endpoint = '',
+  ) {
     this.lru = new LRUCache<string, CachedAnswer>({
       max: maxEntries,
       dispose: (v, k, reason) => {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import { GatehouseError } from '../../../errors.js'
+import type { TraceContext } from '../../../observability/trace-context.js'
 import { parseAnswer, type IntrospectionAnswer } from './answer.js'
 import { discard, InvalidBody, readJson } from './http.js'
 import type { ClientCredentialsToken } from './pre-authorization.js'
@@ -38,8 +39,15 @@ class Unauthorized extends Error {}
  * bounded by `giveUpAfterMs`. Every failure is fail-closed: GATEHOUSE_ERR_UNAVAILABLE (503),
  * except 429, passed on as GATEHOUSE_ERR_TOO_MANY_REQUESTS with its Retry-After (as Oathkeeper).
  * @param forwardedHost the original Host, sent as X-Forwarded-Host (`preserve_host`).
+ * @param trace the trace of the request that needs the answer; its traceparent/tracestate are sent
+ *   (requests coalesced onto this call share it, and the first one's trace is the one sent).
  */
-export async function introspect(ep: IntrospectionEndpoint, token: string, forwardedHost: string | undefined): Promise<IntrospectionAnswer> {
+export async function introspect(
+  ep: IntrospectionEndpoint,
+  token: string,
+  forwardedHost: string | undefined,
+  trace?: TraceContext,
+): Promise<IntrospectionAnswer> {
   const deadline = Date.now() + ep.giveUpAfterMs
   const form = new URLSearchParams({ token })
   if (ep.scopeParam !== undefined) form.set('scope', ep.scopeParam)
@@ -48,7 +56,7 @@ export async function introspect(ep: IntrospectionEndpoint, token: string, forwa
   let reauthorized = false
   for (let attempt = 1; ; attempt++) {
     try {
-      return await attemptOnce(ep, body, forwardedHost, deadline)
+      return await attemptOnce(ep, body, forwardedHost, deadline, trace)
     } catch (err) {
       if (err instanceof Unauthorized) {
         // The pre-authorization token was refused (revoked, keys rotated): get a new one, once.
@@ -67,9 +75,20 @@ export async function introspect(ep: IntrospectionEndpoint, token: string, forwa
   }
 }
 
-async function attemptOnce(ep: IntrospectionEndpoint, body: string, forwardedHost: string | undefined, deadline: number): Promise<IntrospectionAnswer> {
+async function attemptOnce(
+  ep: IntrospectionEndpoint,
+  body: string,
+  forwardedHost: string | undefined,
+  deadline: number,
+  trace: TraceContext | undefined,
+): Promise<IntrospectionAnswer> {
   const headers: Record<string, string> = { ...ep.headers }
   if (forwardedHost !== undefined) headers['x-forwarded-host'] = forwardedHost
+  // ep.headers have lower-case names (compileHeaders), so plain assignment replaces a configured one.
+  if (trace !== undefined) {
+    headers.traceparent = trace.traceparent
+    if (trace.tracestate !== '') headers.tracestate = trace.tracestate
+  }
   let bearer: string | undefined
   if (ep.preAuthorization !== undefined) {
     try {

@@ -1,0 +1,201 @@
+/**
+ * Load-time checks that keep a `regexp` rule from making one request take seconds.
+ *
+ * V8's regex engine backtracks. regexp.ts turns on V8's linear-time fallback, which takes over a
+ * match after 50,000 backtracks, but only for regexes that engine can run: no lookarounds, no
+ * backreferences, and no repetition counts above 16 (`{32}`, `{0,40}`: it unrolls counted
+ * repetitions, and refuses to unroll more than 16 times, nested counts multiplied). A regex it
+ * cannot run backtracks without bound, so such a regex must not contain what makes backtracking
+ * blow up.
+ *
+ * The rules, from the scan below and V8's own verdict (`linearEngineCanRun`):
+ * - a repeated group that itself repeats without bound (`(a+)+`, `(.*)*`) is always refused
+ *   (the historical check: these are the textbook exponential cases);
+ * - lookarounds and backreferences are always refused: Oathkeeper compiles rules with Go's RE2,
+ *   which has neither, so no Oathkeeper rule file uses them, and they disable the fallback;
+ * - when V8 cannot run the whole regex in linear time (a count above 16 somewhere), a repeated
+ *   group with alternatives or repetition inside (`(a|aa){0,40}`, `(?:(?:a|a){4}){5}`) is
+ *   refused (exponential), and so are three or more variable-length repetitions
+ *   (three `.*` separated by slashes plus a `[0-9]{20}`: polynomial of degree 3, over a minute
+ *   on an 8 KB URL).
+ */
+import { setFlagsFromString } from 'node:v8'
+
+/** What the scan of one `<…>` group's regex source found. */
+export interface Analysis {
+  /** Capturing groups the user wrote (plain `(…)` and named `(?<n>…)`). */
+  readonly captures: number
+  /** Every `)` closes a `(` of the same group (unclosed `(` fail to compile anyway). */
+  readonly balanced: boolean
+  /** A group containing an unbounded quantifier is itself repeated without bound. */
+  readonly nestedQuantifier: boolean
+  /** `(?=`, `(?!`, `(?<=` or `(?<!`. */
+  readonly lookaround: boolean
+  /** `\1`…`\9` or `\k<name>` outside a character class. */
+  readonly backreference: boolean
+  /** A group containing `|` or a quantifier, repeated more than once (`(a|b){2,}`, `(x+){3}`). */
+  readonly repeatedComplexGroup: boolean
+  /** Quantifiers without an upper bound or whose range is wider than 16. */
+  readonly variableRepeats: number
+}
+
+/** V8 refuses to unroll a counted repetition more often than this (kMaxReplicationFactor). */
+const MAX_UNROLL = 16
+
+/**
+ * A lexical scan of JS regex source. It errs towards finding too much: a flag set here only
+ * leads to a refusal in the combinations described at the top of this file.
+ */
+export function analyse(src: string): Analysis {
+  let captures = 0
+  let balanced = true
+  let nestedQuantifier = false
+  let lookaround = false
+  let backreference = false
+  let repeatedComplexGroup = false
+  let variableRepeats = 0
+  // One entry per open group (index 0: the top level).
+  const unbounded: boolean[] = [false] // contains an unbounded quantifier
+  const complex: boolean[] = [false] // contains '|' or a quantifier
+  const noteQuantifier = (q: Quantifier): void => {
+    complex[complex.length - 1] = true
+    if (q.max === Infinity) unbounded[unbounded.length - 1] = true
+    if (q.max === Infinity || q.max - q.min > MAX_UNROLL) variableRepeats++
+  }
+  let i = 0
+  while (i < src.length) {
+    const c = src[i]
+    if (c === '\\') {
+      const next = src[i + 1] ?? ''
+      if ((next >= '1' && next <= '9') || (next === 'k' && src[i + 2] === '<')) backreference = true
+      i += 2
+    } else if (c === '[') {
+      i = skipClass(src, i)
+    } else if (c === '|') {
+      complex[complex.length - 1] = true
+      i++
+    } else if (c === '(') {
+      i++
+      if (src[i] === '?') {
+        const a = src[i + 1]
+        const b = src[i + 2]
+        if (a === '=' || a === '!' || (a === '<' && (b === '=' || b === '!'))) lookaround = true
+        // (?<name>…) captures; (?:…) and the lookarounds do not.
+        else if (a === '<') captures++
+        i++
+      } else {
+        captures++
+      }
+      unbounded.push(false)
+      complex.push(false)
+    } else if (c === ')') {
+      if (unbounded.length === 1) balanced = false
+      const innerUnbounded = unbounded.length > 1 ? unbounded.pop()! : false
+      const innerComplex = complex.length > 1 ? complex.pop()! : false
+      const q = quantifier(src, i + 1)
+      if (q !== undefined) {
+        if (innerUnbounded && q.max === Infinity) nestedQuantifier = true
+        if (innerComplex && q.max >= 2) repeatedComplexGroup = true
+        noteQuantifier(q)
+        i = q.end
+      } else {
+        i++
+      }
+      if (innerUnbounded) unbounded[unbounded.length - 1] = true
+      if (innerComplex) complex[complex.length - 1] = true
+    } else {
+      const q = quantifier(src, i)
+      if (q !== undefined) {
+        noteQuantifier(q)
+        i = q.end
+      } else {
+        i++
+      }
+    }
+  }
+  return { captures, balanced, nestedQuantifier, lookaround, backreference, repeatedComplexGroup, variableRepeats }
+}
+
+interface Quantifier {
+  /** Index just past it (and past a lazy `?`). */
+  readonly end: number
+  readonly min: number
+  /** Infinity when unbounded. */
+  readonly max: number
+}
+
+/** Reads a quantifier (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, optionally lazy) at `i`. */
+function quantifier(src: string, i: number): Quantifier | undefined {
+  const c = src[i]
+  if (c === '*') return { end: lazy(src, i + 1), min: 0, max: Infinity }
+  if (c === '+') return { end: lazy(src, i + 1), min: 1, max: Infinity }
+  if (c === '?') return { end: lazy(src, i + 1), min: 0, max: 1 }
+  if (c === '{') {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i, i + 32))
+    if (m !== null) {
+      const min = Number(m[1])
+      const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3])
+      return { end: lazy(src, i + m[0].length), min, max }
+    }
+  }
+  return undefined
+}
+
+/** Index just past the character class starting at `start` (a `[`). */
+function skipClass(src: string, start: number): number {
+  let i = start + 1
+  while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1
+  return i + 1
+}
+
+function lazy(src: string, i: number): number {
+  return src[i] === '?' ? i + 1 : i
+}
+
+/** Makes the `l` (linear) flag available, so V8 can be asked whether its linear engine takes a regex. */
+const LINEAR_FLAG = '--enable-experimental-regexp-engine'
+
+/**
+ * True when V8's linear-time engine can run `source` (so the fallback protects it), asked of V8
+ * itself: the `l` flag refuses what that engine cannot run. If this V8 has no `l` flag at all,
+ * the answer is false, which only makes the checks stricter.
+ */
+export function linearEngineCanRun(source: string): boolean {
+  setFlagsFromString(LINEAR_FLAG)
+  try {
+    new RegExp(source, 'l')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Why a pattern must be refused, or undefined. `groups` are the analyses of its `<…>` groups,
+ * `source` the anchored regex source they compile to (already known to be valid).
+ */
+export function backtrackingProblem(groups: readonly { readonly inner: string; readonly info: Analysis }[], source: string): string | undefined {
+  for (const { inner, info } of groups) {
+    if (info.nestedQuantifier) {
+      return (
+        `group <${inner}> repeats a group that itself repeats (like (a+)+ or (.*)*); ` +
+        'such patterns can take exponential time on a non-matching URL'
+      )
+    }
+    if (info.lookaround) {
+      return `group <${inner}> uses a lookaround ((?=…), (?!…), (?<=…) or (?<!…)), which Oathkeeper's regular expressions (Go RE2) do not have and which rules out linear-time matching`
+    }
+    if (info.backreference) {
+      return `group <${inner}> uses a backreference (\\1 or \\k<name>), which Oathkeeper's regular expressions (Go RE2) do not have and which rules out linear-time matching`
+    }
+  }
+  const complex = groups.find((g) => g.info.repeatedComplexGroup)
+  const variable = groups.reduce((n, g) => n + g.info.variableRepeats, 0)
+  if (complex === undefined && variable < 3) return undefined
+  if (linearEngineCanRun(source)) return undefined
+  const why = 'the pattern cannot run on the linear-time regex engine (a repetition count above 16, such as {32} or {0,40}, is the usual reason)'
+  if (complex !== undefined) {
+    return `group <${complex.inner}> repeats a group with alternatives or repetitions inside, and ${why}; such patterns can take exponential time on a non-matching URL (use counts of at most 16, or repeat a character class instead of a group)`
+  }
+  return `${why}, and it has ${variable} variable-length repetitions (such as .* or {0,40}); such patterns can take polynomial time on a long non-matching URL (use counts of at most 16, or fewer open-ended repetitions)`
+}

@@ -1,0 +1,103 @@
+import { watch, type FSWatcher } from 'node:fs'
+import { createServer as createHttpServerPlain, type RequestListener, type Server, type ServerOptions } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { basename, dirname, resolve } from 'node:path'
+import type { Logger } from 'pino'
+import { readTlsMaterial, tlsEnabled, tlsPaths, type TlsConfig, type TlsMaterial } from '../config/tls.js'
+import { ConfigError } from '../errors.js'
+
+/** How to build one listening server (the gateway's proxy and API, the token server's two APIs). */
+export interface HttpServerOptions {
+  /** The `tls` block; plain HTTP when it sets neither cert nor key. */
+  readonly tls?: TlsConfig | undefined
+  /** The block's key path (`serve.proxy.tls`), named in problems and log lines. */
+  readonly where: string
+  readonly logger: Logger
+  readonly options?: ServerOptions
+}
+
+/** A server, and what must be released with it. */
+export interface HttpServer {
+  /** An `https.Server` when TLS is configured (it is an `http.Server` too). */
+  readonly server: Server
+  readonly secure: boolean
+  /** Stops watching the certificate files; the server itself is closed by its owner. */
+  close(): void
+}
+
+/** Several writes (cert, then key) usually land within this; one reload then sees both. */
+const SETTLE_MS = 200
+
+/**
+ * Creates an HTTP or, with TLS configured, an HTTPS server. Certificate and key files are watched
+ * and, when their content changes, put in force with `setSecureContext` (new connections get the
+ * new certificate; open ones keep theirs). A new pair that cannot be used (unparsable, key not
+ * matching) is logged with the reason and the pair in use stays. Throws a ConfigError when the
+ * initial pair cannot be used, before anything listens.
+ */
+export function createHttpServer(opts: HttpServerOptions, handler: RequestListener): HttpServer {
+  const { tls, where, logger } = opts
+  if (!tlsEnabled(tls)) return { server: createHttpServerPlain(opts.options ?? {}, handler), secure: false, close() {} }
+
+  let material = readTlsMaterial(tls, where)
+  const server = createHttpsServer({ ...opts.options, cert: material.cert, key: material.key }, handler)
+
+  const reload = (): void => {
+    let next: TlsMaterial
+    try {
+      next = readTlsMaterial(tls, where)
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [String(err)]
+      logger.error({ tls: where, problems }, 'TLS certificate not reloaded: the new files cannot be used; keeping the certificate in force')
+      return
+    }
+    // Watchers also fire for writes of identical content (and for neighbours such as `..data`).
+    if (next.cert.equals(material.cert) && next.key.equals(material.key)) return
+    server.setSecureContext({ cert: next.cert, key: next.key })
+    material = next
+    logger.info({ tls: where, files: tlsPaths(tls) }, 'TLS certificate reloaded')
+  }
+  const stop = watchFiles(tlsPaths(tls), reload, (err) => logger.warn({ tls: where, err }, 'cannot watch the TLS files; changes will not be reloaded'))
+  return { server, secure: true, close: stop }
+}
+
+/**
+ * Calls `onChange` (debounced) after anything happens to one of `paths`. The parent directories
+ * are watched, not the files: a file replaced by a rename (editors, `mv`, cert-manager, a
+ * Kubernetes Secret's `..data` symlink swap) is a new inode that a watch on the old one never
+ * reports. Returns the function that stops watching.
+ */
+function watchFiles(paths: readonly string[], onChange: () => void, onError: (err: Error) => void): () => void {
+  const byDir = new Map<string, Set<string>>()
+  for (const p of paths) {
+    const abs = resolve(p)
+    const names = byDir.get(dirname(abs)) ?? new Set<string>()
+    names.add(basename(abs))
+    byDir.set(dirname(abs), names)
+  }
+  let timer: NodeJS.Timeout | undefined
+  const changed = (): void => {
+    clearTimeout(timer)
+    timer = setTimeout(onChange, SETTLE_MS)
+    // A pending reload must not keep a stopping process alive.
+    timer.unref()
+  }
+  const watchers: FSWatcher[] = []
+  for (const [dir, names] of byDir) {
+    try {
+      // Not persistent: watching certificates is no reason for the process to stay up.
+      const w = watch(dir, { persistent: false }, (_event, name) => {
+        // `..data` and friends: Kubernetes swaps a Secret's files by renaming a hidden directory.
+        if (name === null || names.has(name) || name.startsWith('..')) changed()
+      })
+      w.on('error', onError)
+      watchers.push(w)
+    } catch (err) {
+      onError(err as Error)
+    }
+  }
+  return () => {
+    clearTimeout(timer)
+    for (const w of watchers) w.close()
+  }
+}

@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { Pool } from 'undici'
+import { clean, start } from './helpers/cli.js'
+
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+
+/** An upstream that answers every request after `delayMs` (so requests are in flight at SIGTERM). */
+async function slowUpstream(t: Tap, delayMs: number): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume()
+    const timer = setTimeout(() => res.end(`done ${req.url}`), delayMs)
+    res.on('close', () => clearTimeout(timer))
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  t.teardown(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+/** A config directory: one allow-all rule to `upstream`, ports 0, JSON logs. */
+function gatewayConfig(t: Tap, upstream: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-shutdown-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(
+    join(dir, 'rules.yml'),
+    `- id: slow
+  match: { url: 'http://<[^/]+>/<.*>', methods: [GET] }
+  upstream: { url: '${upstream}' }
+  authenticators: [{ handler: anonymous }]
+  authorizer: { handler: allow }
+  mutators: [{ handler: noop }]
+`,
+  )
+  const config = join(dir, 'gatehouse.yml')
+  writeFileSync(
+    config,
+    `serve:
+  proxy: { host: 127.0.0.1, port: 0 }
+  api: { host: 127.0.0.1, port: 0 }
+  prometheus: { host: 127.0.0.1, port: 0 }
+access_rules: { repositories: ['${join(dir, 'rules.yml')}'] }
+authenticators: { anonymous: { enabled: true } }
+authorizers: { allow: { enabled: true } }
+mutators: { noop: { enabled: true } }
+log: { level: info, format: json }
+`,
+  )
+  return config
+}
+
+t.test('SIGTERM under load: every request started before the signal is answered, then exit 0', async (t) => {
+  const config = gatewayConfig(t, await slowUpstream(t, 150))
+  const gw = await start(['serve', '-c', config], /gateway listening/, { env: clean() })
+  t.teardown(() => gw.stop())
+  const port = /"proxy":"[^"]*:(\d+)"/.exec(gw.output())![1]
+  // Established keep-alive connections, as a load balancer keeps them: the signal must not cost
+  // the requests already sent on them, even those still in transit.
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 16 })
+  t.teardown(() => pool.destroy())
+  let signalled = false
+  const results: { status: number | string }[] = []
+  const loop = async (i: number): Promise<void> => {
+    for (let n = 0; !signalled; n++) {
+      const status = await pool.request({ method: 'GET', path: `/c${i}/r${n}` }).then(
+        async (r) => (await r.body.text(), r.statusCode),
+        (err: Error) => `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`,
+      )
+      results.push({ status })
+    }
+  }
+  const loops = Array.from({ length: 16 }, (_, i) => loop(i))
+  // Two rounds answered: the connections are established and busy.
+  while (results.length < 32) await new Promise((r) => setTimeout(r, 20))
+  const exited = new Promise<number | null>((r) => gw.child.once('exit', (code) => r(code)))
+  // Loops start no request after this point; every one counted was started before the signal.
+  signalled = true
+  gw.child.kill('SIGTERM')
+  await Promise.all(loops)
+  t.ok(results.length >= 48, `${results.length} requests, 16 of them in flight at the signal`)
+  t.same(results.filter((r) => r.status !== 200), [], 'none dropped')
+  t.equal(await exited, 0, 'exit 0')
+  t.match(gw.output(), /"msg":"shutting down"/)
+})
+
+t.test('requests longer than serve.shutdown_grace are cut when it ends; the exit is still clean', async (t) => {
+  const config = gatewayConfig(t, await slowUpstream(t, 60_000))
+  const gw = await start(['serve', '-c', config], /gateway listening/, { env: clean({ SERVE_SHUTDOWN_GRACE: '400ms' }) })
+  t.teardown(() => gw.stop())
+  const port = /"proxy":"[^"]*:(\d+)"/.exec(gw.output())![1]
+  const pool = new Pool(`http://127.0.0.1:${port}`)
+  t.teardown(() => pool.destroy())
+  const hung = pool.request({ method: 'GET', path: '/hangs' }).then(
+    (r) => r.statusCode,
+    (err: Error) => err.message,
+  )
+  await new Promise((r) => setTimeout(r, 200))
+  const exited = new Promise<number | null>((r) => gw.child.once('exit', (code) => r(code)))
+  const signalledAt = Date.now()
+  gw.child.kill('SIGTERM')
+  t.equal(await exited, 0, 'exit 0')
+  const took = Date.now() - signalledAt
+  t.ok(took >= 350 && took < 3000, `exited ${took}ms after the signal (grace 400ms)`)
+  t.type(await hung, 'string', 'the hung request was cut')
+})

@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { Pool, request } from 'undici'
+import { clean, start } from './helpers/cli.js'
+import { startUpstream } from './helpers/servers.js'
+
+// `serve.proxy.workers: 2` through the built CLI: a primary and two workers sharing the ports.
+const up = await startUpstream()
+t.teardown(() => up.close())
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-workers-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+const rule = (id: string, path: string): string => `- id: ${id}
+  match: { url: 'http://<[^/]+>${path}<.*>', methods: [GET] }
+  upstream: { url: '${up.url}' }
+  authenticators: [{ handler: anonymous }]
+  authorizer: { handler: allow }
+  mutators: [{ handler: noop }]
+`
+const rulesFile = join(dir, 'rules.yml')
+writeFileSync(rulesFile, rule('old', '/old/'))
+const configFile = join(dir, 'gatehouse.yml')
+writeFileSync(
+  configFile,
+  `serve:
+  proxy: { host: 127.0.0.1, port: 0, workers: 2 }
+  api: { host: 127.0.0.1, port: 0 }
+  prometheus: { host: 127.0.0.1, port: 0 }
+access_rules: { repositories: ['${rulesFile}'] }
+authenticators: { anonymous: { enabled: true } }
+authorizers: { allow: { enabled: true } }
+mutators: { noop: { enabled: true } }
+log: { level: info, format: json }
+`,
+)
+
+const gw = await start(['serve', '-c', configFile], /gateway workers ready/, { env: clean(), timeoutMs: 30_000 })
+t.teardown(() => gw.stop())
+
+type Line = Record<string, unknown>
+const lines = (): Line[] =>
+  gw
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Line)
+const readyLine = lines().find((l) => l.msg === 'gateway workers ready')!
+const proxy = `http://127.0.0.1:${String(readyLine.proxy_port)}`
+const api = `http://127.0.0.1:${String(readyLine.api_port)}`
+const workerPids = (): number[] => lines().filter((l) => l.msg === 'gateway worker ready').map((l) => l.worker_pid as number)
+
+async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (await check()) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return false
+}
+
+/** `n` GETs, each on a new connection (the primary hands connections to workers in turn). */
+async function fresh(url: string, n: number): Promise<number[]> {
+  const statuses: number[] = []
+  for (let i = 0; i < n; i++) {
+    const r = await request(url, { reset: true })
+    await r.body.dump()
+    statuses.push(r.statusCode)
+  }
+  return statuses
+}
+
+t.test('two workers answer every request, both take a share', async (t) => {
+  t.equal(workerPids().length, 2)
+  t.notOk(workerPids().includes(gw.child.pid!), 'the primary serves nothing itself')
+  const pool = new Pool(proxy, { connections: 8 })
+  t.teardown(() => pool.close())
+  const statuses = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => pool.request({ method: 'GET', path: `/old/${i}` }).then(async (r) => (await r.body.dump(), r.statusCode))),
+  )
+  t.same(statuses.filter((s) => s !== 200), [], 'all 200 answered')
+  t.ok(await eventually(() => lines().filter((l) => l.msg === 'request').length >= 200))
+  const answeredBy = new Set(lines().filter((l) => l.msg === 'request').map((l) => l.pid))
+  t.same([...answeredBy].sort(), [...workerPids()].sort(), 'request log lines come from both workers')
+})
+
+t.test('/health/ready answers in every worker', async (t) => {
+  t.same(await fresh(`${api}/health/ready`, 6), [200, 200, 200, 200, 200, 200])
+})
+
+t.test('a rule file change is loaded by every worker', async (t) => {
+  t.same(await fresh(`${proxy}/new/x`, 2), [404, 404])
+  writeFileSync(rulesFile, rule('old', '/old/') + rule('new', '/new/'))
+  const reloadedIn = (): Set<unknown> => new Set(lines().filter((l) => l.msg === 'access rules loaded' && l.rules === 2).map((l) => l.pid))
+  t.ok(await eventually(() => reloadedIn().size === 2), 'both workers logged the new rule set')
+  t.same(await fresh(`${proxy}/new/x`, 6), [200, 200, 200, 200, 200, 200])
+})
+
+t.test('a worker that dies is replaced', async (t) => {
+  const [victim] = workerPids()
+  process.kill(victim!, 'SIGKILL')
+  t.ok(await eventually(() => workerPids().length === 3), 'a new worker became ready')
+  t.match(lines().find((l) => l.msg === 'gateway worker died; restarting it'), { worker_pid: victim, signal: 'SIGKILL' })
+  t.same(await fresh(`${proxy}/new/x`, 4), [200, 200, 200, 200], 'both workers serve, the new one with the current rules')
+})
+
+t.test('SIGTERM to the primary shuts every worker down; exit 0', async (t) => {
+  const live = workerPids().slice(1)
+  const exited = new Promise<number | null>((r) => gw.child.once('exit', (code) => r(code)))
+  gw.child.kill('SIGTERM')
+  t.equal(await exited, 0)
+  const gone = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0)
+      return false
+    } catch {
+      return true
+    }
+  }
+  t.ok(live.every(gone), 'no worker outlives the primary')
+  t.equal(lines().filter((l) => l.msg === 'shutting down').length, 3, 'the primary and both workers shut down in order')
+})
