@@ -34,6 +34,8 @@ export const ERRORS = {
   GATEHOUSE_ERR_NO_UPSTREAM: { status: 500, kind: 'internal_server_error', message: 'Rule has no upstream and can not be used to proxy requests' },
   GATEHOUSE_ERR_UPSTREAM_UNREACHABLE: { status: 502, kind: 'bad_gateway', message: 'The upstream could not be reached' },
   GATEHOUSE_ERR_UPSTREAM_TIMEOUT: { status: 504, kind: 'gateway_timeout', message: 'The upstream did not answer in time' },
+  // Sent with Retry-After: the upstream's connections and queue are full, so waiting would not help.
+  GATEHOUSE_ERR_UPSTREAM_BUSY: { status: 503, kind: 'service_unavailable', message: 'The upstream is busy, try again later' },
   GATEHOUSE_ERR_UNAVAILABLE: { status: 503, kind: 'service_unavailable', message: 'A service needed to check the request is unavailable' },
   GATEHOUSE_ERR_TOO_MANY_REQUESTS: { status: 429, kind: 'too_many_requests', message: 'Too many requests' },
   GATEHOUSE_ERR_PAYLOAD_TOO_LARGE: { status: 413, kind: 'payload_too_large', message: 'The request body is larger than this rule allows' },

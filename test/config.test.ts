@@ -33,6 +33,7 @@ t.test('defaults are applied to an empty config (Oathkeeper values)', async (t) 
   const c = buildConfig({}, {})
   t.same(c, DEFAULTS)
   t.has(c.serve.proxy, { host: '', port: 4455, timeout: { read: '5s', write: '120s', idle: '120s' }, trust_forwarded_headers: false })
+  t.same(c.serve.proxy.upstream, { max_connections: 256, max_queued: 1024 }, 'Gatehouse keys: bounded upstream pools')
   t.same(c.serve.proxy.cors, {
     enabled: false,
     allowed_origins: ['*'],
@@ -93,6 +94,7 @@ t.test('env overrides: ports, lists, booleans, levels, handler ids with undersco
     ACCESS_RULES_REPOSITORIES: 'file:///a.yml, file:///b.json',
     ACCESS_RULES_MATCHING_STRATEGY: 'glob',
     SERVE_PROXY_TRUST_FORWARDED_HEADERS: 'true',
+    SERVE_PROXY_UPSTREAM_MAX_QUEUED: '0',
     LOG_LEVEL: 'debug',
     AUTHENTICATORS_ANONYMOUS_ENABLED: 'true',
     AUTHENTICATORS_OAUTH2_INTROSPECTION_CONFIG_INTROSPECTION_URL: 'http://hydra:4445/admin/oauth2/introspect',
@@ -100,7 +102,7 @@ t.test('env overrides: ports, lists, booleans, levels, handler ids with undersco
     ERRORS_HANDLERS_REDIRECT: '{"enabled":true,"config":{"to":"http://login"}}',
   }
   t.same(envOverrides(env), {
-    serve: { proxy: { port: 4466, trust_forwarded_headers: true } },
+    serve: { proxy: { port: 4466, trust_forwarded_headers: true, upstream: { max_queued: 0 } } },
     access_rules: { repositories: ['file:///a.yml', 'file:///b.json'], matching_strategy: 'glob' },
     log: { level: 'debug' },
     authenticators: {
@@ -142,7 +144,7 @@ t.test('bad port, bad strategy and unknown key in one file → 3 problems at onc
   })
   const problems = problemsOf(t, () => loadConfig([f!], {}))
   t.same(problems, [
-    `serve.proxy.prot: unknown key (known: host, port, timeout, trust_forwarded_headers, cors, tls, workers) [in ${f}]`,
+    `serve.proxy.prot: unknown key (known: host, port, timeout, trust_forwarded_headers, cors, tls, workers, upstream) [in ${f}]`,
     `serve.proxy.port: must be <= 65535 (got 70000) [in ${f}]`,
     `access_rules.matching_strategy: must be one of regexp, glob (got "regex") [in ${f}]`,
   ])

@@ -12,27 +12,27 @@ import { SharedResources } from '../src/pipeline/shared.js'
 import { compileRule, type CompileContext } from '../src/rules/compile.js'
 import { parseRuleDocument } from '../src/rules/parse.js'
 import type { RuleSpec } from '../src/rules/types.js'
+import { cpuMs } from './helpers/cpu-time.js'
 
 // Property tests for what reads operator input: rule documents (YAML/JSON, Oathkeeper rules or
 // Kubernetes manifests) and the gateway config (object and environment). Any input gives a
 // result or a ConfigError listing its problems; never another exception, never a hang.
 
-/** Longest one load may take (buildConfig compiles its schema each time: a few ms). */
-const LOAD_BOUND_MS = 500
+/** Most CPU time one load may take: buildConfig compiles its schema each time (tens of ms); a hang takes far longer. */
+const LOAD_BOUND_MS = 1000
 
 /** Runs `fn`, allowing only a value or a ConfigError with at least one problem, within the bound. */
 function loaded<T>(what: string, fn: () => T): T | ConfigError {
-  const started = performance.now()
-  let out: T | ConfigError
-  try {
-    out = fn()
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw new Error(`${what} threw ${String(err)}, not a ConfigError`)
-    if (err.problems.length === 0 || err.problems.some((p) => typeof p !== 'string' || p === '')) throw new Error(`${what}: a ConfigError without its problems`)
-    out = err
-  }
-  const ms = performance.now() - started
-  if (ms > LOAD_BOUND_MS) throw new Error(`${what} took ${ms.toFixed(0)} ms`)
+  const { value: out, ms } = cpuMs((): T | ConfigError => {
+    try {
+      return fn()
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw new Error(`${what} threw ${String(err)}, not a ConfigError`)
+      if (err.problems.length === 0 || err.problems.some((p) => typeof p !== 'string' || p === '')) throw new Error(`${what}: a ConfigError without its problems`)
+      return err
+    }
+  })
+  if (ms > LOAD_BOUND_MS) throw new Error(`${what} took ${ms.toFixed(0)} ms of CPU`)
   return out
 }
 
@@ -86,7 +86,7 @@ const yamlFragment = fc.oneof(
 const yamlSoup = fc.array(yamlFragment, { maxLength: 40 }).map((parts) => parts.join(''))
 
 t.test('any text parses to rule specs or a ConfigError naming the file', async (t) => {
-  fc.assert(fc.property(fc.oneof(yamlSoup, fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 })), (text) => void parsed(text)), { numRuns: 1000 })
+  fc.assert(fc.property(fc.oneof(yamlSoup, fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 })), (text) => void parsed(text)), { numRuns: 600 })
 })
 
 t.test('any JSON value, written as JSON or YAML, parses to rule specs or a ConfigError', async (t) => {
@@ -97,44 +97,61 @@ t.test('any JSON value, written as JSON or YAML, parses to rule specs or a Confi
       // The same value must be judged the same whichever syntax carries it.
       if (json instanceof ConfigError !== yaml instanceof ConfigError) throw new Error(`JSON and YAML disagree on ${JSON.stringify(value)}`)
     }),
-    { numRuns: 400 },
+    { numRuns: 250 },
   )
 })
 
-// Rule-shaped documents with valid and hostile parts mixed: these get past the schema often enough
-// to reach the rule compiler (matchers, handler configs, templates) with odd values.
+// Rule-shaped documents: each part is well-formed most of the time and occasionally anything at
+// all, so that many documents pass the schema and reach the rule compiler (matchers, handler
+// configs, templates) with one or two odd values.
 const anyValue = fc.oneof({ weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) })
-/** Mostly a well-formed value, sometimes anything at all. */
-const mostly = <T>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 8, arbitrary: valid }, { weight: 1, arbitrary: anyValue })
-const urlPattern = fc.oneof(
-  fc.constantFrom('http://a.test/<.*>', 'http://a.test/x', '<https?>://<[a-z]+>.test/<**>', 'http://a.test/<(a+)+>', 'http://a.test/<[a-z>', 'http://a.test/<{a,b}/*>', ''),
-  fc.string({ unit: fc.constantFrom(...'<>()[]{}*+?.|\\/:ahtps'), maxLength: 24 }),
+/** `valid` most of the time (`weight` to 1), `odd` (anything at all by default) now and then. */
+const mostly = <T>(valid: fc.Arbitrary<T>, odd: fc.Arbitrary<unknown> = anyValue, weight = 12): fc.Arbitrary<unknown> => fc.oneof({ weight, arbitrary: valid }, { weight: 1, arbitrary: odd })
+/** The same with odd values rarer, for structures with many leaves (the config). */
+const rarelyOdd = <T>(valid: fc.Arbitrary<T>, odd: fc.Arbitrary<unknown> = anyValue): fc.Arbitrary<unknown> => mostly(valid, odd, 40)
+const urlPattern = mostly(
+  fc.constantFrom('http://a.test/<.*>', 'http://a.test/x', '<https?>://<[a-z]+>.test/<[a-z]*>', 'http://a.test/<{a,b}>/<*>', 'http://a.test/<[0-9]{2}>'),
+  fc.oneof(fc.constantFrom('http://a.test/<(a+)+>', 'http://a.test/<[a-z>', '', 'http://a.test/<(?=a)a>'), fc.string({ unit: fc.constantFrom(...'<>()[]{}*+?.|\\/:ahtps'), maxLength: 24 })),
 )
-const handlerConfig = fc.oneof(
-  { weight: 6, arbitrary: fc.constant({}) },
-  { weight: 3, arbitrary: fc.record({ headers: fc.dictionary(fc.constantFrom('X-User', 'X-Bad Name', 'x-a'), fc.oneof(fc.constantFrom('{{ print .Subject }}', '{{ .Extra.a', '{{ nope }}', 'plain'), fc.string({ maxLength: 8 }))) }) },
-  { weight: 1, arbitrary: fc.record({ subject: anyValue }) },
-  { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 5 }), anyValue, { maxKeys: 2 }) },
+const headerTemplates = fc.dictionary(
+  mostly(fc.constantFrom('X-User', 'x-a', 'X-Path'), fc.constantFrom('X-Bad Name', '', 'x:y')) as fc.Arbitrary<string>,
+  mostly(fc.constantFrom('{{ print .Subject }}', 'plain', '{{ index .MatchContext.RegexpCaptureGroups 0 }}'), fc.oneof(fc.constantFrom('{{ .Extra.a', '{{ nope }}', '{{ end }}'), fc.string({ maxLength: 8 }))),
+  { maxKeys: 2 },
 )
-const handlerRef = (ids: readonly string[]) =>
-  mostly(fc.record({ handler: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ids) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }), config: handlerConfig }, { requiredKeys: ['handler'] }))
-const rule = fc
-  .record(
-    {
-      id: mostly(fc.constant('r')),
-      match: mostly(fc.record({ url: urlPattern, methods: fc.array(fc.constantFrom('GET', 'post', 'PATCH', ''), { maxLength: 3 }) }, { requiredKeys: ['url'] })),
-      upstream: mostly(fc.record({ url: fc.constantFrom('http://127.0.0.1:9', 'http://127.0.0.1:9/base', 'not a url', 'ftp://x'), preserve_host: mostly(fc.boolean()), strip_path: fc.constantFrom('/api', 'api', '', '/') }, { requiredKeys: ['url'] })),
-      authenticators: mostly(fc.array(handlerRef(['noop', 'anonymous', 'unauthorized', 'jwt']), { minLength: 1, maxLength: 2 })),
-      authorizer: handlerRef(['allow', 'deny', 'remote']),
-      mutators: mostly(fc.array(handlerRef(['noop', 'header', 'id_token']), { minLength: 1, maxLength: 2 })),
-      errors: mostly(fc.array(handlerRef(['json', 'redirect']), { maxLength: 1 })),
-    },
-    { requiredKeys: ['id', 'match', 'authenticators', 'authorizer', 'mutators'] },
+/** Handler ids with a config each accepts; now and then a wrong id or a config the handler refuses. */
+const handlerRef = (handlers: Readonly<Record<string, fc.Arbitrary<unknown>>>) =>
+  mostly(
+    fc.constantFrom(...Object.keys(handlers)).chain((id) => fc.record({ handler: fc.constant(id), config: mostly(handlers[id]!, fc.dictionary(fc.string({ maxLength: 5 }), anyValue, { maxKeys: 2 })) })),
+    fc.oneof(fc.record({ handler: fc.constantFrom('jwt', 'remote', 'id_token', 'nope', '') }), anyValue),
   )
-  .chain((r) => fc.oneof({ weight: 9, arbitrary: fc.constant(r) }, { weight: 1, arbitrary: anyValue.map((v) => ({ ...r, unknown_key: v })) }))
+const none = fc.constant({})
+const rule = fc
+  .record({
+    id: mostly(fc.constant('r')),
+    match: mostly(fc.record({ url: urlPattern, methods: fc.array(fc.constantFrom('GET', 'post', 'PATCH', ''), { maxLength: 3 }) })),
+    upstream: mostly(
+      fc.record({
+        url: mostly(fc.constantFrom('http://127.0.0.1:9', 'http://127.0.0.1:9/base'), fc.constantFrom('not a url', 'ftp://x', '')),
+        preserve_host: mostly(fc.boolean()),
+        strip_path: mostly(fc.constantFrom('/api', '/', '/api/'), fc.constantFrom('api', '')),
+      }),
+    ),
+    authenticators: mostly(fc.array(handlerRef({ noop: none, unauthorized: none, anonymous: fc.record({ subject: mostly(fc.string({ maxLength: 6 })) }) }), { minLength: 1, maxLength: 2 })),
+    authorizer: handlerRef({ allow: none, deny: none }),
+    mutators: mostly(fc.array(handlerRef({ noop: none, header: fc.record({ headers: headerTemplates }) }), { minLength: 1, maxLength: 2 })),
+    errors: mostly(fc.array(handlerRef({ json: fc.record({ verbose: mostly(fc.boolean()) }) }), { maxLength: 1 })),
+  })
+  .chain((r) => fc.oneof({ weight: 12, arbitrary: fc.constant(r) }, { weight: 1, arbitrary: anyValue.map((v) => ({ ...r, unknown_key: v })) }))
 /** Up to three rules; string ids are made distinct (a duplicate id refuses the whole file). */
 const ruleList = fc.array(rule, { maxLength: 3 }).map((rs) => rs.map((r, i) => (typeof r.id === 'string' ? { ...r, id: `${r.id}${i}` } : r)))
-const manifest = rule.map((spec) => ({ apiVersion: 'oathkeeper.ory.sh/v1alpha1', kind: 'Rule', metadata: { name: 'm', namespace: 'ns' }, spec }))
+/** The same rule as a Kubernetes manifest (Maester's camelCase upstream, no id: the name is the id). */
+const manifest = fc.tuple(rule, fc.oneof({ weight: 8, arbitrary: fc.constant('m') }, { weight: 1, arbitrary: fc.constantFrom('Bad_Name', '') }), fc.boolean()).map(([r, name, list]) => {
+  const { id: _id, upstream, ...spec } = r as Record<string, unknown>
+  const up = upstream as { url?: unknown; preserve_host?: unknown; strip_path?: unknown } | undefined
+  const camel = typeof up === 'object' && up !== null ? { url: up.url, preserveHost: up.preserve_host, stripPath: up.strip_path } : up
+  const item = { apiVersion: 'oathkeeper.ory.sh/v1alpha1', kind: 'Rule', metadata: { name, namespace: 'ns' }, spec: { ...spec, upstream: camel } }
+  return list ? { apiVersion: 'v1', kind: 'List', items: [item] } : item
+})
 
 t.test('rule-shaped documents parse and compile to rules or ConfigErrors', async (t) => {
   let compiled = 0
@@ -142,19 +159,14 @@ t.test('rule-shaped documents parse and compile to rules or ConfigErrors', async
   fc.assert(
     fc.property(fc.oneof(ruleList, manifest), fc.constantFrom('regexp', 'glob') as fc.Arbitrary<'regexp' | 'glob'>, fc.boolean(), (doc, strategy, asJson) => {
       const specs = parsed(asJson ? JSON.stringify(doc) : toYaml(doc))
-      if (specs instanceof ConfigError) {
-        if (process.env.DEBUG_PROP) console.log('PARSE', specs.problems.join(' | '))
-        return
-      }
+      if (specs instanceof ConfigError) return
       for (const spec of specs) {
         const r = loaded(`compiling ${JSON.stringify(spec)}`, () => compileRule(spec, SOURCE, contexts[strategy]))
-        if (r instanceof ConfigError) {
-          refused++
-          if (process.env.DEBUG_PROP) console.log(r.message)
-        } else compiled++
+        if (r instanceof ConfigError) refused++
+        else compiled++
       }
     }),
-    { numRuns: 600 },
+    { numRuns: 300 },
   )
   t.ok(compiled > 20, `${compiled} rules compiled`)
   t.ok(refused > 20, `${refused} rules refused with a ConfigError`)
@@ -178,45 +190,53 @@ t.test('YAML that toJS cannot resolve is a ConfigError, not an exception', async
 // ---------------------------------------------------------------------------------------------
 // Gateway config
 
-const duration = fc.oneof(fc.constantFrom('5s', '1m30s', '300ms', '1.5h', '0s', '-1s', '5', '', 's', '1d', '9999999999h'), fc.string({ maxLength: 5 }))
+const duration = rarelyOdd(fc.constantFrom('5s', '1m30s', '300ms', '1.5h', '0s'), fc.oneof(fc.constantFrom('-1s', '5', '', 's', '1d', '9999999999h'), fc.string({ maxLength: 5 })))
 const handlerMap = fc.dictionary(
-  fc.constantFrom('noop', 'jwt', 'header', 'json', 'nope', '__proto__', 'constructor'),
-  fc.oneof(fc.record({ enabled: fc.oneof(fc.boolean(), anyValue), config: fc.oneof(fc.constant({}), anyValue) }, { requiredKeys: [] }), anyValue),
+  rarelyOdd(fc.constantFrom('noop', 'jwt', 'header', 'json'), fc.constantFrom('nope', '__proto__', 'constructor', '')) as fc.Arbitrary<string>,
+  rarelyOdd(fc.record({ enabled: rarelyOdd(fc.boolean()), config: rarelyOdd(fc.constant({})) }, { requiredKeys: [] })),
   { maxKeys: 3 },
 )
 const configObject = fc.record(
   {
-    serve: fc.oneof(
+    serve: rarelyOdd(
       fc.record(
         {
-          proxy: fc.record(
-            {
-              host: anyValue,
-              port: fc.oneof(fc.integer({ min: -10, max: 70000 }), anyValue),
-              timeout: fc.record({ read: duration, write: duration, idle: duration }, { requiredKeys: [] }),
-              trust_forwarded_headers: fc.oneof(fc.boolean(), anyValue),
-              workers: fc.oneof(fc.constantFrom(1, 4, 'auto', 0, 2000, 'many'), anyValue),
-            },
-            { requiredKeys: [] },
+          proxy: rarelyOdd(
+            fc.record(
+              {
+                host: rarelyOdd(fc.constantFrom('127.0.0.1', '', '::')),
+                port: rarelyOdd(fc.integer({ min: 0, max: 65535 }), fc.constantFrom(-1, 65536, 1.5, '80', null)),
+                timeout: rarelyOdd(fc.record({ read: duration, write: duration, idle: duration }, { requiredKeys: [] })),
+                trust_forwarded_headers: rarelyOdd(fc.boolean()),
+                workers: rarelyOdd(fc.constantFrom(1, 4, 'auto'), fc.constantFrom(0, 2000, 'many', 1.5)),
+              },
+              { requiredKeys: [] },
+            ),
           ),
-          api: fc.record({ host: anyValue, port: anyValue }, { requiredKeys: [] }),
+          api: rarelyOdd(fc.record({ host: rarelyOdd(fc.constant('127.0.0.1')), port: rarelyOdd(fc.integer({ min: 0, max: 65535 })) }, { requiredKeys: [] })),
           shutdown_grace: duration,
         },
         { requiredKeys: [] },
       ),
-      anyValue,
     ),
-    access_rules: fc.record({ repositories: fc.oneof(fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }), anyValue), matching_strategy: fc.constantFrom('regexp', 'glob', 'regex', 1), repository_poll_interval: duration }, { requiredKeys: [] }),
+    access_rules: rarelyOdd(
+      fc.record(
+        {
+          repositories: rarelyOdd(fc.array(fc.constantFrom('rules/', 'file:///etc/rules.yml', 'inline://W10='), { maxLength: 2 }), fc.constantFrom([''], 'rules/', [1])),
+          matching_strategy: rarelyOdd(fc.constantFrom('regexp', 'glob'), fc.constantFrom('regex', 1)),
+          repository_poll_interval: duration,
+        },
+        { requiredKeys: [] },
+      ),
+    ),
     authenticators: handlerMap,
     authorizers: handlerMap,
     mutators: handlerMap,
-    errors: fc.record({ fallback: fc.oneof(fc.array(fc.constantFrom('json', 'redirect', ''), { maxLength: 2 }), anyValue), handlers: handlerMap }, { requiredKeys: [] }),
-    log: fc.record({ level: fc.constantFrom('info', 'debug', 'loud', ''), format: fc.constantFrom('json', 'text', 'xml') }, { requiredKeys: [] }),
-    version: anyValue,
-    serve_typo: anyValue,
+    errors: rarelyOdd(fc.record({ fallback: rarelyOdd(fc.array(fc.constantFrom('json'), { maxLength: 1 }), fc.constantFrom(['redirect'], [''], 'json')), handlers: handlerMap }, { requiredKeys: [] })),
+    log: rarelyOdd(fc.record({ level: rarelyOdd(fc.constantFrom('info', 'debug', 'silent'), fc.constantFrom('loud', '')), format: rarelyOdd(fc.constantFrom('json', 'text'), fc.constant('xml')) }, { requiredKeys: [] })),
   },
   { requiredKeys: [] },
-)
+).chain((c) => fc.oneof({ weight: 12, arbitrary: fc.constant(c) }, { weight: 1, arbitrary: fc.constantFrom('version', 'serve_typo', 'tracing').chain((k) => anyValue.map((v) => ({ ...c, [k]: v }))) }))
 
 /** buildConfig's contract: a frozen config or problems; the input object is left untouched. */
 function built(raw: unknown, env: NodeJS.ProcessEnv = {}): GatehouseConfig | ConfigError {
@@ -233,9 +253,9 @@ t.test('any value given as config gives a config or a ConfigError listing proble
     fc.property(fc.oneof({ weight: 3, arbitrary: configObject }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) }), (raw) => {
       if (!(built(raw) instanceof ConfigError)) valid++
     }),
-    { numRuns: 120 },
+    { numRuns: 30 },
   )
-  t.ok(valid > 5, `${valid} configs were valid`)
+  t.ok(valid > 3, `${valid} configs were valid`)
 })
 
 const ENV_NAMES = [
@@ -251,7 +271,7 @@ const envName = fc.oneof(
 )
 
 t.test('any environment gives a config or a ConfigError listing problems', async (t) => {
-  fc.assert(fc.property(fc.dictionary(envName, envValue, { maxKeys: 5 }), (env) => void built({}, env)), { numRuns: 100 })
+  fc.assert(fc.property(fc.dictionary(envName, envValue, { maxKeys: 5 }), (env) => void built({}, env)), { numRuns: 25 })
 })
 
 t.test('a "__proto__" key in a config file reaches no prototype', async (t) => {

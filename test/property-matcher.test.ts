@@ -3,11 +3,12 @@ import fc from 'fast-check'
 import { ConfigError } from '../src/errors.js'
 import { compileMatcher, type UrlMatcher } from '../src/rules/matcher/index.js'
 import type { MatchingStrategy } from '../src/rules/types.js'
+import { cpuMs } from './helpers/cpu-time.js'
 
 // Property tests for the URL matchers: whatever a rule file says, loading gives a matcher or a
 // ConfigError, and matching whatever a client sends returns (null or strings) in bounded time.
 
-/** Longest one match may take. Generous for a loaded 2-core CI machine; a blow-up takes seconds. */
+/** Most CPU time one match may take. A backtracking blow-up takes seconds; a match, microseconds. */
 const MATCH_BOUND_MS = 250
 
 /** A matcher, or the ConfigError compiling gave; anything else thrown fails the property. */
@@ -22,9 +23,7 @@ function compile(strategy: MatchingStrategy, pattern: string): UrlMatcher | Conf
 
 /** Runs one match, checking the result's shape and the time it took. */
 function timedMatch(m: UrlMatcher, url: string): readonly string[] | null {
-  const started = performance.now()
-  const result = m.match(url)
-  const ms = performance.now() - started
+  const { value: result, ms } = cpuMs(() => m.match(url))
   if (ms > MATCH_BOUND_MS) throw new Error(`${m.pattern} took ${ms.toFixed(0)} ms on a ${url.length}-character URL`)
   if (result !== null && !(Array.isArray(result) && result.every((c) => typeof c === 'string'))) {
     throw new Error(`${m.pattern} returned ${JSON.stringify(result)}`)

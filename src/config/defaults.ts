@@ -32,6 +32,9 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
       // No cert and key: plain HTTP, as Oathkeeper.
       tls: {},
       workers: 1,
+      // Enough for a busy upstream, while a hanging one costs at most 256 sockets and a queue
+      // that drains within one write timeout instead of growing with every waiting client.
+      upstream: { max_connections: 256, max_queued: 1024 },
     },
     api: { host: '', port: 4456, tls: {}, cors: CORS_DEFAULTS },
     prometheus: { host: '', port: 9000, metrics_path: '/metrics' },

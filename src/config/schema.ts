@@ -85,6 +85,10 @@ export const configSchema: SchemaNode = object({
       cors,
       tls: tlsSchema(),
       workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { type: 'string', enum: ['auto'] }] },
+      upstream: object({
+        max_connections: { type: 'integer', minimum: 1, description: 'per upstream origin (and per worker)' },
+        max_queued: { type: 'integer', minimum: 0, description: 'requests waiting for a connection, per origin; beyond it 503 at once' },
+      }),
     }),
     api: object({ host: { type: 'string' }, port, tls: tlsSchema(), cors }),
     prometheus: object({ host: { type: 'string' }, port, metrics_path: { type: 'string', pattern: '^/' } }),

@@ -14,6 +14,18 @@ export interface ProxyTimeouts {
   readonly idle: string
 }
 
+/**
+ * `serve.proxy.upstream` (beyond Oathkeeper): bounds per upstream origin, per worker process.
+ * A request that finds both full is answered 503 GATEHOUSE_ERR_UPSTREAM_BUSY with Retry-After at
+ * once; `serve.proxy.timeout.write` covers a queued request's wait too.
+ */
+export interface UpstreamLimits {
+  /** Most open connections to one origin. Default 256. */
+  readonly max_connections: number
+  /** Most requests waiting for one of those connections. Default 1024. */
+  readonly max_queued: number
+}
+
 /** `serve.proxy.cors`, `serve.api.cors`: Oathkeeper's keys and meaning (rs/cors). */
 export interface CorsSettings {
   /** Off by default: no CORS headers, and preflights go through the rules like any request. */
@@ -55,6 +67,7 @@ export interface GatehouseConfig {
       readonly tls: TlsConfig
       /** Beyond Oathkeeper: processes serving the gateway (node:cluster); `auto` = one per core. */
       readonly workers: number | 'auto'
+      readonly upstream: UpstreamLimits
     }
     readonly api: {
       readonly host: string

@@ -14,7 +14,10 @@ import type { Dispatcher } from 'undici'
 import { GatehouseError, type ErrorCode } from '../errors.js'
 import type { TraceContext } from '../observability/trace-context.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js'
-import type { UpstreamRoute, Upstreams } from './upstreams.js'
+import type { OriginLoad, UpstreamRoute, Upstreams } from './upstreams.js'
+
+/** One second: long enough for a queue slot to free up, short enough not to lose the client. */
+const RETRY_AFTER: Readonly<Record<string, string>> = Object.freeze({ 'retry-after': '1' })
 
 /** Where and how to forward one request; built by the proxy server from the matched rule. */
 export interface ForwardTarget {
@@ -46,10 +49,13 @@ export interface ForwardTarget {
  * Streams req to the upstream and the upstream's response to res. Resolves when the response
  * is finished, or when the client went away (the upstream request is then aborted).
  * Rejects, before any response header was sent, with GATEHOUSE_ERR_UPSTREAM_UNREACHABLE (502:
- * refused, DNS, reset) or GATEHOUSE_ERR_UPSTREAM_TIMEOUT (504: connect/headers timeout), so
- * the caller can answer through the error handlers. A failure after the headers were sent
- * destroys res (the client sees a cut response, not a clean truncated one) and rejects with
- * the same codes for logging; res is destroyed by then, so no error response can follow.
+ * refused, DNS, reset), GATEHOUSE_ERR_UPSTREAM_TIMEOUT (504: no response headers within the
+ * route's deadline, counted from dispatch so that time in the pool's queue is included) or
+ * GATEHOUSE_ERR_UPSTREAM_BUSY (503 with Retry-After, at once: the origin already holds as many
+ * requests as its connections and queue allow), so the caller can answer through the error
+ * handlers. A failure after the headers were sent destroys res (the client sees a cut response,
+ * not a clean truncated one) and rejects with the same codes for logging; res is destroyed by
+ * then, so no error response can follow.
  */
 export function forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, upstreams: Upstreams): Promise<void> {
   // Nobody left to answer (the client hung up while the pipeline ran): do not bother the upstream.
@@ -59,6 +65,17 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Forwa
     route = upstreams.route(target.upstream)
   } catch (err) {
     return Promise.reject(err)
+  }
+  const load = route.load
+  // Fail fast: a request beyond connections + queue would only wait for a deadline it is
+  // unlikely to meet, holding its client and memory meanwhile.
+  if (!load.tryAcquire()) {
+    return Promise.reject(
+      new GatehouseError('GATEHOUSE_ERR_UPSTREAM_BUSY', {
+        reason: `${target.upstream.origin} already holds ${load.inflight} requests (serve.proxy.upstream max_connections + max_queued)`,
+        headers: RETRY_AFTER,
+      }),
+    )
   }
   // The target itself carries what the header builder needs: no per-request options object.
   const headers = upstreamRequestHeaders(req, target, route.host)
@@ -73,7 +90,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Forwa
   const pool = route.pool
   return new Promise<void>((resolve, reject) => {
     // Errors undici finds in opts (bad header values) arrive through the handler, not as a throw.
-    pool.dispatch(opts, new ForwardHandler(res, target.cors, resolve, reject))
+    pool.dispatch(opts, new ForwardHandler(res, target.cors, load, route.deadlineMs, resolve, reject))
   })
 }
 
@@ -120,25 +137,75 @@ class ClientGoneError extends Error {
 
 /**
  * Receives the upstream's response for one request and writes it into res. One instance per
- * request; its two listeners are bound once, in fields, and attached to res only.
+ * request; its listeners are bound once, in fields, and attached to res (and one timer) only.
+ * It holds one count of the origin's load from construction until the response starts or the
+ * request fails, and runs the deadline over that same span.
  */
 class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse
   readonly #cors: readonly string[] | undefined
   readonly #resolve: () => void
   readonly #reject: (err: GatehouseError) => void
+  readonly #load: OriginLoad
+  readonly #deadlineMs: number
+  #deadline: NodeJS.Timeout | null
   #controller: Dispatcher.DispatchController | null = null
   #settled = false
   #clientGone = false
+  /** The deadline's error once it has passed; a request still queued then is aborted with it. */
+  #timedOut: GatehouseError | null = null
+  #released = false
   /** An upstream failure after the headers were sent, reported once res has closed. */
   #lateError: GatehouseError | null = null
 
-  constructor(res: ServerResponse, cors: readonly string[] | undefined, resolve: () => void, reject: (err: GatehouseError) => void) {
+  constructor(
+    res: ServerResponse,
+    cors: readonly string[] | undefined,
+    load: OriginLoad,
+    deadlineMs: number,
+    resolve: () => void,
+    reject: (err: GatehouseError) => void,
+  ) {
     this.#res = res
     this.#cors = cors
+    this.#load = load
+    this.#deadlineMs = deadlineMs
     this.#resolve = resolve
     this.#reject = reject
     res.once('close', this.#onClose)
+    // Started here, not when undici writes the request: a timeout that ignored the queue would
+    // let a saturated pool answer after queue time + the timeout, a multiple of what is configured.
+    this.#deadline = deadlineMs > 0 ? setTimeout(this.#onDeadline, deadlineMs) : null
+  }
+
+  /** The response started or the request failed: the origin's count goes down and the deadline is off. Idempotent. */
+  #release(): void {
+    if (this.#released) return
+    this.#released = true
+    this.#load.release()
+    if (this.#deadline !== null) clearTimeout(this.#deadline)
+    this.#deadline = null
+  }
+
+  /** No response headers in time: abort the upstream request and answer 504. */
+  readonly #onDeadline = (): void => {
+    this.#deadline = null
+    const err = new GatehouseError('GATEHOUSE_ERR_UPSTREAM_TIMEOUT', {
+      reason: `no response headers within ${this.#deadlineMs}ms of dispatch (pool queue, connect and send included)`,
+    })
+    this.#timedOut = err
+    // On a socket: the abort reaches onResponseError, which answers with err.
+    if (this.#controller !== null) {
+      this.#controller.abort(err)
+      return
+    }
+    // Still in the pool's queue, which has no way to take a request out: answer now, and
+    // onRequestStart aborts it when it reaches a socket (it keeps its count until then, so the
+    // queue bound stays true).
+    if (this.#settled || this.#clientGone) return
+    this.#settled = true
+    this.#res.off('close', this.#onClose)
+    this.#reject(err)
   }
 
   /** res closed: either the response finished, or the client left early (then stop the upstream). */
@@ -159,13 +226,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller
-    // The client left while this request waited in the pool's queue.
+    // The client left, or the deadline passed, while this request waited in the pool's queue.
     if (this.#clientGone) controller.abort(new ClientGoneError('client closed the connection'))
+    else if (this.#timedOut !== null) controller.abort(this.#timedOut)
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // 1xx (100 Continue, 103 Early Hints) belong to this hop; Node answers the client's Expect itself.
-    if (statusCode < 200 || this.#clientGone) return
+    if (statusCode < 200) return
+    this.#release()
+    if (this.#clientGone) return
     const res = this.#res
     try {
       res.writeHead(statusCode, clientResponseHeaders(headers, this.#cors))
@@ -189,6 +259,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#release()
     const res = this.#res
     // The client left first (e.g. mid-upload, which fails the body stream): nothing to report,
     // the 'close' listener settles the promise.

@@ -83,7 +83,14 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
 
   const proxyTimeouts = config.serve.proxy.timeout
   const writeMs = parseDuration(proxyTimeouts.write)
-  const upstreams = new Upstreams({ connectTimeoutMs: Math.min(writeMs, 10_000), headersTimeoutMs: writeMs, bodyTimeoutMs: writeMs })
+  const upstreamLimits = config.serve.proxy.upstream
+  const upstreams = new Upstreams({
+    connectTimeoutMs: Math.min(writeMs, 10_000),
+    headersTimeoutMs: writeMs,
+    bodyTimeoutMs: writeMs,
+    connections: upstreamLimits.max_connections,
+    maxQueued: upstreamLimits.max_queued,
+  })
   const decisionDeps = { rules, globalErrors, fallbackErrors, logger, metrics }
 
   const proxyServer = createHttpServer(

@@ -152,11 +152,28 @@ function checkedHost(value: string, header: string): string {
 }
 
 function hostOf(req: IncomingMessage): string {
+  singleHost(req)
   const host = req.headers.host
   if (host === undefined || host === '') {
     throw new GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', { reason: 'missing Host header' })
   }
   return checkedHost(host, 'Host')
+}
+
+/**
+ * RFC 9112 §3.2: a request with more than one Host header is refused. Node keeps the first and
+ * drops the others silently, while a proxy in front may have routed on the last one. A scan of
+ * the raw names (length first, so most cost one comparison), only when the Host decides.
+ */
+function singleHost(req: IncomingMessage): void {
+  const raw = req.rawHeaders
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue
+    if (seen) throw new GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', { reason: 'more than one Host header' })
+    seen = true
+  }
 }
 
 /** The first X-Forwarded-Host value, checked like Host; undefined when absent or empty. */

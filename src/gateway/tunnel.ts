@@ -31,6 +31,8 @@ export type TunnelOutcome =
  * the caller answers through the error handlers.
  */
 export function openTunnel(req: IncomingMessage, client: Duplex, head: Buffer, target: ForwardTarget, timeoutMs: number): Promise<TunnelOutcome> {
+  // The client hung up while the pipeline ran: do not bother the upstream.
+  if (client.destroyed) return Promise.resolve({ kind: 'gone' })
   const url = target.upstream
   const basePath = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname
   const headers = upstreamRequestHeaders(req, target, url.host)

@@ -25,6 +25,14 @@ export interface HttpServer {
   close(): void
 }
 
+/**
+ * How often Node looks for requests past `headersTimeout` / `requestTimeout`. Its default is 30 s,
+ * so a 5 s read timeout let a slow client (slowloris) hold a connection for up to 35 s; checked
+ * every second, timeouts end within a second of being due. The check walks the open
+ * connections in C++, which costs little even with thousands.
+ */
+const CHECK_TIMEOUTS_EVERY_MS = 1000
+
 /** Several writes (cert, then key) usually land within this; one reload then sees both. */
 const SETTLE_MS = 200
 
@@ -37,10 +45,11 @@ const SETTLE_MS = 200
  */
 export function createHttpServer(opts: HttpServerOptions, handler: RequestListener): HttpServer {
   const { tls, where, logger } = opts
-  if (!tlsEnabled(tls)) return { server: createHttpServerPlain(opts.options ?? {}, handler), secure: false, close() {} }
+  const options: ServerOptions = { connectionsCheckingInterval: CHECK_TIMEOUTS_EVERY_MS, ...opts.options }
+  if (!tlsEnabled(tls)) return { server: createHttpServerPlain(options, handler), secure: false, close() {} }
 
   let material = readTlsMaterial(tls, where)
-  const server = createHttpsServer({ ...opts.options, cert: material.cert, key: material.key }, handler)
+  const server = createHttpsServer({ ...options, cert: material.cert, key: material.key }, handler)
 
   const reload = (): void => {
     let next: TlsMaterial
