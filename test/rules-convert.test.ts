@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments, parse } from 'yaml'
@@ -10,10 +10,11 @@ import { ROOT, run } from './helpers/cli.js'
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-convert-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-/** The example rules in rules/, as the gateway reads them. */
-const examples: RuleSpec[] = ['admin.yml', 'public.yml', 'users.yml'].flatMap((f) =>
-  parseRuleDocument(readFileSync(join(ROOT, 'rules', f), 'utf8'), f),
-)
+/** The example rules in rules/, as the gateway reads them (files in name order, as a directory is read). */
+const examples: RuleSpec[] = readdirSync(join(ROOT, 'rules'))
+  .filter((f) => /\.(ya?ml|json)$/.test(f))
+  .sort()
+  .flatMap((f) => parseRuleDocument(readFileSync(join(ROOT, 'rules', f), 'utf8'), f))
 
 const manifests = `apiVersion: oathkeeper.ory.sh/v1alpha1
 kind: Rule
