@@ -1,10 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GatehouseError } from '../src/errors.js'
 import { normalizePath } from '../src/gateway/normalize.js'
+import { lenientDecode, lenientSegments } from './helpers/lenient-path.js'
 import { rawExchange, type RawExchange } from './helpers/raw-http.js'
 import { startGateway, startUpstream, type Seen } from './helpers/servers.js'
 
@@ -232,8 +233,8 @@ function requestBytes(row: Row): string {
   return [`${row.method ?? 'GET'} ${row.target} ${row.version ?? 'HTTP/1.1'}`, ...headers, 'Connection: close', '', ''].join('\r\n')
 }
 
-/** Runs one row against a gateway and checks status and forwarding; returns what it saw. */
-async function check(t: Tap.Test, port: number, row: Row): Promise<void> {
+/** Runs one row against a gateway: checks the status, what was forwarded, and that it is what was matched. */
+async function check(t: Test, port: number, row: Row): Promise<void> {
   const label = `${row.method ?? 'GET'} ${JSON.stringify(row.target)}${row.headers ? ` [${row.headers.join(' | ')}]` : ''}${row.version ? ` ${row.version}` : ''}${row.note ? ` (${row.note})` : ''}`
   const before = up.seen.length
   const ex: RawExchange = await rawExchange(port, Buffer.from(requestBytes(row), 'latin1'))
@@ -251,11 +252,6 @@ async function check(t: Tap.Test, port: number, row: Row): Promise<void> {
   const path = s.url.split('?')[0]!
   const prefix = path.startsWith('/secure/') ? '/secure/' : '/public/'
   t.equal(prefix + String(s.headers['x-matched-rest']), path, `${label}: the matched path is the forwarded path`)
-}
-
-// `Tap.Test` without importing the type's module path: the type of `t` itself.
-declare namespace Tap {
-  type Test = typeof t
 }
 
 for (const [name, gw] of [['regexp', gateways.regexp], ['glob', gateways.glob], ['regexp, trusting X-Forwarded-*', gateways.trusted]] as const) {
@@ -326,8 +322,7 @@ t.test('the decision API refuses the same tricks in X-Forwarded-Uri', async (t) 
   for (const row of rows) {
     const ex = await decide(row.uri)
     const label = `X-Forwarded-Uri: ${JSON.stringify(row.uri)}`
-    if (row.status === 'closed') t.ok(ex.status === undefined && ex.closedByServer, `${label} → closed without an answer`)
-  else t.equal(ex.status, row.status, `${label} → ${row.status}`)
+    t.equal(ex.status, row.status, `${label} → ${row.status}`)
     if (row.matched !== null) {
       const path = row.matched.split('?')[0]!
       t.equal(`/public/${ex.responses[0]?.headers['x-matched-rest'] ?? ''}`, path, `${label}: matched ${path}`)
@@ -350,58 +345,6 @@ t.test('the decision API path after /decisions is normalised the same way', asyn
     t.equal(ex.status, status, `${target} → ${status}`)
   }
 })
-
-// ---------------------------------------------------------------------------------------------
-// How lenient servers read a path: every way a path the gateway forwarded could be read as a
-// different one. Double decoding (a second %-decoding by a broken chain) is not modelled: the
-// gateway forwards `%252f` as it came, and one decoding makes it the name `%2f`.
-
-/** Percent-decodes once, reading overlong UTF-8 as lenient decoders do, then NFKC. */
-function lenientDecode(s: string): string {
-  const bytes: number[] = []
-  for (let i = 0; i < s.length; i++) {
-    const hex = s.slice(i + 1, i + 3)
-    if (s[i] === '%' && /^[0-9a-fA-F]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16))
-      i += 2
-    } else bytes.push(s.charCodeAt(i) & 0xff)
-  }
-  let out = ''
-  for (let i = 0; i < bytes.length; ) {
-    const b = bytes[i]!
-    const n = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1
-    // Overlong forms are accepted; continuation bytes must still look like ones (10xxxxxx).
-    if (n === 1 || i + n > bytes.length || bytes.slice(i + 1, i + n).some((c) => c < 0x80 || c > 0xbf)) {
-      out += String.fromCharCode(b)
-      i++
-      continue
-    }
-    let cp = b & (0x7f >> n)
-    for (let k = 1; k < n; k++) cp = (cp << 6) | (bytes[i + k]! & 0x3f)
-    out += cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd'
-    i += n
-  }
-  return out.normalize('NFKC')
-}
-
-/**
- * The segments of a forwarded path as the most lenient server reads them: '#' starts a fragment,
- * '\' separates like '/', one decoding (with overlong forms), NFKC, ';params' stripped (before
- * or after decoding), then dot segments resolved.
- */
-function lenientSegments(url: string): string[] {
-  const path = url.split('?')[0]!.split('#')[0]!
-  const out: string[] = []
-  for (const raw of path.split('/')) {
-    for (const piece of lenientDecode(raw.split(';')[0]!).split(/[/\\]/)) {
-      const seg = piece.split(';')[0]!
-      if (seg === '' || seg === '.') continue
-      if (seg === '..') out.pop()
-      else out.push(seg.toLowerCase())
-    }
-  }
-  return out
-}
 
 t.test('no path the upstream saw leads to /admin or /internal, however leniently read', async (t) => {
   const all: Seen[] = up.seen

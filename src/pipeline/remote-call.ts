@@ -189,8 +189,18 @@ export function configUrl(value: string, where: string): URL {
 
 /** RFC 7230 token: what a header name may be. */
 export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Control characters a header value must not contain (CR/LF would split the header). */
-export const BAD_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
+/**
+ * What a header value cannot carry: control characters (CR/LF would split the header) and
+ * characters above U+00FF, which the HTTP client refuses (it writes values as latin1, where
+ * U+010A would become a LF). Allowed: HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5).
+ */
+export const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
+/** A character BAD_HEADER_VALUE found, for reasons: `a control character (0x0a)`, `the character U+010A`. */
+export function describeChar(c: string): string {
+  const code = c.codePointAt(0) ?? 0
+  return code < 0x20 || code === 0x7f ? `a control character (0x${code.toString(16).padStart(2, '0')})` : `the character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+}
 
 /**
  * Sets a session header, replacing any spelling of the same name, so that upstream never gets

@@ -3,7 +3,7 @@
  * authorizer's answer (200 allow, 403 deny, anything else fails closed).
  */
 import { ConfigError, GatehouseError } from '../../errors.js'
-import { BAD_HEADER_VALUE, first, HEADER_NAME, setSessionHeader, tooManyRequests, type RemoteAnswer } from '../remote-call.js'
+import { BAD_HEADER_VALUE, describeChar, first, HEADER_NAME, setSessionHeader, tooManyRequests, type RemoteAnswer } from '../remote-call.js'
 import type { AuthenticationSession } from '../session.js'
 import { compileTemplate, type Template } from '../template.js'
 
@@ -35,8 +35,10 @@ export function renderHeaders(templates: HeaderTemplates, session: Authenticatio
   for (const [name, template] of templates) {
     const value = template(session)
     if (value === '') continue
-    if (BAD_HEADER_VALUE.test(value)) {
-      throw new GatehouseError('GATEHOUSE_ERR_TEMPLATE', { reason: `headers.${name}: the rendered value contains a control character` })
+    const bad = BAD_HEADER_VALUE.exec(value)
+    if (bad !== null) {
+      // Refused here, not by the HTTP client: its refusal would look like a failed call and be retried.
+      throw new GatehouseError('GATEHOUSE_ERR_TEMPLATE', { reason: `headers.${name}: the rendered value contains ${describeChar(bad[0])}, which a header value cannot carry` })
     }
     into[name] = value
   }

@@ -1,4 +1,5 @@
 import { ConfigError, GatehouseError } from '../../errors.js'
+import { describeChar } from '../remote-call.js'
 import { compileTemplate, type Template } from '../template.js'
 import type { MutatorDef } from '../types.js'
 
@@ -16,12 +17,13 @@ export interface HeaderMutatorConfig {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /**
- * Control characters a field value must not contain (RFC 7230 §3.2: only HTAB, SP, VCHAR and
- * obs-text). CR/LF would split the header (response splitting / request smuggling), NUL is
- * cut by some servers; the others would be refused by the HTTP client at forward time, with a
- * less helpful error.
+ * What a field value must not contain (RFC 7230 §3.2: only HTAB, SP, VCHAR and obs-text).
+ * CR/LF would split the header (response splitting / request smuggling), NUL is cut by some
+ * servers; the other control characters, and characters above U+00FF (which would be written
+ * as latin1, U+010A as a LF), would be refused by the HTTP client at forward time, with a less
+ * helpful error.
  */
-const FORBIDDEN_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
+const FORBIDDEN_IN_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
 /**
  * `header`: sets upstream request headers from templates. Templates are compiled once per
@@ -61,7 +63,7 @@ export const header = {
         const bad = FORBIDDEN_IN_VALUE.exec(value)
         if (bad !== null) {
           throw new GatehouseError('GATEHOUSE_ERR_TEMPLATE', {
-            reason: `header "${name}": the rendered value contains a control character (0x${bad[0].charCodeAt(0).toString(16).padStart(2, '0')}), which a header value must not contain`,
+            reason: `header "${name}": the rendered value contains ${describeChar(bad[0])}, which a header value cannot carry`,
           })
         }
         session.Header[name] = value

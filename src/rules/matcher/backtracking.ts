@@ -15,9 +15,10 @@
  *   which has neither, so no Oathkeeper rule file uses them, and they disable the fallback;
  * - when V8 cannot run the whole regex in linear time (a count above 16 somewhere), a repeated
  *   group with alternatives or repetition inside (`(a|aa){0,40}`, `(?:(?:a|a){4}){5}`) is
- *   refused (exponential), and so are three or more variable-length repetitions
- *   (three `.*` separated by slashes plus a `[0-9]{20}`: polynomial of degree 3, over a minute
- *   on an 8 KB URL).
+ *   refused (exponential), and so are repetitions whose combined backtracking could grow with
+ *   the square of the URL's length or faster (two `.*`, or `a*` next to several `a{0,16}`; three
+ *   `.*` beside a `[0-9]{20}` took over a minute on an 8 KB URL). Such a pattern can always be
+ *   written so that V8 can run it: `[0-9a-f]{16}[0-9a-f]{16}` instead of `[0-9a-f]{32}`.
  */
 import { setFlagsFromString } from 'node:v8'
 
@@ -35,12 +36,19 @@ export interface Analysis {
   readonly backreference: boolean
   /** A group containing `|` or a quantifier, repeated more than once (`(a|b){2,}`, `(x+){3}`). */
   readonly repeatedComplexGroup: boolean
-  /** Quantifiers without an upper bound or whose range is wider than 16. */
-  readonly variableRepeats: number
+  /**
+   * How the worst-case backtracking of the group's repetitions grows, as a power of the URL's
+   * length: each unbounded repetition counts 1 (it may take any part of the URL), a bounded one
+   * with r choices log(r + 1) / log(16384) (16 KiB: the longest request line Node accepts).
+   * Repetitions multiply, so the costs add up.
+   */
+  readonly repeatCost: number
 }
 
-/** V8 refuses to unroll a counted repetition more often than this (kMaxReplicationFactor). */
-const MAX_UNROLL = 16
+/** log2 of 16 KiB, the longest request line (and so URL) Node's parser accepts by default. */
+const LOG2_LONGEST_URL = 14
+/** Beyond this cost (see Analysis.repeatCost) a regex without the fallback is refused: n² steps. */
+const MAX_REPEAT_COST = 2
 
 /**
  * A lexical scan of JS regex source. It errs towards finding too much: a flag set here only
@@ -53,14 +61,14 @@ export function analyse(src: string): Analysis {
   let lookaround = false
   let backreference = false
   let repeatedComplexGroup = false
-  let variableRepeats = 0
+  let repeatCost = 0
   // One entry per open group (index 0: the top level).
   const unbounded: boolean[] = [false] // contains an unbounded quantifier
   const complex: boolean[] = [false] // contains '|' or a quantifier
   const noteQuantifier = (q: Quantifier): void => {
     complex[complex.length - 1] = true
     if (q.max === Infinity) unbounded[unbounded.length - 1] = true
-    if (q.max === Infinity || q.max - q.min > MAX_UNROLL) variableRepeats++
+    repeatCost += q.max === Infinity ? 1 : Math.min(1, Math.log2(q.max - q.min + 1) / LOG2_LONGEST_URL)
   }
   let i = 0
   while (i < src.length) {
@@ -113,7 +121,7 @@ export function analyse(src: string): Analysis {
       }
     }
   }
-  return { captures, balanced, nestedQuantifier, lookaround, backreference, repeatedComplexGroup, variableRepeats }
+  return { captures, balanced, nestedQuantifier, lookaround, backreference, repeatedComplexGroup, repeatCost }
 }
 
 interface Quantifier {
@@ -190,12 +198,12 @@ export function backtrackingProblem(groups: readonly { readonly inner: string; r
     }
   }
   const complex = groups.find((g) => g.info.repeatedComplexGroup)
-  const variable = groups.reduce((n, g) => n + g.info.variableRepeats, 0)
-  if (complex === undefined && variable < 3) return undefined
+  const cost = groups.reduce((n, g) => n + g.info.repeatCost, 0)
+  if (complex === undefined && cost < MAX_REPEAT_COST) return undefined
   if (linearEngineCanRun(source)) return undefined
-  const why = 'the pattern cannot run on the linear-time regex engine (a repetition count above 16, such as {32} or {0,40}, is the usual reason)'
+  const why = 'the pattern cannot run on the linear-time regex engine (a repetition count above 16, such as {32} or {0,40}, is the usual reason: write [0-9a-f]{16}[0-9a-f]{16} for [0-9a-f]{32})'
   if (complex !== undefined) {
-    return `group <${complex.inner}> repeats a group with alternatives or repetitions inside, and ${why}; such patterns can take exponential time on a non-matching URL (use counts of at most 16, or repeat a character class instead of a group)`
+    return `group <${complex.inner}> repeats a group with alternatives or repetitions inside, and ${why}; such patterns can take exponential time on a non-matching URL`
   }
-  return `${why}, and it has ${variable} variable-length repetitions (such as .* or {0,40}); such patterns can take polynomial time on a long non-matching URL (use counts of at most 16, or fewer open-ended repetitions)`
+  return `${why}, and its variable-length repetitions (such as .* or {0,40}) can take time growing with the square of the URL's length or faster on a non-matching URL`
 }
