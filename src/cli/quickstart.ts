@@ -26,7 +26,7 @@ export function quickstartCommand(): Command {
     .option('-c, --config <file>', 'gateway config file(s) to use instead of config/quickstart.yml', collect, [])
     .option('--token-server-config <file>', 'token server config file(s) to use instead of config/token-server.yml', collect, [])
     .action(async (opts: { config: string[]; tokenServerConfig: string[] }) => {
-      const config = loadConfigOrExit(opts.config.length > 0 ? opts.config : ['config/quickstart.yml'])
+      const config = await loadConfigOrExit(opts.config.length > 0 ? opts.config : ['config/quickstart.yml'])
       const tsFiles = opts.tokenServerConfig.length > 0 ? opts.tokenServerConfig : ['config/token-server.yml']
       const tsConfig = withDevSecret(tsFiles)
       // Loaded here, not at the top: every other verb starts faster without these modules.

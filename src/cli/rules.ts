@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { Command } from 'commander'
 import { getJson } from './http-get.js'
 import { collect } from './options.js'
@@ -16,6 +17,7 @@ export function rulesCommand(): Command {
       const problems = await validateRuleFiles(paths, validationConfig(opts.config))
       if (problems.length > 0) {
         process.stderr.write(`${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
+        if (opts.config.length === 0) process.stderr.write(withoutConfigHint(paths))
         process.exitCode = 1
       } else process.stdout.write('all rules are valid\n')
     })
@@ -31,6 +33,23 @@ export function rulesCommand(): Command {
     })
   rules.addCommand(convertCommand())
   return rules
+}
+
+/** Where a repository keeps its example gateway config; suggested when it is there. */
+const EXAMPLE_CONFIG = 'config/quickstart.yml'
+
+/**
+ * Without -c every handler counts as enabled with an empty global config, so a rule that leaves
+ * settings (jwks_urls, introspection_url, …) to the gateway's config cannot be valid: say which
+ * config would make it so rather than let the user guess.
+ */
+function withoutConfigHint(paths: readonly string[]): string {
+  const example = existsSync(EXAMPLE_CONFIG) ? EXAMPLE_CONFIG : '<gateway config>'
+  return (
+    'hint: no gateway config was given (-c), so every handler counted as enabled with an empty global config;\n' +
+    '  rules that rely on the config for handler settings are valid only with it. Validate them against the\n' +
+    `  gateway's config: gatehouse rules validate -c ${example} ${paths.join(' ')}\n`
+  )
 }
 
 interface ListedRule {

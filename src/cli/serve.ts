@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { parseDuration } from '../config/duration.js'
-import { loadConfig } from '../config/load.js'
+import type { GatehouseConfig } from '../config/types.js'
 import { readTlsMaterial, tlsEnabled, type TlsConfig } from '../config/tls.js'
 import { ConfigError } from '../errors.js'
 import type { Gateway, GatewayAddresses } from '../gateway/gateway.js'
@@ -12,7 +12,7 @@ export function serveCommand(): Command {
     .description('run the gateway: reverse proxy (4455) and decision/management API (4456)')
     .option('-c, --config <file>', 'config file (YAML or JSON); repeat to layer files, later ones win', collect, [])
     .action(async (opts: { config: string[] }) => {
-      const config = loadConfigOrExit(opts.config)
+      const config = await loadConfigOrExit(opts.config)
       // Loaded here, not at the top: every other verb starts faster without the gateway's modules.
       const { createGateway } = await import('../gateway/gateway.js')
       const { createLogger } = await import('../observability/logger.js')
@@ -62,10 +62,15 @@ function exitWithProblems(problems: readonly string[]): never {
   process.exit(1)
 }
 
-/** Loads config; on problems prints every one of them and exits 1 (nothing is started). */
-export function loadConfigOrExit(files: readonly string[]): ReturnType<typeof loadConfig> {
+/**
+ * Loads config, with every handler id and enabled handler's global config checked against the
+ * registries; on problems prints every one of them and exits 1 (nothing is started).
+ */
+export async function loadConfigOrExit(files: readonly string[]): Promise<GatehouseConfig> {
+  // Loaded here: the handler registries pull in every handler, which the other verbs do not need.
+  const { loadGatewayConfig } = await import('../pipeline/handler-settings.js')
   try {
-    return loadConfig(files, process.env)
+    return loadGatewayConfig(files, process.env)
   } catch (err) {
     if (err instanceof ConfigError) exitWithProblems(err.problems)
     throw err

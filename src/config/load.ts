@@ -113,7 +113,10 @@ function build<T>(spec: ConfigSpec<T>, layers: readonly Layer[], env: NodeJS.Pro
   const validate = ajv.compile(spec.schema)
   if (!validate(candidate)) {
     // An anyOf's branches each report why they did not match; the anyOf error itself says it all.
-    for (const e of validate.errors ?? []) if (!e.schemaPath.includes('/anyOf/')) problems.push(describe(spec, e, layers, overrides))
+    // An if/then adds "must match "then" schema" after the errors of the `then` itself, which say more.
+    for (const e of validate.errors ?? []) {
+      if (!e.schemaPath.includes('/anyOf/') && e.keyword !== 'if') problems.push(describe(spec, e, layers, overrides))
+    }
   }
   if (problems.length > 0) throw new ConfigError('invalid configuration', problems)
   return deepFreeze(candidate) as T
@@ -146,10 +149,11 @@ function describe<T>(spec: ConfigSpec<T>, e: ErrorObject, layers: readonly Layer
   if (e.keyword === 'additionalProperties') {
     const key = String((e.params as { additionalProperty: string }).additionalProperty)
     path.push(key)
-    const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {})
+    const parent = e.parentSchema as { properties?: object; title?: string }
+    const known = Object.keys(parent.properties ?? {})
     message = spec.unsupported?.has(path.join('.')) === true
       ? (spec.unsupportedMessage ?? 'key not supported by Gatehouse; remove it')
-      : `unknown key (known: ${known.join(', ')})`
+      : `unknown ${parent.title ?? 'key'} (known: ${known.join(', ')})`
   } else if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues
     message = `must be one of ${allowed.join(', ')}${got(e.data)}`

@@ -25,6 +25,8 @@ export interface SchemaNode {
   readonly pattern?: string
   readonly default?: unknown
   readonly description?: string
+  /** What the keys of an object are, in messages: `unknown authenticator id (known: …)`. */
+  readonly title?: string
 }
 
 /** Custom ajv format for Go duration strings ("5s", "1m30s"); registered by load.ts. */

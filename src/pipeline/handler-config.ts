@@ -53,10 +53,10 @@ export class HandlerConfigs {
     if (kind === 'errors' && 'when' in merged) {
       when = merged.when
       delete merged.when
-      if (!this.#whenValidator(when)) throw schemaError(where, `${ref.handler}.when`, this.#whenValidator)
+      if (!this.#whenValidator(when)) throw schemaError(where, `${ref.handler}.when`, this.#whenValidator, undefined)
     }
     const validate = this.#validator(kind, def)
-    if (!validate(merged)) throw schemaError(where, ref.handler, validate)
+    if (!validate(merged)) throw schemaError(where, ref.handler, validate, `${kind === 'errors' ? 'errors.handlers' : kind}.${ref.handler}.config`)
     return { def, config: merged, when }
   }
 
@@ -77,7 +77,8 @@ export class HandlerConfigs {
 
 type RegistryDef<K extends HandlerKind> = Registries[K] extends { get(id: string): infer D } ? D : never
 
-function schemaError(where: string, handler: string, validate: ValidateFunction): ConfigError {
+/** @param globalPath where the gateway config holds this handler's global config: named when a required key is missing. */
+function schemaError(where: string, handler: string, validate: ValidateFunction, globalPath: string | undefined): ConfigError {
   const problems = (validate.errors ?? []).map((e) => {
     const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.')
     const extra =
@@ -86,7 +87,13 @@ function schemaError(where: string, handler: string, validate: ValidateFunction)
         : e.keyword === 'enum'
           ? ` (${(e.params as { allowedValues?: unknown[] }).allowedValues?.join(', ')})`
           : ''
-    return `${where}: ${handler} config${path ? '.' + path : ''}: ${e.message ?? 'is invalid'}${extra}`
+    // A required key may come from the rule or from the gateway config: say both, since a rule
+    // checked without the gateway's config (`rules validate` without -c) lacks the global part.
+    const hint =
+      e.keyword === 'required' && globalPath !== undefined
+        ? ` (set it in the rule's config or in the gateway config under ${globalPath}${path ? '.' + path : ''})`
+        : ''
+    return `${where}: ${handler} config${path ? '.' + path : ''}: ${e.message ?? 'is invalid'}${extra}${hint}`
   })
   return new ConfigError(problems[0] ?? `${where}: invalid ${handler} config`, problems)
 }

@@ -62,32 +62,52 @@ const STEP_KIND: Readonly<Record<Exclude<HandlerKind, 'errors'>, StepKind>> = {
   mutators: 'mutator',
 }
 
-/** Compiles one rule; every problem is a ConfigError naming the rule and the offending part. */
+/**
+ * Compiles one rule. Every problem of the rule (pattern, each handler, upstream) is collected and
+ * thrown at once as a ConfigError whose problems each name the rule and the offending part.
+ */
 export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext): CompiledRule {
   const where = `rule "${spec.id}"`
-  let matcher: UrlMatcher
-  try {
-    matcher = compileMatcher(ctx.strategy, spec.match.url)
-  } catch (err) {
-    throw new ConfigError(`${where}: match.url: ${(err as Error).message}`)
+  const problems: string[] = []
+  // Runs one part; a ConfigError's problems (or an Error's message) are kept and the part is left out.
+  const part = <T>(make: () => T): T | undefined => {
+    try {
+      return make()
+    } catch (err) {
+      problems.push(...(err instanceof ConfigError ? err.problems : [(err as Error).message]))
+      return undefined
+    }
   }
-  if (!spec.authenticators?.length) throw new ConfigError(`${where}: at least one authenticator must be set`)
-  if (!spec.authorizer) throw new ConfigError(`${where}: an authorizer must be set`)
-  if (!spec.mutators?.length) throw new ConfigError(`${where}: at least one mutator must be set`)
+  const matcher = part(() => {
+    try {
+      return compileMatcher(ctx.strategy, spec.match.url)
+    } catch (err) {
+      throw new ConfigError(`${where}: match.url: ${(err as Error).message}`)
+    }
+  })
+  if (!spec.authenticators?.length) problems.push(`${where}: at least one authenticator must be set`)
+  if (!spec.authorizer) problems.push(`${where}: an authorizer must be set`)
+  if (!spec.mutators?.length) problems.push(`${where}: at least one mutator must be set`)
+  const upstream = part(() => compileUpstream(spec, where))
+  const authenticators = (spec.authenticators ?? []).map((r, i) =>
+    part(() => step<Authenticate>(ctx, 'authenticators', r, `${where}: authenticators[${i}]`)),
+  )
+  const authorizer = spec.authorizer ? part(() => step<Authorize>(ctx, 'authorizers', spec.authorizer!, `${where}: authorizer`)) : undefined
+  const mutators = (spec.mutators ?? []).map((r, i) => part(() => step<Mutate>(ctx, 'mutators', r, `${where}: mutators[${i}]`)))
+  const errors = (spec.errors ?? []).map((r, i) => part(() => errorStep(ctx, r, `${where}: errors[${i}]`)))
+  if (problems.length > 0) throw new ConfigError(`${where}: invalid rule`, problems)
 
   return {
     id: spec.id,
     spec,
     source,
-    matcher,
+    matcher: matcher!,
     methods: new Set((spec.match.methods ?? []).map((m) => m.toUpperCase())),
-    upstream: compileUpstream(spec, where),
-    authenticators: spec.authenticators.map((r, i) =>
-      step(ctx, 'authenticators', r, `${where}: authenticators[${i}]`),
-    ),
-    authorizer: step(ctx, 'authorizers', spec.authorizer, `${where}: authorizer`),
-    mutators: spec.mutators.map((r, i) => step(ctx, 'mutators', r, `${where}: mutators[${i}]`)),
-    errors: (spec.errors ?? []).map((r, i) => errorStep(ctx, r, `${where}: errors[${i}]`)),
+    upstream: upstream ?? null,
+    authenticators: authenticators as PipelineStep<Authenticate>[],
+    authorizer: authorizer!,
+    mutators: mutators as PipelineStep<Mutate>[],
+    errors: errors as ErrorStep[],
     stats: ctx.metrics?.rule(spec.id) ?? detachedRuleStats(spec.id),
   }
 }

@@ -1,9 +1,9 @@
 import { Agent } from 'undici'
-import { buildConfig, loadConfig } from '../config/load.js'
 import type { GatehouseConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { createLogger } from '../observability/logger.js'
 import { HandlerConfigs } from '../pipeline/handler-config.js'
+import { buildGatewayConfig, loadGatewayConfig } from '../pipeline/handler-settings.js'
 import { createRegistries } from '../pipeline/registries.js'
 import { SharedResources } from '../pipeline/shared.js'
 import { compileRule, type CompileContext } from './compile.js'
@@ -12,10 +12,10 @@ import { openRepository } from './repository/index.js'
 
 /** The config to validate against: the given files, or every known handler enabled. */
 export function validationConfig(files: readonly string[]): GatehouseConfig {
-  if (files.length > 0) return loadConfig(files, process.env)
+  if (files.length > 0) return loadGatewayConfig(files, process.env)
   const registries = createRegistries()
   const all = (ids: string[]): Record<string, { enabled: boolean }> => Object.fromEntries(ids.map((id) => [id, { enabled: true }]))
-  return buildConfig(
+  return buildGatewayConfig(
     {
       authenticators: all(registries.authenticators.ids()),
       authorizers: all(registries.authorizers.ids()),
