@@ -49,6 +49,31 @@ t.test('rules validate: every problem listed with file and rule id, exit 1', asy
   t.match(r.stderr, /c\.yaml/)
 })
 
+t.test('rules validate without -c on the example rules: every problem, and which config makes them valid', async (t) => {
+  const r = await run(['rules', 'validate', 'rules/'])
+  t.equal(r.code, 1)
+  t.match(r.stderr, /rule "api": authenticators\[0\]: oauth2_introspection config: must have required property 'introspection_url' \(set it in the rule's config or in the gateway config under authenticators\.oauth2_introspection\.config\)/)
+  t.match(r.stderr, /rule "api": mutators\[1\]: id_token config: must have required property 'issuer_url'/, 'not only the first problem of a rule')
+  t.match(r.stderr, /rule "api-jwt": authenticators\[0\]: jwt config: must have required property 'jwks_urls'/)
+  t.match(r.stderr, /hint: no gateway config was given \(-c\)[^]*gatehouse rules validate -c config\/quickstart\.yml rules\//)
+})
+
+t.test('unknown handler ids and handler config typos stop serve, quickstart and rules validate -c, naming the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-handlers-'))
+  const f = join(dir, 'typos.yml')
+  writeFileSync(f, 'authenticators:\n  anonymus: { enabled: true }\n  jwt:\n    enabled: true\n    config: { jwks_urlz: [http://127.0.0.1/jwks.json] }\nmutators:\n  headers: { enabled: true }\n')
+  for (const args of [['serve', '-c', f], ['quickstart', '-c', f], ['rules', 'validate', 'rules', '-c', 'config/quickstart.yml', '-c', f]]) {
+    const r = await run(args)
+    const what = args.slice(0, 2).join(' ')
+    t.equal(r.code, 1, what)
+    t.match(r.stderr, /authenticators\.anonymus: unknown authenticator id \(known: noop, anonymous,[^)]*\) \[in [^\]]*typos\.yml\]/, what)
+    t.match(r.stderr, /authenticators\.jwt\.config\.jwks_urlz: unknown key \(known: jwks_urls,[^)]*\) \[in [^\]]*typos\.yml\]/, what)
+    t.match(r.stderr, /mutators\.headers: unknown mutator id \(known: noop, header,/, what)
+    t.notMatch(r.stderr, /rules\/\w+\.yml/, `${what}: reported against the config, not the rule files`)
+    t.notMatch(r.stdout + r.stderr, /listening/, `${what}: nothing started`)
+  }
+})
+
 t.test('serve with a bad config lists every problem and exits 1', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cfg-'))
   const f = join(dir, 'bad.yml')

@@ -153,7 +153,7 @@ function describe<T>(spec: ConfigSpec<T>, e: ErrorObject, layers: readonly Layer
     const known = Object.keys(parent.properties ?? {})
     message = spec.unsupported?.has(path.join('.')) === true
       ? (spec.unsupportedMessage ?? 'key not supported by Gatehouse; remove it')
-      : `unknown ${parent.title ?? 'key'} (known: ${known.join(', ')})`
+      : `unknown ${parent.title ?? 'key'} (${known.length > 0 ? `known: ${known.join(', ')}` : 'none are allowed here'})`
   } else if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues
     message = `must be one of ${allowed.join(', ')}${got(e.data)}`

@@ -48,17 +48,19 @@ function handlerSection(registries: Registries, kind: HandlerKind): SchemaNode {
   return { type: 'object', title: `${KIND_NAMES[kind]} id`, properties: entries, additionalProperties: false } as SchemaNode
 }
 
-/** Oathkeeper's shape: the config is checked only when the handler is enabled. */
+/**
+ * One handler's entry. Its config is checked even while the handler is disabled (Oathkeeper checks
+ * only enabled ones): a typo is a typo, and the entry is there to be enabled one day. The typed
+ * schema also lets env variables such as AUTHENTICATORS_JWT_CONFIG_JWKS_URLS=a,b become lists.
+ */
 function handlerEntry(config: Record<string, unknown>): SchemaNode {
   return {
     type: 'object',
     properties: {
       enabled: { type: 'boolean', default: false },
-      config: { type: 'object', default: {} },
+      config: { ...config, default: {} },
     },
     additionalProperties: false,
-    if: { type: 'object', properties: { enabled: { const: true } }, required: ['enabled'] },
-    then: { type: 'object', properties: { config } },
   } as SchemaNode
 }
 
