@@ -114,3 +114,17 @@ t.test('the commands that need no running server work verbatim, in README order'
   const key = JSON.parse(readFileSync(join(dir, 'tmp', 'id_token.jwks.json'), 'utf8')) as { keys: { d?: string }[] }
   t.ok(key.keys[0]?.d, 'the private key went to tmp/, which git ignores')
 })
+
+t.test('private keys the README has you write land where git ignores them', async (t) => {
+  const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\\\n\s*/g, ' ')).join('\n')
+  const keys = [
+    ...[...blocks.matchAll(/-keyout\s+(\S+)/g)].map((m) => m[1]!),
+    ...[...blocks.matchAll(/credentials generate[^\n>]*>\s*(\S+)/g)].map((m) => m[1]!),
+  ]
+  t.ok(keys.length >= 2, `key files: ${keys.join(', ')}`)
+  for (const key of keys) {
+    // git check-ignore exits 0 for an ignored path (the file need not exist).
+    const { code } = await shell(`git check-ignore -q ${key}`, ROOT, {})
+    t.equal(code, 0, `${key} is git-ignored`)
+  }
+})
