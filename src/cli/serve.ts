@@ -63,7 +63,7 @@ function exitWithProblems(problems: readonly string[]): never {
 }
 
 /**
- * Loads config, with every handler id and enabled handler's global config checked against the
+ * Loads config, with every handler id and each handler's global config checked against the
  * registries; on problems prints every one of them and exits 1 (nothing is started).
  */
 export async function loadConfigOrExit(files: readonly string[]): Promise<GatehouseConfig> {

@@ -7,8 +7,8 @@ import type { HandlerKind } from './types.js'
 
 /**
  * The gateway's config spec with the handler sections closed: `authenticators`, `authorizers`,
- * `mutators` and `errors.handlers` accept only the registered ids, and an enabled handler's
- * global `config` is checked against the handler's own schema. The config loader then reports a
+ * `mutators` and `errors.handlers` accept only the registered ids, and each handler's global
+ * `config` is checked against the handler's own schema (see globalConfigSchema). The config loader then reports a
  * typo (`authenticators.anonymus`, `…jwt.config.jwks_urlz`) at start-up, naming the file and the
  * key path, together with every other problem of the file.
  *
@@ -40,7 +40,7 @@ function handlerSection(registries: Registries, kind: HandlerKind): SchemaNode {
     registry.ids().map((id) => {
       const config = globalConfigSchema(registry.get(id).schema)
       // Error handlers' `when` is kept apart from their schema (see handler-config.ts); a list, so never merged with a rule's.
-      if (kind === 'errors') (config.properties as Record<string, unknown>).when = whenSchema
+      if (kind === 'errors') config.properties = { ...(config.properties as object | undefined), when: whenSchema }
       return [id, handlerEntry(config)]
     }),
   )
