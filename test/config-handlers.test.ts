@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { ConfigError } from '../src/errors.js'
 import { buildGatewayConfig, globalConfigSchema, loadGatewayConfig } from '../src/pipeline/handler-settings.js'
 import { validateRuleFiles } from '../src/rules/validate.js'
+import { ROOT } from './helpers/cli.js'
 
 // The handler sections of the gateway config are checked at load time (start-up), against the
 // registries: unknown ids and what is wrong in an enabled handler's global config whatever the
@@ -83,7 +84,11 @@ t.test('the env variables of handler keys still work, typed by the handler schem
     AUTHENTICATORS_ANONYMOUS_CONFIG_SUBJECT: 'guest',
     AUTHENTICATORS_JWT_ENABLED: 'true',
     AUTHENTICATORS_JWT_CONFIG_JWKS_URLS: 'http://a/jwks.json,http://b/jwks.json',
+    AUTHENTICATORS_OAUTH2_INTROSPECTION_CONFIG_CACHE_TTL: '1m',
+    AUTHENTICATORS_ANONYMUS_ENABLED: 'true',
   })
+  t.same(c.authenticators.oauth2_introspection?.config, { cache: { ttl: '1m' } }, 'nested keys reach their place')
+  t.notOk('anonymus' in c.authenticators, 'a variable that names no handler is ignored, like any unrelated variable')
   t.same(c.authenticators.anonymous, { enabled: true, config: { subject: 'guest' } })
   t.same(c.authenticators.jwt?.config, { jwks_urls: ['http://a/jwks.json', 'http://b/jwks.json'] })
 })
@@ -144,4 +149,10 @@ t.test('rule validation lists every problem of a rule, not only the first', asyn
   ], 'one line per problem, in rule order')
   t.equal(many.length, 7, 'nothing else')
   t.match(problems.filter((p) => p.includes('rule "next"')), [/an authorizer must be set/, /at least one mutator must be set/])
+})
+
+t.test('every shipped gateway config passes the handler checks', async (t) => {
+  for (const files of [['config/quickstart.yml'], ['config/gateway.yml'], ['config/quickstart.yml', 'config/compose-gateway.yml'], ['deploy/kubernetes/gateway.yml']]) {
+    t.doesNotThrow(() => loadGatewayConfig(files.map((f) => join(ROOT, f)), {}), files.join(' + '))
+  }
 })
