@@ -236,10 +236,10 @@ t.test('a discovered feed: 4xx or no event stream → absent for good, full ttl;
   t.equal(cache.shortTtlMs, undefined, 'full ttl: no feed has been seen yet')
   t.equal(lines.filter((l) => JSON.parse(l).level >= 40).length, 0, 'quietly (debug only)')
 
-  const configured = new RevocationSubscriber(url, {}, http, new IntrospectionCache(100), pino({ level: 'silent' }), 'configured')
-  t.ok((await until(async () => hits.length >= 4, 2000)) >= 0, 'a configured URL is retried even on 404-like answers')
   answer = { status: 404, type: 'application/json' }
-  t.ok((await until(async () => hits.length >= 6, 2000)) >= 0)
+  hits.length = 0
+  const configured = new RevocationSubscriber(url, {}, http, new IntrospectionCache(100), pino({ level: 'silent' }), 'configured')
+  t.ok((await until(async () => hits.length >= 2, 5000)) >= 0, 'a configured URL is retried, 404 or not: the operator named it')
   t.notOk(configured.absent)
   configured.dispose()
 })
