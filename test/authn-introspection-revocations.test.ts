@@ -98,6 +98,19 @@ t.test('IntrospectionCache: eviction by signature and client; an answer fetched 
   t.equal(cache.get(k1, 60_000, 5000), undefined, 'while events are down, fresh answers are kept only briefly')
 })
 
+t.test('IntrospectionCache.clear: an answer fetched before the clear and stored after it is refused (it may be stale)', async (t) => {
+  const cache = new IntrospectionCache(100)
+  const answer = { active: true, sub: 'a', username: '', client_id: 'a', scope: '', scopes: [], exp: 0, aud: [], iss: '', token_use: '', ext: {} }
+  const tok = 'ory_at_key9.sig9'
+  const k = IntrospectionCache.key(tok)
+  const fetchedBefore = Date.now() - 10
+  cache.clear()
+  cache.set(k, answer as never, fetchedBefore, 60_000, 5000, tok)
+  t.equal(cache.get(k, 60_000, 5000), undefined, 'fetched before the clear: not stored')
+  cache.set(k, answer as never, Date.now() + 1, 60_000, 5000, tok)
+  t.ok(cache.get(k, 60_000, 5000), 'fetched after it: stored')
+})
+
 t.test('the stream lost: answers fetched meanwhile are kept only briefly, until it is back', async (t) => {
   const ts = await startTokenServer()
   t.teardown(() => ts.close())

@@ -406,7 +406,8 @@ t.test('pre_authorization: one client-credentials token for many calls, refreshe
 t.test('cache: TTL never beyond exp (2s token, ttl 1h → rejected after exp)', async (t) => {
   await client('short', 'foo', { lifespan: '2s' })
   const tok = await token('short', 'foo')
-  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1h' } })
+  // Without the token server's revocation feed (found by default): the ttl and exp alone bound the entry.
+  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1h', revocation_events_url: '' } })
   t.equal((await run(authn, bearer(tok))).result, 'ok')
   const key = IntrospectionCache.key(tok)
   const exp = cache().lru.get(key)!.answer.exp
@@ -420,7 +421,8 @@ t.test('cache: TTL never beyond exp (2s token, ttl 1h → rejected after exp)', 
 
 t.test('cache: a revoked token is accepted while cached, rejected after ttl (the documented bound)', async (t) => {
   const tok = await token('svc', 'foo')
-  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1s' } })
+  // Without the revocation feed (found by default): the documented bound is the ttl.
+  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1s', revocation_events_url: '' } })
   t.equal((await run(authn, bearer(tok))).result, 'ok')
   await call('POST', `${ts.publicUrl}/oauth2/revoke`, { form: { token: tok }, headers: basic('svc', 'secret-svc') })
   t.equal((await run(authn, bearer(tok))).result, 'ok', 'still cached')
