@@ -24,7 +24,12 @@ t.teardown(() => ts.close())
 const INTROSPECT = `${ts.adminUrl}/admin/oauth2/introspect`
 const ISSUER = 'http://127.0.0.1:4444/'
 const agent = new Agent()
-t.teardown(() => agent.close())
+/** Every newDeps() bag: a cached handler follows the token server's revocation feed until its bag is closed. */
+const allShared: SharedResources[] = []
+t.teardown(async () => {
+  for (const s of allShared) await s.close()
+  await agent.close()
+})
 
 async function client(id: string, scope: string, opts: { audience?: string[]; lifespan?: string } = {}): Promise<void> {
   const r = await call('POST', `${ts.adminUrl}/admin/clients`, {
@@ -64,10 +69,20 @@ interface Reply {
   readonly hang?: boolean
 }
 
-/** An HTTP endpoint on 127.0.0.1:0 that records calls and answers with `reply` (JSON by default). */
+/**
+ * An HTTP endpoint on 127.0.0.1:0 that records calls and answers with `reply` (JSON by default).
+ * Like Hydra it has no revocation feed: a cached handler's one look for it gets 404 and is
+ * recorded in `probes`, not `calls`.
+ */
 async function fake(reply: (c: FakeCall, n: number) => Reply | Promise<Reply>) {
   const calls: FakeCall[] = []
+  const probes: string[] = []
   const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/admin/revocations/events') {
+      probes.push(req.url)
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not Found"}')
+      return
+    }
     let body = ''
     req.setEncoding('utf8')
     req.on('data', (d: string) => (body += d))
@@ -89,14 +104,16 @@ async function fake(reply: (c: FakeCall, n: number) => Reply | Promise<Reply>) {
       server.close(() => r())
     })
   t.teardown(close)
-  return { url, calls, close }
+  return { url, calls, probes, close }
 }
 
 const nowSec = (): number => Math.floor(Date.now() / 1000)
 const active = (extra: Record<string, unknown> = {}) => ({ active: true, sub: 'alice', exp: nowSec() + 3600, scope: 'foo', ...extra })
 
 function newDeps(): HandlerDeps {
-  return { logger: pino({ level: 'silent' }), http: agent, shared: new SharedResources() }
+  const shared = new SharedResources()
+  allShared.push(shared)
+  return { logger: pino({ level: 'silent' }), http: agent, shared }
 }
 
 /** Validates with the handler's schema exactly as a rule load does (strict ajv, defaults) and creates. */
@@ -389,7 +406,8 @@ t.test('pre_authorization: one client-credentials token for many calls, refreshe
 t.test('cache: TTL never beyond exp (2s token, ttl 1h → rejected after exp)', async (t) => {
   await client('short', 'foo', { lifespan: '2s' })
   const tok = await token('short', 'foo')
-  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1h' } })
+  // Without the token server's revocation feed (found by default): the ttl and exp alone bound the entry.
+  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1h', revocation_events_url: '' } })
   t.equal((await run(authn, bearer(tok))).result, 'ok')
   const key = IntrospectionCache.key(tok)
   const exp = cache().lru.get(key)!.answer.exp
@@ -403,7 +421,8 @@ t.test('cache: TTL never beyond exp (2s token, ttl 1h → rejected after exp)', 
 
 t.test('cache: a revoked token is accepted while cached, rejected after ttl (the documented bound)', async (t) => {
   const tok = await token('svc', 'foo')
-  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1s' } })
+  // Without the revocation feed (found by default): the documented bound is the ttl.
+  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1s', revocation_events_url: '' } })
   t.equal((await run(authn, bearer(tok))).result, 'ok')
   await call('POST', `${ts.publicUrl}/oauth2/revoke`, { form: { token: tok }, headers: basic('svc', 'secret-svc') })
   t.equal((await run(authn, bearer(tok))).result, 'ok', 'still cached')

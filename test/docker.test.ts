@@ -2,7 +2,10 @@ import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Ajv } from 'ajv'
 import { parse } from 'yaml'
+import { configSchema } from '../src/config/schema.js'
+import { envOverrideEntries } from '../src/config/env.js'
 import { validateRuleFiles } from '../src/rules/validate.js'
 import { loadConfig, loadConfigFor } from '../src/config/load.js'
 import { startupProblems, TOKEN_SERVER_CONFIG } from '../src/token-server/config.js'
@@ -66,6 +69,7 @@ t.test('Dockerfile: multi-stage on node:20-slim, compilers only to build, non-ro
 
 interface Service {
   image?: string
+  restart?: string
   build?: string
   command?: string[]
   environment?: Record<string, string>
@@ -142,6 +146,72 @@ function ruleTexts(dir: string): string[] {
     .filter((f) => /\.(json|ya?ml)$/i.test(f))
     .map((f) => readFileSync(join(dir, f), 'utf8'))
 }
+
+t.test('compose.yaml: valid against the Compose Specification schema (what `docker compose config` checks, without an engine)', async (t) => {
+  const schema = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'compose-spec.json'), 'utf8')) as object
+  // The published schema names draft-07 by URL and uses formats (durations) ajv does not know.
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false }).compile(schema)
+  const raw = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as unknown
+  t.ok(validate(raw), `compose.yaml: ${JSON.stringify(validate.errors?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`))}`)
+  // The check itself: a typo'd key and a made-up condition are caught.
+  const broken = structuredClone(raw) as { services: Record<string, Record<string, unknown>> }
+  broken.services.gateway!.enviroment = { LOG_LEVEL: 'debug' }
+  t.notOk(validate(broken), 'a misspelled service key is refused')
+  const broken2 = structuredClone(raw) as { services: { migrate: { depends_on: { postgres: { condition: string } } } } }
+  broken2.services.migrate.depends_on.postgres.condition = 'service_up'
+  t.notOk(validate(broken2), 'an unknown depends_on condition is refused')
+})
+
+/** The config schema a gatehouse command reads its environment against; undefined: it reads none. */
+function schemaOf(command: readonly string[]) {
+  if (command[0] === 'serve') return configSchema
+  if (command[0] === 'token-server') return TOKEN_SERVER_CONFIG.schema
+  return undefined
+}
+
+t.test('compose.yaml: every environment variable of a gatehouse service sets a real config key', async (t) => {
+  for (const [name, s] of Object.entries(services)) {
+    if (s.image === 'postgres:16') continue
+    const env = s.environment ?? {}
+    const schema = schemaOf(s.command ?? [])
+    if (schema === undefined) {
+      t.same(env, {}, `${name}: \`gatehouse ${s.command!.join(' ')}\` reads no config, so no environment`)
+      continue
+    }
+    const mapped = new Map(envOverrideEntries(env, schema).map((e) => [e.name, e.path.join('.')]))
+    for (const variable of Object.keys(env)) {
+      // Environment values are strings to the process, whatever YAML made of them.
+      t.type(env[variable], 'string', `${name}: ${variable} is a string in YAML (compose passes it as text)`)
+      t.ok(mapped.has(variable), `${name}: ${variable} sets a config key${mapped.has(variable) ? ` (${mapped.get(variable)})` : ' — it would be ignored'}`)
+    }
+  }
+  // The check itself: a misspelled variable maps to nothing.
+  t.same(envOverrideEntries({ URLS_SELF_ISSEUR: 'http://x/' }, TOKEN_SERVER_CONFIG.schema), [], 'a misspelled variable is caught')
+})
+
+t.test('compose.yaml: dependencies, health checks, shared networks and host ports fit together', async (t) => {
+  const healthy = (name: string): boolean => {
+    const s = services[name]!
+    if (s.healthcheck?.disable === true) return false
+    // A service without its own healthcheck gets the image's HEALTHCHECK (only the gatehouse image has one).
+    return s.healthcheck?.test !== undefined || s.image === 'gatehouse:local'
+  }
+  for (const [name, s] of Object.entries(services)) {
+    if (s.depends_on !== undefined && !Array.isArray(s.depends_on)) {
+      for (const [dep, { condition }] of Object.entries(s.depends_on)) {
+        if (condition === 'service_healthy') t.ok(healthy(dep), `${name} waits for ${dep} to be healthy: ${dep} has a health check`)
+        if (condition === 'service_completed_successfully') t.not(services[dep]!.restart, 'unless-stopped', `${dep} is a one-shot job: it must not be restarted forever`)
+      }
+    }
+    const shared = /^service:(.+)$/.exec(s.network_mode ?? '')?.[1]
+    if (shared !== undefined) {
+      t.ok(shared in services, `${name} shares the network of a service that exists (${shared})`)
+      t.same(s.ports ?? [], [], `${name} publishes nothing itself (compose refuses ports with network_mode)`)
+    }
+  }
+  const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':').slice(0, -1).join(':')))
+  t.same(hostPorts, [...new Set(hostPorts)], 'no host port is published twice')
+})
 
 /** `docker compose` or `docker-compose`, whichever runs here (neither needs an engine for `config`). */
 const composeCli = [['docker', 'compose'], ['docker-compose']].find((cmd) => {

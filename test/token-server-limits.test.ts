@@ -1,6 +1,7 @@
 import t from 'tap'
+import type { Agent } from 'undici'
 import { FailureLimiter } from '../src/token-server/rate-limit.js'
-import { basic, call, startTokenServer } from './helpers/token-server.js'
+import { basic, call, fromAddress, startTokenServer } from './helpers/token-server.js'
 
 t.test('failed client authentications are limited per client id (429 + Retry-After); a known-good secret is never slowed', async (t) => {
   const s = await startTokenServer({ config: { oauth2: { client_auth_limits: { per_client: 3, per_address: 1000, window: '1s' } } } })
@@ -17,6 +18,33 @@ t.test('failed client authentications are limited per client id (429 + Retry-Aft
   t.equal((await token('guess-4', 'other-id')).status, 401, 'other client ids are not affected')
   await new Promise((r) => setTimeout(r, 1100))
   t.equal((await token('guess-5')).status, 401, 'a new window: back to 401')
+})
+
+t.test('an attacker who knows a client id cannot lock its owner out, even when the owner\'s secret is not verified yet', async (t) => {
+  // A fresh server: the owner's secret is not in the verified-secret cache (as after a restart,
+  // or on another instance). The attacker (127.0.0.2) and the owner (127.0.0.3) are two addresses.
+  const s = await startTokenServer({ config: { oauth2: { client_auth_limits: { per_client: 3, per_address: 1000, window: '1m' } } } })
+  const attacker = fromAddress('127.0.0.2')
+  const owner = fromAddress('127.0.0.3')
+  t.teardown(async () => {
+    await attacker.close()
+    await owner.close()
+    await s.close()
+  })
+  await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'x', client_secret: 'owner-secret', grant_types: ['client_credentials'] } })
+  const token = (secret: string, dispatcher: Agent) =>
+    call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('x', secret), dispatcher })
+  const statuses = []
+  for (let i = 0; i < 5; i++) statuses.push((await token(`guess-${i}`, attacker)).status)
+  t.same(statuses, [401, 401, 401, 429, 429], 'the attacker is limited')
+  const mine = await token('owner-secret', owner)
+  t.equal(mine.status, 200, 'the owner, from another address, still gets a token')
+  t.type(mine.body.access_token, 'string')
+  t.equal((await token('guess-5', owner)).status, 401, 'a wrong secret from the owner\'s address counts in its own window')
+  const still = await token('guess-6', attacker)
+  t.equal(still.status, 429, 'the attacker is still refused')
+  t.equal(still.body.error, 'too_many_requests')
+  t.equal((await token('owner-secret', attacker)).status, 200, 'a secret verified once is never slowed, from anywhere')
 })
 
 t.test('…and per source address, whatever client ids it tries', async (t) => {
@@ -37,11 +65,15 @@ t.test('FailureLimiter: fixed windows, both keys, bounded memory', async (t) => 
   l.fail('a', '1.1.1.1')
   t.equal(l.retryAfter('a', '1.1.1.1'), 0)
   l.fail('a', '1.1.1.1')
-  t.equal(l.retryAfter('a', '2.2.2.2'), 10, 'client over its limit, from anywhere')
+  t.equal(l.retryAfter('a', '1.1.1.1'), 10, 'client over its limit from that address')
+  t.equal(l.retryAfter('a', '2.2.2.2'), 0, '…but not from another address')
+  t.equal(l.retryAfter('b', '1.1.1.1'), 0, '…nor another client from that address')
+  l.fail('b', '1.1.1.1')
+  t.equal(l.retryAfter('c', '1.1.1.1'), 10, 'the address over its limit, whatever the client')
   now = 4_000
-  t.equal(l.retryAfter('a', '2.2.2.2'), 6)
+  t.equal(l.retryAfter('a', '1.1.1.1'), 6)
   now = 10_000
-  t.equal(l.retryAfter('a', '2.2.2.2'), 0, 'window over')
+  t.equal(l.retryAfter('a', '1.1.1.1'), 0, 'window over')
   l.fail('b', '3.3.3.3')
   l.fail('c', '4.4.4.4')
   t.equal(l.retryAfter('a', '1.1.1.1'), 0, 'old windows are dropped past maxKeys')

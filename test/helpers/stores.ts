@@ -48,6 +48,27 @@ export async function adminQuery<R extends pg.QueryResultRow = Record<string, un
   }
 }
 
+/** Every store name the helpers know; `sqlite` covers `sqlite file` and `sqlite memory`. */
+const STORE_NAMES = ['memory', 'sqlite', 'postgres'] as const
+
+/**
+ * `GATEHOUSE_TEST_STORES=memory,sqlite` narrows a local run to those stores. Returns, for a store
+ * name, why this run leaves it out (a tap skip reason), or undefined when it runs. So a left-out
+ * store is reported as a skip, never dropped silently. CI must run every store: with `CI=true`
+ * the variable is refused, as is a name that matches no store (a typo would drop them all).
+ */
+export function storeSelection(env: NodeJS.ProcessEnv = process.env): (name: string) => string | undefined {
+  const raw = env.GATEHOUSE_TEST_STORES
+  if (raw === undefined) return () => undefined
+  if (env.CI === 'true') throw new Error(`GATEHOUSE_TEST_STORES=${raw} is set under CI=true: CI runs every store; unset it`)
+  const only = raw.split(',').map((n) => n.trim()).filter((n) => n !== '')
+  const unknown = only.filter((n) => !(STORE_NAMES as readonly string[]).includes(n))
+  if (only.length === 0 || unknown.length > 0) {
+    throw new Error(`GATEHOUSE_TEST_STORES=${raw}: name the stores to run, comma-separated, from ${STORE_NAMES.join(', ')}`)
+  }
+  return (name) => (only.some((n) => name === n || name.startsWith(`${n} `)) ? undefined : `left out by GATEHOUSE_TEST_STORES=${raw}`)
+}
+
 export const STORE_KINDS: readonly StoreKind[] = [
   {
     name: 'memory',
@@ -82,6 +103,7 @@ export const STORE_KINDS: readonly StoreKind[] = [
 /**
  * Registers `fn` as one subtest per store kind, each on a fresh store (migrated unless
  * `migrate: false`), closed and removed afterwards. Postgres being unreachable fails the test.
+ * A kind left out by GATEHOUSE_TEST_STORES is a skipped subtest (see storeSelection).
  */
 export function forEachKind(
   t: Test,
@@ -89,8 +111,14 @@ export function forEachKind(
   fn: (t: Test, store: Store, opened: OpenedStore, kind: StoreKind) => Promise<void>,
   opts: { migrate?: boolean; kinds?: (k: StoreKind) => boolean } = {},
 ): void {
+  const leftOut = storeSelection()
   for (const kind of STORE_KINDS) {
     if (opts.kinds !== undefined && !opts.kinds(kind)) continue
+    const skip = leftOut(kind.name)
+    if (skip !== undefined) {
+      t.test(`${title} [${kind.name}]`, { skip }, async () => {})
+      continue
+    }
     t.test(`${title} [${kind.name}]`, async (t) => {
       const opened = await kind.open()
       t.teardown(async () => {

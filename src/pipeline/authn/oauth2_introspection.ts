@@ -6,7 +6,7 @@ import type { AuthenticatorDef } from '../types.js'
 import { extraOf, type IntrospectionAnswer } from './introspection/answer.js'
 import { INTROSPECTION_CACHE_KEY_PREFIX, IntrospectionCache, NEGATIVE_TTL_MS } from './introspection/cache.js'
 import { introspect, type IntrospectionEndpoint } from './introspection/client.js'
-import { RevocationSubscriber } from './introspection/revocation-events.js'
+import { feedUrlFor, RevocationSubscriber, type FeedSource } from './introspection/revocation-events.js'
 import { compileHeaders, duration, httpUrl, preAuthorizationFor, sha256 } from './introspection/settings.js'
 import { compileTokenFrom, tokenFromSchema, type TokenFrom } from './token-from.js'
 
@@ -51,7 +51,9 @@ export interface CacheConfig {
    * Beyond Oathkeeper: the token server's revocation feed, e.g.
    * `http://127.0.0.1:4445/admin/revocations/events`. Revoked tokens are then evicted at once
    * instead of when `ttl` runs out (see RevocationSubscriber); `introspection_request_headers`
-   * are sent with it too (an admin API key, say).
+   * are sent with it too (an admin API key, say). Unset: the feed next to `introspection_url`
+   * (feedUrlFor) is tried once at load, and silently not used where there is none (Hydra).
+   * `""` turns the feed off.
    */
   readonly revocation_events_url?: string
 }
@@ -153,7 +155,7 @@ export const oauth2Introspection = {
           enabled: { type: 'boolean', default: false },
           ttl: { type: 'string' },
           max_cost: { type: 'integer', minimum: 1, default: DEFAULT_MAX_COST },
-          revocation_events_url: { type: 'string', minLength: 1 },
+          revocation_events_url: { type: 'string' },
         },
       },
     },
@@ -194,10 +196,13 @@ export const oauth2Introspection = {
     const cache = deps.shared.get(cacheKey, () => new IntrospectionCache(maxCost, metricsEndpoint(url)))
 
     const eventsUrl = config.cache?.revocation_events_url
-    if (cacheOn && eventsUrl !== undefined) {
-      const events = httpUrl(eventsUrl, 'cache.revocation_events_url')
+    if (cacheOn && eventsUrl !== '') {
+      // An Oathkeeper config has no feed URL: a Gatehouse token server's is found next to its
+      // introspection endpoint, with one request at load (none per request).
+      const source: FeedSource = eventsUrl === undefined ? 'discovered' : 'configured'
+      const events = eventsUrl === undefined ? feedUrlFor(url) : httpUrl(eventsUrl, 'cache.revocation_events_url')
       // One subscription per cache, however many rules share it.
-      deps.shared.get(`authn/oauth2_introspection/revocations ${events} ${cacheKey}`, () => new RevocationSubscriber(events, endpoint.headers, deps.http, cache, deps.logger))
+      deps.shared.get(`authn/oauth2_introspection/revocations ${events} ${cacheKey}`, () => new RevocationSubscriber(events, endpoint.headers, deps.http, cache, deps.logger, source))
     }
 
     const checks: Checks = { audiences, issuers, strategy, required }

@@ -55,6 +55,8 @@ export class IntrospectionCache {
    * moment may still bring back "active"; such an answer is not stored.
    */
   readonly #revokedAt = new LRUCache<string, number>({ max: 100_000, ttl: 5 * 60_000 })
+  /** When clear() last ran: no active answer fetched before it is stored. */
+  #clearedAt = 0
   /**
    * Set while revocation events cannot reach this cache (the stream is down): answers fetched
    * meanwhile are kept at most this long, since a revocation would go unnoticed.
@@ -110,7 +112,7 @@ export class IntrospectionCache {
     if (answer.active) {
       // Revoked while this call was under way: the "active" it brought back is already stale.
       const revoked = Math.max(this.#revokedAt.get(`s ${signature}`) ?? 0, this.#revokedAt.get(`c ${answer.client_id}`) ?? 0)
-      if (revoked >= fetchedAt) return
+      if (revoked >= fetchedAt || this.#clearedAt >= fetchedAt) return
       const untilExp = answer.exp > 0 ? answer.exp * 1000 - Date.now() : Infinity
       ttl = Math.min(ttlMs ?? Infinity, untilExp, this.shortTtlMs ?? Infinity)
       if (ttl === Infinity) return
@@ -135,8 +137,12 @@ export class IntrospectionCache {
     return this.#evict(this.#byClient.get(clientId))
   }
 
-  /** Drops every answer (revocation events were missed). */
+  /**
+   * Drops every answer (revocation events were missed, or a feed has just been found). Answers
+   * fetched before now and stored later (calls under way) are refused too: they may be stale.
+   */
   clear(): void {
+    this.#clearedAt = Date.now()
     this.lru.clear()
   }
 

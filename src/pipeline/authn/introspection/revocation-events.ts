@@ -9,6 +9,24 @@ const MAX_BACKOFF_MS = 5_000
 export const DISCONNECTED_TTL_MS = 5_000
 
 /**
+ * Where a Gatehouse token server whose introspection endpoint is `introspectionUrl` serves its
+ * revocation feed: the same admin API, so `…/admin/oauth2/introspect` (or Hydra 1.x's
+ * `…/oauth2/introspect`) becomes `…/admin/revocations/events`, keeping any path prefix a reverse
+ * proxy adds; any other path falls back to the origin's `/admin/revocations/events`.
+ */
+export function feedUrlFor(introspectionUrl: string): string {
+  const u = new URL(introspectionUrl)
+  const m = /^(.*?)\/(?:admin\/)?oauth2\/introspect\/?$/.exec(u.pathname)
+  u.pathname = `${m?.[1] ?? ''}/admin/revocations/events`
+  u.search = ''
+  u.hash = ''
+  return u.href
+}
+
+/** How the feed's URL was found: `configured` (cache.revocation_events_url) or `discovered` (feedUrlFor). */
+export type FeedSource = 'configured' | 'discovered'
+
+/**
  * Follows a token server's revocation feed (`GET /admin/revocations/events`, server-sent events)
  * and evicts revoked tokens from one introspection cache the moment they are revoked, instead
  * of when their cache entry expires. Beyond Oathkeeper and Hydra.
@@ -16,6 +34,11 @@ export const DISCONNECTED_TTL_MS = 5_000
  * Failure model: the cache's ttl still bounds every entry, events or not. While the stream is
  * down, answers fetched meanwhile are kept only briefly (DISCONNECTED_TTL_MS); on reconnect the
  * feed replays what was missed (Last-Event-ID), or says `reset`, and then the cache is cleared.
+ *
+ * A `discovered` feed is a guess until it answers: Hydra has none. Until the first stream opens,
+ * the cache keeps its full ttl, a 4xx or an answer that is not an event stream means "no feed
+ * here" (logged once, never asked again), and unreachable is retried quietly with the backoff.
+ * Once a stream has opened, it is treated as a configured one.
  */
 export class RevocationSubscriber {
   #lastId = ''
@@ -23,8 +46,12 @@ export class RevocationSubscriber {
   #closed = false
   #backoffMs = 100
   #timer: NodeJS.Timeout | undefined
+  /** A discovered feed that has not opened yet: failures are not news. */
+  #probing: boolean
   /** For tests and metrics: true while a stream is open. */
   connected = false
+  /** True once a discovered URL turned out to have no feed; nothing more is attempted. */
+  absent = false
 
   constructor(
     private readonly url: string,
@@ -32,8 +59,10 @@ export class RevocationSubscriber {
     private readonly http: Dispatcher,
     private readonly cache: IntrospectionCache,
     private readonly logger: Logger,
+    source: FeedSource = 'configured',
   ) {
-    this.cache.shortTtlMs = DISCONNECTED_TTL_MS
+    this.#probing = source === 'discovered'
+    if (!this.#probing) this.cache.shortTtlMs = DISCONNECTED_TTL_MS
     void this.#connect()
   }
 
@@ -54,9 +83,20 @@ export class RevocationSubscriber {
         signal: abort.signal,
         bodyTimeout: 0,
       })
-      if (res.statusCode !== 200) {
+      const type = String(res.headers['content-type'] ?? '')
+      if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
         await res.body.dump()
-        throw new Error(`status ${res.statusCode}`)
+        if (this.#probing && res.statusCode < 500) {
+          this.absent = true
+          this.logger.info({ url: this.url, status: res.statusCode }, 'no revocation feed next to the introspection endpoint; cached answers live until cache.ttl')
+          return
+        }
+        throw new Error(res.statusCode !== 200 ? `status ${res.statusCode}` : `not an event stream (${type || 'no content type'})`)
+      }
+      if (this.#probing) {
+        // Answers cached while probing had the full ttl and no feed to evict them: start clean.
+        this.#probing = false
+        this.cache.clear()
       }
       this.connected = true
       this.#backoffMs = 100
@@ -76,12 +116,14 @@ export class RevocationSubscriber {
       throw new Error('stream ended')
     } catch (err) {
       if (this.#closed) return
-      this.logger.warn({ url: this.url, err: (err as Error).message }, 'revocation events unavailable; cached answers kept briefly until they are back')
+      if (this.#probing) this.logger.debug({ url: this.url, err: (err as Error).message }, 'revocation feed not reachable yet')
+      else this.logger.warn({ url: this.url, err: (err as Error).message }, 'revocation events unavailable; cached answers kept briefly until they are back')
     } finally {
       clearTimeout(silence)
       this.connected = false
     }
-    this.cache.shortTtlMs = DISCONNECTED_TTL_MS
+    if (this.absent || this.#closed) return
+    if (!this.#probing) this.cache.shortTtlMs = DISCONNECTED_TTL_MS
     const wait = this.#backoffMs
     this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS)
     this.#timer = setTimeout(() => void this.#connect(), wait)
