@@ -8,11 +8,11 @@ import type { CompiledRule, ErrorStep } from '../rules/compile.js'
 import type { GatewayRequest } from './request.js'
 import type { RuleSet } from './rule-set.js'
 
-/** What the proxy and the decision API share: the current rules and the global error handlers. */
+/** What the proxy and the decision API share: the current rules and the fallback error handlers. */
 export interface DecisionDeps {
   /** The current rule set; read once per request so one request never sees two sets. */
   readonly rules: () => RuleSet
-  readonly globalErrors: readonly ErrorStep[]
+  /** `errors.fallback`, in order, with their global `when`. */
   readonly fallbackErrors: readonly ErrorStep[]
   readonly logger: Logger
   /** Where requests without a rule, and upstream failures, are counted (rules carry their own stats). */
@@ -39,5 +39,5 @@ export async function decide(deps: DecisionDeps, req: GatewayRequest): Promise<D
 
 /** The error handler's answer for a failed decision. */
 export function errorResponse(deps: DecisionDeps, req: GatewayRequest, rule: CompiledRule | undefined, err: GatehouseError): ErrorResponse {
-  return renderError(err, req, rule?.errors, deps.globalErrors, deps.fallbackErrors)
+  return renderError(err, req, rule?.errors, deps.fallbackErrors)
 }

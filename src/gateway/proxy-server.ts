@@ -105,7 +105,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       logger.error({ err }, 'unhandled error in proxy handler')
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' })
-        res.end('{"error":{"code":500,"status":"Internal Server Error","message":"An internal server error occurred"}}')
+        res.end('{"error":{"code":500,"status":"Internal Server Error","message":"An internal server error occurred"}}\n')
       } else res.destroy()
     })
   }
