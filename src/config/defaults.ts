@@ -28,6 +28,8 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
       timeout: { read: '5s', write: '120s', idle: '120s' },
       // Off: incoming X-Forwarded-* headers are client-controlled unless a trusted proxy sets them.
       trust_forwarded_headers: false,
+      // Oathkeeper matches the Host header even with trusted forwarded headers.
+      match_forwarded_host: false,
       cors: CORS_DEFAULTS,
       // No cert and key: plain HTTP, as Oathkeeper.
       tls: {},

@@ -82,6 +82,7 @@ export const configSchema: SchemaNode = object({
       port,
       timeout: object({ read: duration, write: duration, idle: duration }),
       trust_forwarded_headers: { type: 'boolean' },
+      match_forwarded_host: { type: 'boolean', description: 'with trust_forwarded_headers: match X-Forwarded-Host instead of Host' },
       cors,
       tls: tlsSchema(),
       workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { type: 'string', enum: ['auto'] }] },

@@ -62,6 +62,11 @@ export interface GatehouseConfig {
       readonly port: number
       readonly timeout: ProxyTimeouts
       readonly trust_forwarded_headers: boolean
+      /**
+       * Beyond Oathkeeper: with trust_forwarded_headers, match rules against X-Forwarded-Host
+       * instead of Host. Default false: Oathkeeper matches Host.
+       */
+      readonly match_forwarded_host: boolean
       readonly cors: CorsSettings
       /** HTTPS when cert and key are set (Oathkeeper's `serve.proxy.tls`); files are reloaded on change. */
       readonly tls: TlsConfig

@@ -100,6 +100,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
       ...decisionDeps,
       upstreams,
       trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers,
+      matchForwardedHost: config.serve.proxy.match_forwarded_host,
       cors: proxyCors,
     }),
   )
@@ -113,6 +114,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     createUpgradeHandler({
       ...decisionDeps,
       trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers,
+      matchForwardedHost: config.serve.proxy.match_forwarded_host,
       timeoutMs: writeMs,
       closing: () => closing,
       sockets: tunnels,

@@ -182,17 +182,49 @@ function forwardedHostOf(req: IncomingMessage): string | undefined {
   return v ? checkedHost(v, 'X-Forwarded-Host') : undefined
 }
 
-/** The target of a proxied request. X-Forwarded-Proto/Host are used only when trusted. */
-export function proxyTarget(req: IncomingMessage, trustForwarded: boolean): RequestTarget {
+/** How the proxy reads X-Forwarded-* (`serve.proxy.trust_forwarded_headers`, `match_forwarded_host`). */
+export interface ForwardedTrust {
+  /** X-Forwarded-Proto sets the scheme matched; X-Forwarded-* reach the pipeline and the upstream. */
+  readonly trust: boolean
+  /** With `trust`: match X-Forwarded-Host instead of Host (Oathkeeper always matches Host). */
+  readonly matchHost: boolean
+}
+
+/**
+ * The target of a proxied request. As Oathkeeper, the host matched is the Host header even when
+ * forwarded headers are trusted (a balancer that rewrites Host keeps matching the same rules);
+ * only X-Forwarded-Proto changes what is matched, unless `match_forwarded_host` asks for the host.
+ */
+export function proxyTarget(req: IncomingMessage, fwd: ForwardedTrust): RequestTarget {
   const { path, search } = splitTarget(req.url ?? '/')
   let scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http'
   let host: string | undefined
-  if (trustForwarded) {
+  if (fwd.trust) {
     const p = first(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase()
     if (p === 'http' || p === 'https') scheme = p
-    host = forwardedHostOf(req)
+    // Checked even when not matched: it is forwarded and read by the redirect error handler.
+    const forwarded = forwardedHostOf(req)
+    if (fwd.matchHost) host = forwarded
   }
   return { method: (req.method ?? 'GET').toUpperCase(), scheme, host: host ?? hostOf(req), path, search }
+}
+
+/**
+ * The headers the pipeline sees for a proxied request. Untrusted X-Forwarded-* and Forwarded
+ * are dropped first, as Oathkeeper does before matching: a client must not be able to choose
+ * the address a `when.remote_ip` condition, a template or a remote authorizer sees.
+ * The incoming object is returned as is when it has none (no copy per request).
+ */
+export function pipelineHeaders(headers: IncomingHttpHeaders, trust: boolean): IncomingHttpHeaders {
+  if (trust) return headers
+  let copy: IncomingHttpHeaders | undefined
+  for (const name in headers) {
+    if (name === 'forwarded' || name.startsWith('x-forwarded')) {
+      copy ??= { ...headers }
+      delete copy[name]
+    }
+  }
+  return copy ?? headers
 }
 
 /**
@@ -201,10 +233,10 @@ export function proxyTarget(req: IncomingMessage, trustForwarded: boolean): Requ
  */
 export function decisionTarget(req: IncomingMessage): RequestTarget {
   const h = req.headers
-  let uri = first(h['x-forwarded-uri']) ?? (req.url ?? '/').slice('/decisions'.length)
-  // `/decisions` and `/decisions?a=b` describe the root path.
-  if (uri === '' || uri.charCodeAt(0) === 0x3f /* ? */) uri = `/${uri}`
-  const { path, search } = splitTarget(uri)
+  const uri = first(h['x-forwarded-uri']) ?? (req.url ?? '/').slice('/decisions'.length)
+  // `/decisions` and `/decisions?a=b` describe the empty path, as in Oathkeeper: such a request
+  // matches `http://host`, not `http://host/`.
+  const { path, search } = uri === '' || uri.charCodeAt(0) === 0x3f /* ? */ ? { path: '', search: uri } : splitTarget(uri)
   const proto = first(h['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase()
   const fwdHost = forwardedHostOf(req)
   return {
