@@ -121,8 +121,8 @@ function compileUpstream(spec: RuleSpec, where: string): CompiledUpstream | null
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(`${where}: upstream.url must be http or https, got "${url.protocol}"`)
   }
-  if (up.strip_path !== undefined && !up.strip_path.startsWith('/')) {
-    throw new ConfigError(`${where}: upstream.strip_path must start with "/"`)
-  }
-  return { url, preserveHost: up.preserve_host === true, stripPath: up.strip_path || undefined }
+  // Oathkeeper trims the slashes of strip_path and strips "/" + the rest: `api`, `api/` and
+  // `/api/` all mean `/api`; one that is only slashes strips nothing.
+  const strip = up.strip_path?.replace(/^\/+|\/+$/g, '')
+  return { url, preserveHost: up.preserve_host === true, stripPath: strip ? `/${strip}` : undefined }
 }
