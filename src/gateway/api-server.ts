@@ -11,7 +11,7 @@ import { decisionTarget, GatewayRequest, requestIdOf, type RequestTarget } from 
 import { sendErrorResponse, sendJson, statusForLog } from './respond.js'
 
 export interface ApiDeps extends DecisionDeps {
-  /** False until the first complete rule set was published. */
+  /** False until a rule set with at least one valid rule is in force. */
   readonly isReady: () => boolean
   readonly ruleStatus: () => SourceStatus[]
   /** The public keys of the id_token mutators' signers, served at `/.well-known/jwks.json`. */
@@ -80,7 +80,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       case '/health/ready':
         return deps.isReady()
           ? sendJson(res, 200, { status: 'ok' })
-          : sendJson(res, 503, { errors: { rules: 'access rules have not been loaded yet' } })
+          : sendJson(res, 503, { errors: { rules: 'no valid access rule is loaded' } })
       case '/version':
         return sendJson(res, 200, { version: VERSION })
       case '/rules/status':

@@ -129,7 +129,10 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     { tls: config.serve.api.tls, where: 'serve.api.tls', logger },
     createApiHandler({
       ...decisionDeps,
-      isReady: () => ready,
+      // As Oathkeeper's rules_loaded check: ready only with at least one valid rule in force, so
+      // a gateway whose every rule file is broken (or whose rules directory is missing) is
+      // kept out of the load balancer instead of answering 404 to everything.
+      isReady: () => ready && current.rules.length > 0,
       ruleStatus: () => loader.status(),
       jwks: () => publishedJwks(shared),
       cors: apiCors,
