@@ -42,6 +42,9 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
     prometheus: { host: '', port: 9000, metrics_path: '/metrics' },
     // The token server's default too; Kubernetes waits 30s before SIGKILL, so this fits well inside.
     shutdown_grace: '10s',
+    // Multiple encoding of '.', '/' and '\\' is refused: an upstream that decodes twice would
+    // read a dot segment or a separator where a name was matched.
+    allow_double_encoded_paths: false,
   },
   access_rules: {
     repositories: [],

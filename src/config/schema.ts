@@ -94,6 +94,7 @@ export const configSchema: SchemaNode = object({
     api: object({ host: { type: 'string' }, port, tls: tlsSchema(), cors }),
     prometheus: object({ host: { type: 'string' }, port, metrics_path: { type: 'string', pattern: '^/' } }),
     shutdown_grace: duration,
+    allow_double_encoded_paths: { type: 'boolean', description: 'accept %252e, %252f, %255c in paths (400 by default)' },
   }),
   access_rules: object({
     repositories: { type: 'array', items: nonEmptyString },

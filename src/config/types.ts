@@ -81,6 +81,11 @@ export interface GatehouseConfig {
       readonly cors: CorsSettings
     }
     readonly prometheus: PrometheusSettings
+    /**
+     * Beyond Oathkeeper: accept paths with a double-encoded dot, slash or backslash (`%252e`,
+     * `%252f`, `%255c`), in the proxy and the decision API. Default false: 400.
+     */
+    readonly allow_double_encoded_paths: boolean
     /** Beyond Oathkeeper: on SIGTERM, how long in-flight requests may take before connections are cut. */
     readonly shutdown_grace: string
   }

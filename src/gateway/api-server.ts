@@ -52,7 +52,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     let greq: GatewayRequest
     try {
-      greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
+      greq = new GatewayRequest(decisionTarget(req, deps.paths), req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
       sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))

@@ -5,6 +5,7 @@ import { renderError, runPipeline } from '../pipeline/run.js'
 import { newSession, type AuthenticationSession } from '../pipeline/session.js'
 import type { ErrorResponse } from '../pipeline/types.js'
 import type { CompiledRule, ErrorStep } from '../rules/compile.js'
+import type { PathPolicy } from './normalize.js'
 import type { GatewayRequest } from './request.js'
 import type { RuleSet } from './rule-set.js'
 
@@ -14,6 +15,8 @@ export interface DecisionDeps {
   readonly rules: () => RuleSet
   /** `errors.fallback`, in order, with their global `when`. */
   readonly fallbackErrors: readonly ErrorStep[]
+  /** How request paths are checked (`serve.allow_double_encoded_paths`). */
+  readonly paths: PathPolicy
   readonly logger: Logger
   /** Where requests without a rule, and upstream failures, are counted (rules carry their own stats). */
   readonly metrics: GatewayMetrics

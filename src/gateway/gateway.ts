@@ -92,7 +92,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     connections: upstreamLimits.max_connections,
     maxQueued: upstreamLimits.max_queued,
   })
-  const decisionDeps = { rules, fallbackErrors, logger, metrics }
+  const decisionDeps = { rules, fallbackErrors, logger, metrics, paths: { allowDoubleEncoded: config.serve.allow_double_encoded_paths } }
 
   const proxyServer = createHttpServer(
     { tls: config.serve.proxy.tls, where: 'serve.proxy.tls', logger },

@@ -43,7 +43,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     let greq: GatewayRequest
     const headers = pipelineHeaders(req.headers, trustForwardedHeaders)
     try {
-      target = proxyTarget(req, { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost })
+      target = proxyTarget(req, { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost }, deps.paths)
       greq = new GatewayRequest(target, headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)

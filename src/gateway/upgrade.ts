@@ -41,7 +41,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     let greq: GatewayRequest
     const headers = pipelineHeaders(req.headers, trustForwardedHeaders)
     try {
-      greq = new GatewayRequest(proxyTarget(req, { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost }), headers, remote, requestId)
+      greq = new GatewayRequest(proxyTarget(req, { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost }, deps.paths), headers, remote, requestId)
     } catch (err) {
       const e = toGatehouseError(err)
       writeErrorResponse(socket, errorResponse(deps, new GatewayRequest(UNPARSEABLE, headers, remote, requestId), undefined, e))
