@@ -64,6 +64,7 @@ t.test('fallback handlers are tried in order, each only when its `when` matches'
   t.equal(dup.type, 'application/json')
   t.match(JSON.parse(dup.body), { error: { code: 500, status: 'Internal Server Error', message: /No error handler is responsible/ } })
   t.ok(dup.body.endsWith('\n'), 'the body ends with a newline')
+  t.ok(gw.logs.some((l) => l.code === 'GATEHOUSE_ERR_MULTIPLE_RULES' && String(l.msg).startsWith('no error handler is responsible')), 'the configuration problem is logged')
 })
 
 t.test('a rule’s handlers first; when none of them is responsible, errors.fallback', async (t) => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { toGatehouseError, type GatehouseError } from '../errors.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
-import { renderError, runPipeline } from '../pipeline/run.js'
+import { NO_ERROR_HANDLER, renderError, runPipeline } from '../pipeline/run.js'
 import { newSession, type AuthenticationSession } from '../pipeline/session.js'
 import type { ErrorResponse } from '../pipeline/types.js'
 import type { CompiledRule, ErrorStep } from '../rules/compile.js'
@@ -42,5 +42,9 @@ export async function decide(deps: DecisionDeps, req: GatewayRequest): Promise<D
 
 /** The error handler's answer for a failed decision. */
 export function errorResponse(deps: DecisionDeps, req: GatewayRequest, rule: CompiledRule | undefined, err: GatehouseError): ErrorResponse {
-  return renderError(err, req, rule?.errors, deps.fallbackErrors)
+  const r = renderError(err, req, rule?.errors, deps.fallbackErrors)
+  if (r === NO_ERROR_HANDLER) {
+    deps.logger.error({ request_id: req.requestId, rule: rule?.id, code: err.code }, 'no error handler is responsible for this error; answered 500 (see errors.fallback and the when conditions)')
+  }
+  return r
 }

@@ -66,17 +66,23 @@ export function renderError(
     for (const h of ruleHandlers) if (h.when(err, req)) return h.run(err, req)
   }
   for (const h of fallback) if (h.when(err, req)) return h.run(err, req)
-  return noHandler(err)
+  return NO_ERROR_HANDLER
 }
 
-/** Oathkeeper's answer when no error handler is responsible, in herodot's JSON shape. */
-function noHandler(err: GatehouseError): ErrorResponse {
-  const body = {
+/**
+ * Oathkeeper's answer when no error handler is responsible, in herodot's JSON shape. One frozen
+ * object, so callers can tell it apart (and log the configuration problem).
+ */
+export const NO_ERROR_HANDLER: ErrorResponse = Object.freeze({
+  status: 500,
+  headers: Object.freeze({ 'content-type': 'application/json' }),
+  // The original error stays out: this answer is about the configuration, and a client must
+  // not learn more than a handler would have told it.
+  body: `${JSON.stringify({
     error: {
       code: 500,
       status: 'Internal Server Error',
-      message: `No error handler is responsible for this error (${err.code}): check errors.fallback and the handlers' when conditions`,
+      message: "No error handler is responsible for this error: check errors.fallback and the handlers' when conditions",
     },
-  }
-  return { status: 500, headers: { 'content-type': 'application/json' }, body: `${JSON.stringify(body)}\n` }
-}
+  })}\n`,
+})
