@@ -42,7 +42,7 @@ export interface CompiledRule {
   readonly authenticators: readonly PipelineStep<Authenticate>[]
   readonly authorizer: PipelineStep<Authorize>
   readonly mutators: readonly PipelineStep<Mutate>[]
-  /** The rule's error handlers; empty means "use the global ones". */
+  /** The rule's error handlers, tried (by `when`) before `errors.fallback`. */
   readonly errors: readonly ErrorStep[]
   /** Where the proxy and the decision API count this rule's requests (pre-bound: no lookup per request). */
   readonly stats: RuleStats
