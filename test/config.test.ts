@@ -144,7 +144,7 @@ t.test('bad port, bad strategy and unknown key in one file → 3 problems at onc
   })
   const problems = problemsOf(t, () => loadConfig([f!], {}))
   t.same(problems, [
-    `serve.proxy.prot: unknown key (known: host, port, timeout, trust_forwarded_headers, cors, tls, workers, upstream) [in ${f}]`,
+    `serve.proxy.prot: unknown key (known: host, port, timeout, trust_forwarded_headers, match_forwarded_host, cors, tls, workers, upstream) [in ${f}]`,
     `serve.proxy.port: must be <= 65535 (got 70000) [in ${f}]`,
     `access_rules.matching_strategy: must be one of regexp, glob (got "regex") [in ${f}]`,
   ])

@@ -81,7 +81,7 @@ t.test('`when` is taken out and compiled for these handlers on the normal path',
   )
 })
 
-t.test('through the gateway: the rule’s handlers are chosen by `when`, the global ones otherwise', async (t) => {
+t.test('through the gateway: the rule’s handlers are chosen by `when`, then errors.fallback', async (t) => {
   const deny = (id: string, path: string, errors?: unknown) => ({
     id,
     match: { url: `http://<.*>${path}`, methods: ['GET'] },
@@ -97,18 +97,19 @@ t.test('through the gateway: the rule’s handlers are chosen by `when`, the glo
         deny('browser', '/app', [
           { handler: 'redirect', config: { to: 'http://login.test/', code: 302, return_to_query_param: 'return_to', when: [{ error: ['unauthorized'], request: { header: { accept: ['text/html'] } } }] } },
           { handler: 'www_authenticate', config: { realm: 'API', when: [{ request: { cidr: ['127.0.0.0/8'], header: { accept: ['text/plain'] } } }] } },
-          { handler: 'json' },
+          // Its own `when` replaces the global one (lists are not merged, as in Oathkeeper).
+          { handler: 'json', config: { when: [{ request: { header: { accept: ['application/json'] } } }] } },
         ]),
         deny('global', '/other'),
       ]),
     },
     {
       errors: {
-        fallback: ['json'],
+        fallback: ['www_authenticate', 'redirect'],
         handlers: {
           redirect: { enabled: true, config: { to: '/signin', code: 301, when: [{ error: ['unauthorized'] }] } },
-          www_authenticate: { enabled: true },
-          // The defaults put json first among the global handlers, so it needs a `when` to let others run.
+          www_authenticate: { enabled: true, config: { when: [{ error: ['forbidden'] }] } },
+          // Enabled but not in errors.fallback: only rules that name them use them.
           json: { enabled: true, config: { when: [{ error: ['forbidden'] }] } },
         },
       },
@@ -130,6 +131,8 @@ t.test('through the gateway: the rule’s handlers are chosen by `when`, the glo
   t.equal(json.status, 401)
   t.same(JSON.parse(json.body), { error: { code: 401, status: 'Unauthorized', message: 'Access credentials are invalid' } })
   const global = await get('/other', 'application/json')
-  t.equal(global.status, 301, 'no rule handlers: the enabled global ones, in order, first `when` match')
+  t.equal(global.status, 301, 'no rule handlers: errors.fallback in order, first `when` match (www_authenticate is for 403s)')
   t.equal(global.headers.location, '/signin')
+  const none = await get('/app', 'image/png')
+  t.equal(none.status, 301, 'no rule handler responsible for an image/png client: errors.fallback')
 })

@@ -26,6 +26,12 @@ const rules = `
   authenticators: [{ handler: noop }]
   authorizer: { handler: allow }
   mutators: [{ handler: noop }]
+- id: bare
+  match: { url: 'http://gw.test', methods: [GET] }
+  upstream: { url: '${up.url}' }
+  authenticators: [{ handler: unauthorized }]
+  authorizer: { handler: allow }
+  mutators: [{ handler: noop }]
 - id: public
   match: { url: 'http://gw.test/public/<.*>', methods: [GET] }
   upstream: { url: '${up.url}' }
@@ -46,8 +52,8 @@ const rules = `
   mutators: [{ handler: noop }]
 `
 
-// A front proxy is trusted: X-Forwarded-Host decides which rules apply.
-const gw = await startGateway({ 'rules.yml': rules }, { serve: { proxy: { host: '127.0.0.1', port: 0, trust_forwarded_headers: true }, api: { host: '127.0.0.1', port: 0 } } })
+// A front proxy is trusted, and asked to decide with X-Forwarded-Host which rules apply.
+const gw = await startGateway({ 'rules.yml': rules }, { serve: { proxy: { host: '127.0.0.1', port: 0, trust_forwarded_headers: true, match_forwarded_host: true }, api: { host: '127.0.0.1', port: 0 } } })
 t.teardown(() => gw.close())
 
 async function call(url: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
@@ -81,9 +87,11 @@ t.test('the decision API refuses an X-Forwarded-Host that carries a path', async
   t.equal((await call(`${gw.api}/decisions`, { ...described, 'x-forwarded-host': 'gw.test/public' })).status, 400)
 })
 
-t.test('/decisions?query describes the root path', async (t) => {
-  t.equal((await call(`${gw.api}/decisions?a=b`, { host: 'gw.test' })).status, 200)
-  t.equal((await call(`${gw.api}/decisions`, { host: 'gw.test' })).status, 200)
+t.test('/decisions and /decisions?query describe the empty path, as in Oathkeeper', async (t) => {
+  t.equal((await call(`${gw.api}/decisions?a=b`, { host: 'gw.test' })).status, 401, 'the rule for http://gw.test')
+  t.equal((await call(`${gw.api}/decisions`, { host: 'gw.test' })).status, 401)
+  t.equal((await call(`${gw.api}/decisions/`, { host: 'gw.test' })).status, 200, '/decisions/ is the root path')
+  t.equal((await call(`${gw.api}/decisions`, { host: 'gw.test', 'x-forwarded-uri': '/' })).status, 200)
 })
 
 t.test('a refused decision request is logged too', async (t) => {

@@ -46,6 +46,18 @@ const rules = (upstream: string): string => `
   authenticators: [{ handler: noop }]
   authorizer: { handler: allow }
   mutators: [{ handler: noop }]
+- id: strip-bare
+  match: { url: 'http://gw.test/api/v2/<.*>', methods: [GET] }
+  upstream: { url: '${upstream}', strip_path: api/v2/ }
+  authenticators: [{ handler: noop }]
+  authorizer: { handler: allow }
+  mutators: [{ handler: noop }]
+- id: strip-slashes
+  match: { url: 'http://gw.test/api/v3/<.*>', methods: [GET] }
+  upstream: { url: '${upstream}', strip_path: api }
+  authenticators: [{ handler: noop }]
+  authorizer: { handler: allow }
+  mutators: [{ handler: noop }]
 `
 
 const gw = await startGateway({ 'rules.yml': rules(up.url) })
@@ -114,6 +126,13 @@ t.test('strip_path, base path and preserve_host', async (t) => {
   t.equal(seen.headers.host, 'gw.test')
 })
 
+t.test('strip_path without a leading slash is trimmed and stripped, as in Oathkeeper', async (t) => {
+  const before = up.seen.length
+  t.equal((await get('/api/v2/items?q=1')).status, 200, 'api/v2/')
+  t.equal((await get('/api/v3/items')).status, 200, 'api')
+  t.same(up.seen.slice(before).map((s) => s.url), ['/items?q=1', '/v3/items'])
+})
+
 t.test('request id: honoured and passed upstream, generated otherwise', async (t) => {
   let before = up.seen.length
   await get('/public/id', { 'x-request-id': 'abc-123' })
@@ -155,7 +174,7 @@ t.test('management API: rules, rule by id, status, health, version', async (t) =
   const status = (await (await request(`${gw.api}/rules/status`)).body.json()) as { error: string | null; rules: number }[]
   t.equal(status.length, 1)
   t.equal(status[0]!.error, null)
-  t.equal(status[0]!.rules, 6)
+  t.equal(status[0]!.rules, 8)
   t.equal((await request(`${gw.api}/health/ready`)).statusCode, 200)
   t.equal((await request(`${gw.api}/health/alive`)).statusCode, 200)
   t.match(await (await request(`${gw.api}/version`)).body.json(), { version: /^\d+\.\d+\.\d+/ })

@@ -165,7 +165,7 @@ t.test('json error handler, not verbose: exact Oathkeeper body', async (t) => {
   const res = build(errorHandlers(), 'json')(notFound, req())
   t.equal(res.status, 404)
   t.same(res.headers, { 'content-type': 'application/json' })
-  t.equal(res.body, '{"error":{"code":404,"status":"Not Found","message":"Requested url does not match any rules"}}')
+  t.equal(res.body, '{"error":{"code":404,"status":"Not Found","message":"Requested url does not match any rules"}}\n')
 })
 
 t.test('json error handler, verbose: request, reason and details in herodot order', async (t) => {
@@ -174,11 +174,11 @@ t.test('json error handler, verbose: request, reason and details in herodot orde
     handle(notFound, req()).body,
     '{"error":{"code":404,"status":"Not Found","request":"req-7",' +
       '"reason":"no rule matches GET http://gw.test/x?a=\\u003cb\\u003e\\u0026c",' +
-      '"details":{"url":"http://gw.test/x"},"message":"Requested url does not match any rules"}}',
+      '"details":{"url":"http://gw.test/x"},"message":"Requested url does not match any rules"}}\n',
   )
   t.equal(
     handle(new GatehouseError('GATEHOUSE_ERR_FORBIDDEN'), req()).body,
-    '{"error":{"code":403,"status":"Forbidden","request":"req-7","message":"Access credentials are not sufficient to access this resource"}}',
+    '{"error":{"code":403,"status":"Forbidden","request":"req-7","message":"Access credentials are not sufficient to access this resource"}}\n',
     'absent reason and details are left out',
   )
 })

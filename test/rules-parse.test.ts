@@ -122,3 +122,13 @@ t.test('wrong handler shapes are reported per field', async (t) => {
     'h.yml: rule "h" (#1): mutators[0].config: must be object',
   ])
 })
+
+t.test('version: a semantic version (optionally v-prefixed) or none; anything else refuses the file', async (t) => {
+  const withVersion = (v: string): string => `- id: r\n  version: '${v}'\n  match: { url: 'http://a.test/' }\n- id: other\n  match: { url: 'http://a.test/o' }\n`
+  for (const v of ['v0.40.0', '0.40.0', '1.2.3-beta.1', 'v0.38.15-beta.1+oryOS.2', '']) {
+    t.equal(parseRuleDocument(withVersion(v), 'r.yml').length, 2, `"${v}" accepted`)
+  }
+  for (const v of ['latest', '1.0', 'v1', '01.2.3', '1.2.3-01', 'vv1.0.0', ' 1.0.0']) {
+    t.same(problems(() => parseRuleDocument(withVersion(v), 'r.yml')), [`r.yml: rule "r" (#1): version: "${v}" is not a semantic version (e.g. v0.40.0 or 0.40.0)`], `"${v}" refused`)
+  }
+})

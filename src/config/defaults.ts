@@ -28,6 +28,8 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
       timeout: { read: '5s', write: '120s', idle: '120s' },
       // Off: incoming X-Forwarded-* headers are client-controlled unless a trusted proxy sets them.
       trust_forwarded_headers: false,
+      // Oathkeeper matches the Host header even with trusted forwarded headers.
+      match_forwarded_host: false,
       cors: CORS_DEFAULTS,
       // No cert and key: plain HTTP, as Oathkeeper.
       tls: {},
@@ -40,6 +42,9 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
     prometheus: { host: '', port: 9000, metrics_path: '/metrics' },
     // The token server's default too; Kubernetes waits 30s before SIGKILL, so this fits well inside.
     shutdown_grace: '10s',
+    // Multiple encoding of '.', '/' and '\\' is refused: an upstream that decodes twice would
+    // read a dot segment or a separator where a name was matched.
+    allow_double_encoded_paths: false,
   },
   access_rules: {
     repositories: [],

@@ -84,6 +84,7 @@ export const configSchema: SchemaNode = object({
       port,
       timeout: object({ read: duration, write: duration, idle: duration }),
       trust_forwarded_headers: { type: 'boolean' },
+      match_forwarded_host: { type: 'boolean', description: 'with trust_forwarded_headers: match X-Forwarded-Host instead of Host' },
       cors,
       tls: tlsSchema(),
       workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { type: 'string', enum: ['auto'] }] },
@@ -95,6 +96,7 @@ export const configSchema: SchemaNode = object({
     api: object({ host: { type: 'string' }, port, tls: tlsSchema(), cors }),
     prometheus: object({ host: { type: 'string' }, port, metrics_path: { type: 'string', pattern: '^/' } }),
     shutdown_grace: duration,
+    allow_double_encoded_paths: { type: 'boolean', description: 'accept %252e, %252f, %255c in paths (400 by default)' },
   }),
   access_rules: object({
     repositories: { type: 'array', items: nonEmptyString },

@@ -62,6 +62,11 @@ export interface GatehouseConfig {
       readonly port: number
       readonly timeout: ProxyTimeouts
       readonly trust_forwarded_headers: boolean
+      /**
+       * Beyond Oathkeeper: with trust_forwarded_headers, match rules against X-Forwarded-Host
+       * instead of Host. Default false: Oathkeeper matches Host.
+       */
+      readonly match_forwarded_host: boolean
       readonly cors: CorsSettings
       /** HTTPS when cert and key are set (Oathkeeper's `serve.proxy.tls`); files are reloaded on change. */
       readonly tls: TlsConfig
@@ -76,6 +81,11 @@ export interface GatehouseConfig {
       readonly cors: CorsSettings
     }
     readonly prometheus: PrometheusSettings
+    /**
+     * Beyond Oathkeeper: accept paths with a double-encoded dot, slash or backslash (`%252e`,
+     * `%252f`, `%255c`), in the proxy and the decision API. Default false: 400.
+     */
+    readonly allow_double_encoded_paths: boolean
     /** Beyond Oathkeeper: on SIGTERM, how long in-flight requests may take before connections are cut. */
     readonly shutdown_grace: string
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { toGatehouseError } from '../errors.js'
 import { traceContextOf } from '../observability/trace-context.js'
+import type { AuthenticationSession } from '../pipeline/session.js'
 import type { SourceStatus } from '../rules/loader.js'
 import type { CompiledRule } from '../rules/compile.js'
 import { VERSION } from '../version.js'
@@ -11,7 +12,7 @@ import { decisionTarget, GatewayRequest, requestIdOf, type RequestTarget } from 
 import { sendErrorResponse, sendJson, statusForLog } from './respond.js'
 
 export interface ApiDeps extends DecisionDeps {
-  /** False until the first complete rule set was published. */
+  /** False until a rule set with at least one valid rule is in force. */
   readonly isReady: () => boolean
   readonly ruleStatus: () => SourceStatus[]
   /** The public keys of the id_token mutators' signers, served at `/.well-known/jwks.json`. */
@@ -51,7 +52,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     let greq: GatewayRequest
     try {
-      greq = new GatewayRequest(decisionTarget(req), req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
+      greq = new GatewayRequest(decisionTarget(req, deps.paths), req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
       sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
@@ -60,7 +61,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     const d = await decide(deps, greq)
     if (d.ok) {
-      res.writeHead(200, { ...d.session.Header, 'content-length': '0' })
+      res.writeHead(200, { ...answerHeaders(req, d.session), 'content-length': '0' })
       res.end()
     } else {
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: d.rule?.id, code: d.error.code, reason: d.error.reason }, 'decision failed')
@@ -80,7 +81,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       case '/health/ready':
         return deps.isReady()
           ? sendJson(res, 200, { status: 'ok' })
-          : sendJson(res, 503, { errors: { rules: 'access rules have not been loaded yet' } })
+          : sendJson(res, 503, { errors: { rules: 'no valid access rule is loaded' } })
       case '/version':
         return sendJson(res, 200, { version: VERSION })
       case '/rules/status':
@@ -133,6 +134,32 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (!res.headersSent) sendJson(res, 400, apiError(400, 'Bad Request', 'The request could not be handled'))
     }
   }
+}
+
+/**
+ * Headers a request may carry that describe its own connection or body, never the answer:
+ * Oathkeeper skips Content-Length, and Go keeps Host and the hop-by-hop ones out of what it copies.
+ */
+const NOT_ANSWERED: ReadonlySet<string> = new Set([
+  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect',
+])
+
+/**
+ * The headers of an allowed decision: the session's, over the request's own when the `noop`
+ * mutator ran (as Oathkeeper's noop). Names compared case-insensitively, so a session header
+ * replaces the request's rather than being sent twice.
+ */
+function answerHeaders(req: IncomingMessage, session: AuthenticationSession): Record<string, string | string[]> {
+  if (session.withRequestHeaders !== true) return session.Header
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !NOT_ANSWERED.has(name)) out[name] = value
+  }
+  for (const [name, value] of Object.entries(session.Header)) {
+    delete out[name.toLowerCase()]
+    out[name] = value
+  }
+  return out
 }
 
 function apiError(code: number, status: string, message: string): unknown {

@@ -20,6 +20,7 @@ import { createHttpServer } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
 import { compileCors } from './cors.js'
 import { createProxyHandler } from './proxy-server.js'
+import { answerClientError } from './respond.js'
 import { RuleSet } from './rule-set.js'
 import { Upstreams } from './upstreams.js'
 import { createUpgradeHandler } from './upgrade.js'
@@ -61,7 +62,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     introspectionCaches: () => introspectionCaches(shared),
   })
   const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared }, metrics }
-  const { globalErrors, fallbackErrors } = compileGlobalErrors(config, ctx)
+  const fallbackErrors = compileFallbackErrors(config, ctx)
 
   let current = new RuleSet([], 0)
   let ready = false
@@ -91,7 +92,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     connections: upstreamLimits.max_connections,
     maxQueued: upstreamLimits.max_queued,
   })
-  const decisionDeps = { rules, globalErrors, fallbackErrors, logger, metrics }
+  const decisionDeps = { rules, fallbackErrors, logger, metrics, paths: { allowDoubleEncoded: config.serve.allow_double_encoded_paths } }
 
   const proxyServer = createHttpServer(
     { tls: config.serve.proxy.tls, where: 'serve.proxy.tls', logger },
@@ -99,10 +100,12 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
       ...decisionDeps,
       upstreams,
       trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers,
+      matchForwardedHost: config.serve.proxy.match_forwarded_host,
       cors: proxyCors,
     }),
   )
   const proxy = proxyServer.server
+  proxy.on('clientError', answerClientError)
   // WebSocket (and other Upgrade) handshakes: same rules and pipeline, then a tunnel.
   let closing = false
   const tunnels = new Set<Duplex>()
@@ -111,6 +114,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     createUpgradeHandler({
       ...decisionDeps,
       trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers,
+      matchForwardedHost: config.serve.proxy.match_forwarded_host,
       timeoutMs: writeMs,
       closing: () => closing,
       sockets: tunnels,
@@ -125,13 +129,17 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     { tls: config.serve.api.tls, where: 'serve.api.tls', logger },
     createApiHandler({
       ...decisionDeps,
-      isReady: () => ready,
+      // As Oathkeeper's rules_loaded check: ready only with at least one valid rule in force, so
+      // a gateway whose every rule file is broken (or whose rules directory is missing) is
+      // kept out of the load balancer instead of answering 404 to everything.
+      isReady: () => ready && current.rules.length > 0,
       ruleStatus: () => loader.status(),
       jwks: () => publishedJwks(shared),
       cors: apiCors,
     }),
   )
   const api = apiServer.server
+  api.on('clientError', answerClientError)
   const prometheus = config.serve.prometheus
   const metricsServer = createHttpServer({ where: 'serve.prometheus', logger }, createMetricsHandler(metrics.registry, prometheus.metrics_path, logger))
 
@@ -197,7 +205,11 @@ function* introspectionCaches(shared: SharedResources): Iterable<IntrospectionCa
   }
 }
 
-function compileGlobalErrors(config: GatehouseConfig, ctx: CompileContext): { globalErrors: ErrorStep[]; fallbackErrors: ErrorStep[] } {
+/**
+ * Compiles `errors.fallback`. Every enabled handler's global config is compiled too, although
+ * only rules that name it use it: a mistake in it is found at start, not on the first error.
+ */
+function compileFallbackErrors(config: GatehouseConfig, ctx: CompileContext): ErrorStep[] {
   const problems: string[] = []
   const compile = (id: string, where: string): ErrorStep | undefined => {
     try {
@@ -207,15 +219,12 @@ function compileGlobalErrors(config: GatehouseConfig, ctx: CompileContext): { gl
       return undefined
     }
   }
-  const globalErrors = Object.entries(config.errors.handlers)
-    .filter(([, s]) => s.enabled)
-    .map(([id]) => compile(id, `errors.handlers.${id}`))
-    .filter((s): s is ErrorStep => s !== undefined)
+  for (const [id, s] of Object.entries(config.errors.handlers)) if (s.enabled) compile(id, `errors.handlers.${id}`)
   const fallbackErrors = config.errors.fallback
     .map((id, i) => compile(id, `errors.fallback[${i}]`))
     .filter((s): s is ErrorStep => s !== undefined)
   if (problems.length > 0) throw new ConfigError('invalid error handler configuration', problems)
-  return { globalErrors, fallbackErrors }
+  return fallbackErrors
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -17,6 +17,9 @@
  * - `%5C` and a literal '\': Windows servers and some frameworks treat '\' as a separator;
  * - `%00`: C-based upstreams truncate at NUL, serving a different path than was matched;
  * - invalid or truncated escapes (`%zz`, `%4`): upstreams repair them in different ways;
+ * - a double-encoded '.', '/' or '\\' (`%252e`, `%252f`, `%255c`, any case, any depth) unless
+ *   `serve.allow_double_encoded_paths`: an upstream that decodes twice reads `..` or a separator
+ *   where the gateway matched a name;
  * - a segment `.;…` or `..;…` (`;` escaped or not): Java servlet containers strip `;params` and
  *   then resolve the dot segment (`/public/..;/admin` → `/admin`);
  * - an overlong UTF-8 sequence (`%C0%AF`, `%E0%80%AF`: '/' in two or three bytes): never valid
@@ -29,6 +32,7 @@
  * - a raw '#': a request target has no fragment (RFC 9112 §3.2), but upstreams that parse it as
  *   a URL cut the path there (`/public/..#/x` is `/` to them).
  * Escaped bytes that do not form UTF-8 (Latin-1 paths such as `caf%E9`) are kept as they are.
+ * Rules are matched against this path decoded (match-path.ts); this path, escapes kept, is forwarded.
  * The decision API reads the path from a header, where bytes above 0x7F arrive unescaped (one
  * character each); they are checked the same way. Node's request-line parser refuses them.
  */
@@ -40,24 +44,45 @@ const PERCENT = 0x25
 const BACKSLASH = 0x5c
 const HASH = 0x23
 
+/** Path options (`serve.allow_double_encoded_paths`). */
+export interface PathPolicy {
+  /** Accept `%252e`, `%252f`, `%255c` (and deeper: `%25252f`); refused with 400 by default. */
+  readonly allowDoubleEncoded: boolean
+}
+
+const STRICT: PathPolicy = { allowDoubleEncoded: false }
+
+/**
+ * An escaped '%' followed by the hex of '.', '/' or '\\' (any case, any depth): an upstream
+ * that decodes twice reads a dot segment or a separator where the gateway matched a name.
+ * Web application firewalls flag multiple encoding for this reason.
+ */
+const DOUBLE_ENCODED = /%25(?:25)*(?:2e|2f|5c)/i
+
 /**
  * Normalises the path part of a request target (no query). Throws
  * GatehouseError('GATEHOUSE_ERR_BAD_REQUEST', {reason}) for paths it will not handle.
  */
-export function normalizePath(rawPath: string): string {
+export function normalizePath(rawPath: string, policy: PathPolicy = STRICT): string {
   if (rawPath.charCodeAt(0) !== SLASH) throw bad('the path must start with "/"')
   // Fast path, one scan: most paths have no escape, no '//', no '/.' and no '\', and are
   // returned as they are (no allocation).
   for (let i = 1; i < rawPath.length; i++) {
     const c = rawPath.charCodeAt(i)
-    if (c === PERCENT || c === BACKSLASH || c === HASH || c >= 0x80) return slowPath(rawPath)
-    if (rawPath.charCodeAt(i - 1) === SLASH && (c === SLASH || c === DOT)) return slowPath(rawPath)
+    if (c === PERCENT || c === BACKSLASH || c === HASH || c >= 0x80) return slowPath(rawPath, policy)
+    if (rawPath.charCodeAt(i - 1) === SLASH && (c === SLASH || c === DOT)) return slowPath(rawPath, policy)
   }
   return rawPath
 }
 
-function slowPath(rawPath: string): string {
-  const segments = decodeUnreserved(rawPath).split('/')
+function slowPath(rawPath: string, policy: PathPolicy): string {
+  const decoded = decodeUnreserved(rawPath)
+  // Checked after one decoding of unreserved escapes, so `%25%32%65` (= `%252e`) is caught too.
+  if (!policy.allowDoubleEncoded) {
+    const m = DOUBLE_ENCODED.exec(decoded)
+    if (m !== null) throw bad(`double-encoded "${m[0]}" in path (set serve.allow_double_encoded_paths to accept it)`)
+  }
+  const segments = decoded.split('/')
   // segments[0] is the '' before the leading '/'.
   const out: string[] = []
   let trailingSlash = false

@@ -7,13 +7,15 @@ import type { CompiledRule } from '../rules/compile.js'
 import { setHeaderList, type Cors } from './cors.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
 import { forward } from './forward.js'
-import { GatewayRequest, proxyTarget, requestIdOf, type RequestTarget } from './request.js'
+import { GatewayRequest, pipelineHeaders, proxyTarget, requestIdOf, type RequestTarget } from './request.js'
 import { sendErrorResponse, statusForLog } from './respond.js'
 import type { Upstreams } from './upstreams.js'
 
 export interface ProxyDeps extends DecisionDeps {
   readonly upstreams: Upstreams
   readonly trustForwardedHeaders: boolean
+  /** `serve.proxy.match_forwarded_host`: with trusted headers, match X-Forwarded-Host. */
+  readonly matchForwardedHost: boolean
   /** `serve.proxy.cors` compiled; undefined when CORS is off. */
   readonly cors?: Cors | undefined
 }
@@ -39,11 +41,12 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     const corsHeaders = cors?.actualHeaders(req)
     let target: RequestTarget
     let greq: GatewayRequest
+    const headers = pipelineHeaders(req.headers, trustForwardedHeaders)
     try {
-      target = proxyTarget(req, trustForwardedHeaders)
-      greq = new GatewayRequest(target, req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
+      target = proxyTarget(req, { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost }, deps.paths)
+      greq = new GatewayRequest(target, headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
-      const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
+      const r = new GatewayRequest(UNPARSEABLE, headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
       sendError(res, corsHeaders, errorResponse(deps, r, undefined, toGatehouseError(err)))
       finish(req.method, req.url, undefined)
       return
@@ -105,7 +108,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       logger.error({ err }, 'unhandled error in proxy handler')
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' })
-        res.end('{"error":{"code":500,"status":"Internal Server Error","message":"An internal server error occurred"}}')
+        res.end('{"error":{"code":500,"status":"Internal Server Error","message":"An internal server error occurred"}}\n')
       } else res.destroy()
     })
   }

@@ -5,15 +5,18 @@ import { GatehouseError } from '../errors.js'
 import type { TraceContext } from '../observability/trace-context.js'
 import type { PipelineRequest } from '../pipeline/session.js'
 import { hasBody } from './forward.js'
-import { normalizePath } from './normalize.js'
+import { matchPath } from './match-path.js'
+import { normalizePath, type PathPolicy } from './normalize.js'
 
 /** Where a request is going, after normalisation: what is matched is also what is forwarded. */
 export interface RequestTarget {
   readonly method: string
   readonly scheme: string
   readonly host: string
-  /** Normalised path. */
+  /** Normalised path, escapes kept: what is forwarded. */
   readonly path: string
+  /** The path rules are matched against: `path` decoded (match-path.ts); `path` when absent. */
+  readonly matchPath?: string
   /** '?…' or ''. */
   readonly search: string
 }
@@ -64,14 +67,15 @@ export class GatewayRequest implements PipelineRequest {
     })
   }
 
-  /** `scheme://host/path` without the query: the string rules are matched against. */
+  /** `scheme://host/path` without the query, the path decoded: the string rules are matched against. */
   get matchUrl(): string {
-    return `${this.target.scheme}://${this.target.host}${this.target.path}`
+    return `${this.target.scheme}://${this.target.host}${this.target.matchPath ?? this.target.path}`
   }
 
   get url(): URL {
     if (this.#url === undefined) {
-      this.#url = new URL(`${this.matchUrl}${this.target.search}`)
+      // From the escaped path: a decoded `?` or `#` would end the path here.
+      this.#url = new URL(`${this.target.scheme}://${this.target.host}${this.target.path}${this.target.search}`)
     }
     return this.#url
   }
@@ -129,11 +133,12 @@ function first(v: string | string[] | undefined): string | undefined {
   return v
 }
 
-/** Splits a request target into normalised path and raw search. Throws 400 on bad input. */
-export function splitTarget(rawTarget: string): { path: string; search: string } {
+/** Splits a request target into normalised path, its match form and raw search. Throws 400 on bad input. */
+export function splitTarget(rawTarget: string, policy?: PathPolicy): { path: string; matchPath: string; search: string } {
   const q = rawTarget.indexOf('?')
   const rawPath = q === -1 ? rawTarget : rawTarget.slice(0, q)
-  return { path: normalizePath(rawPath), search: q === -1 ? '' : rawTarget.slice(q) }
+  const path = normalizePath(rawPath, policy)
+  return { path, matchPath: matchPath(path), search: q === -1 ? '' : rawTarget.slice(q) }
 }
 
 /**
@@ -182,29 +187,61 @@ function forwardedHostOf(req: IncomingMessage): string | undefined {
   return v ? checkedHost(v, 'X-Forwarded-Host') : undefined
 }
 
-/** The target of a proxied request. X-Forwarded-Proto/Host are used only when trusted. */
-export function proxyTarget(req: IncomingMessage, trustForwarded: boolean): RequestTarget {
-  const { path, search } = splitTarget(req.url ?? '/')
+/** How the proxy reads X-Forwarded-* (`serve.proxy.trust_forwarded_headers`, `match_forwarded_host`). */
+export interface ForwardedTrust {
+  /** X-Forwarded-Proto sets the scheme matched; X-Forwarded-* reach the pipeline and the upstream. */
+  readonly trust: boolean
+  /** With `trust`: match X-Forwarded-Host instead of Host (Oathkeeper always matches Host). */
+  readonly matchHost: boolean
+}
+
+/**
+ * The target of a proxied request. As Oathkeeper, the host matched is the Host header even when
+ * forwarded headers are trusted (a balancer that rewrites Host keeps matching the same rules);
+ * only X-Forwarded-Proto changes what is matched, unless `match_forwarded_host` asks for the host.
+ */
+export function proxyTarget(req: IncomingMessage, fwd: ForwardedTrust, policy?: PathPolicy): RequestTarget {
+  const { path, matchPath, search } = splitTarget(req.url ?? '/', policy)
   let scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http'
   let host: string | undefined
-  if (trustForwarded) {
+  if (fwd.trust) {
     const p = first(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase()
     if (p === 'http' || p === 'https') scheme = p
-    host = forwardedHostOf(req)
+    // Checked even when not matched: it is forwarded and read by the redirect error handler.
+    const forwarded = forwardedHostOf(req)
+    if (fwd.matchHost) host = forwarded
   }
-  return { method: (req.method ?? 'GET').toUpperCase(), scheme, host: host ?? hostOf(req), path, search }
+  return { method: (req.method ?? 'GET').toUpperCase(), scheme, host: host ?? hostOf(req), path, matchPath, search }
+}
+
+/**
+ * The headers the pipeline sees for a proxied request. Untrusted X-Forwarded-* and Forwarded
+ * are dropped first, as Oathkeeper does before matching: a client must not be able to choose
+ * the address a `when.remote_ip` condition, a template or a remote authorizer sees.
+ * The incoming object is returned as is when it has none (no copy per request).
+ */
+export function pipelineHeaders(headers: IncomingHttpHeaders, trust: boolean): IncomingHttpHeaders {
+  if (trust) return headers
+  let copy: IncomingHttpHeaders | undefined
+  for (const name in headers) {
+    if (name === 'forwarded' || name.startsWith('x-forwarded')) {
+      copy ??= { ...headers }
+      delete copy[name]
+    }
+  }
+  return copy ?? headers
 }
 
 /**
  * The target a decision request describes: X-Forwarded-Method/Proto/Host/Uri when present,
  * else the request itself minus the `/decisions` prefix (as Oathkeeper's decision API).
  */
-export function decisionTarget(req: IncomingMessage): RequestTarget {
+export function decisionTarget(req: IncomingMessage, policy?: PathPolicy): RequestTarget {
   const h = req.headers
-  let uri = first(h['x-forwarded-uri']) ?? (req.url ?? '/').slice('/decisions'.length)
-  // `/decisions` and `/decisions?a=b` describe the root path.
-  if (uri === '' || uri.charCodeAt(0) === 0x3f /* ? */) uri = `/${uri}`
-  const { path, search } = splitTarget(uri)
+  const uri = first(h['x-forwarded-uri']) ?? (req.url ?? '/').slice('/decisions'.length)
+  // `/decisions` and `/decisions?a=b` describe the empty path, as in Oathkeeper: such a request
+  // matches `http://host`, not `http://host/`.
+  const { path, matchPath, search } = uri === '' || uri.charCodeAt(0) === 0x3f /* ? */ ? { path: '', matchPath: '', search: uri } : splitTarget(uri, policy)
   const proto = first(h['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase()
   const fwdHost = forwardedHostOf(req)
   return {
@@ -212,6 +249,7 @@ export function decisionTarget(req: IncomingMessage): RequestTarget {
     scheme: proto === 'https' ? 'https' : proto === 'http' ? 'http' : (req.socket as TLSSocket).encrypted ? 'https' : 'http',
     host: fwdHost || hostOf(req),
     path,
+    matchPath,
     search,
   }
 }

@@ -4,12 +4,13 @@ import type { Duplex } from 'node:stream'
 import { GatehouseError, toGatehouseError } from '../errors.js'
 import type { CompiledRule } from '../rules/compile.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
-import { GatewayRequest, proxyTarget, requestIdOf, type RequestTarget } from './request.js'
+import { GatewayRequest, pipelineHeaders, proxyTarget, requestIdOf, type RequestTarget } from './request.js'
 import { openTunnel, writeErrorResponse } from './tunnel.js'
 
 /** What the upgrade handler needs besides the rules and error handlers every decision uses. */
 export interface UpgradeDeps extends DecisionDeps {
   readonly trustForwardedHeaders: boolean
+  readonly matchForwardedHost: boolean
   /** How long the upstream may take to answer the upgrade request. */
   readonly timeoutMs: number
   /** True once the gateway is shutting down: new tunnels are refused with 503. */
@@ -38,11 +39,12 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     const requestId = requestIdOf(req.headers)
     const remote = req.socket.remoteAddress ?? ''
     let greq: GatewayRequest
+    const headers = pipelineHeaders(req.headers, trustForwardedHeaders)
     try {
-      greq = new GatewayRequest(proxyTarget(req, trustForwardedHeaders), req.headers, remote, requestId)
+      greq = new GatewayRequest(proxyTarget(req, { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost }, deps.paths), headers, remote, requestId)
     } catch (err) {
       const e = toGatehouseError(err)
-      writeErrorResponse(socket, errorResponse(deps, new GatewayRequest(UNPARSEABLE, req.headers, remote, requestId), undefined, e))
+      writeErrorResponse(socket, errorResponse(deps, new GatewayRequest(UNPARSEABLE, headers, remote, requestId), undefined, e))
       return log(req.url, undefined, e.status)
     }
     const target = greq.target

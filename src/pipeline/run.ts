@@ -50,22 +50,39 @@ export async function runPipeline(rule: CompiledRule, req: PipelineRequest, sess
 }
 
 /**
- * Picks the error handler for an error: the rule's handlers (or, when the rule names none, the
- * globally enabled ones) in order, the first whose `when` matches; otherwise the first fallback.
+ * Picks the error handler for an error as Oathkeeper does: the rule's `errors` list in order,
+ * the first whose `when` (the rule's config merged over the global one) matches; then the
+ * `errors.fallback` list in order, each with its global `when`; the first that matches answers.
+ * When none matches, a plain JSON 500: no handler was configured for this error, and answering
+ * with a handler whose `when` excludes it (or with its status) would hide that.
  */
 export function renderError(
   err: GatehouseError,
   req: PipelineRequest,
   ruleHandlers: readonly ErrorStep[] | undefined,
-  globalHandlers: readonly ErrorStep[],
   fallback: readonly ErrorStep[],
 ): ErrorResponse {
-  const candidates = ruleHandlers !== undefined && ruleHandlers.length > 0 ? ruleHandlers : globalHandlers
-  for (const h of candidates) {
-    if (h.when(err, req)) return h.run(err, req)
+  if (ruleHandlers !== undefined) {
+    for (const h of ruleHandlers) if (h.when(err, req)) return h.run(err, req)
   }
-  const f = fallback[0]
-  if (f !== undefined) return f.run(err, req)
-  // Only reachable when errors.fallback is empty: answer plainly rather than hang the client.
-  return { status: err.status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: err.message }
+  for (const h of fallback) if (h.when(err, req)) return h.run(err, req)
+  return NO_ERROR_HANDLER
 }
+
+/**
+ * Oathkeeper's answer when no error handler is responsible, in herodot's JSON shape. One frozen
+ * object, so callers can tell it apart (and log the configuration problem).
+ */
+export const NO_ERROR_HANDLER: ErrorResponse = Object.freeze({
+  status: 500,
+  headers: Object.freeze({ 'content-type': 'application/json' }),
+  // The original error stays out: this answer is about the configuration, and a client must
+  // not learn more than a handler would have told it.
+  body: `${JSON.stringify({
+    error: {
+      code: 500,
+      status: 'Internal Server Error',
+      message: "No error handler is responsible for this error: check errors.fallback and the handlers' when conditions",
+    },
+  })}\n`,
+})

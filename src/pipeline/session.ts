@@ -28,6 +28,14 @@ export interface AuthenticationSession {
   /** Headers to set on the upstream request (or to return from the decision API). */
   Header: Record<string, string>
   readonly MatchContext: MatchContext
+  /**
+   * Set by the `noop` mutator. Oathkeeper's noop makes the request's headers the session's, so
+   * its decision API answers 200 with them (front proxies copy e.g. Authorization from it).
+   * Kept as a flag rather than copied into Header: the proxy forwards the request's headers
+   * anyway, and copying them would re-send ones it deliberately drops (hop-by-hop, untrusted
+   * X-Forwarded-*).
+   */
+  withRequestHeaders?: boolean
 }
 
 /** The request as the pipeline sees it, for both the proxy and the decision API. */

@@ -42,7 +42,7 @@ export interface CompiledRule {
   readonly authenticators: readonly PipelineStep<Authenticate>[]
   readonly authorizer: PipelineStep<Authorize>
   readonly mutators: readonly PipelineStep<Mutate>[]
-  /** The rule's error handlers; empty means "use the global ones". */
+  /** The rule's error handlers, tried (by `when`) before `errors.fallback`. */
   readonly errors: readonly ErrorStep[]
   /** Where the proxy and the decision API count this rule's requests (pre-bound: no lookup per request). */
   readonly stats: RuleStats
@@ -141,8 +141,8 @@ function compileUpstream(spec: RuleSpec, where: string): CompiledUpstream | null
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(`${where}: upstream.url must be http or https, got "${url.protocol}"`)
   }
-  if (up.strip_path !== undefined && !up.strip_path.startsWith('/')) {
-    throw new ConfigError(`${where}: upstream.strip_path must start with "/"`)
-  }
-  return { url, preserveHost: up.preserve_host === true, stripPath: up.strip_path || undefined }
+  // Oathkeeper trims the slashes of strip_path and strips "/" + the rest: `api`, `api/` and
+  // `/api/` all mean `/api`; one that is only slashes strips nothing.
+  const strip = up.strip_path?.replace(/^\/+|\/+$/g, '')
+  return { url, preserveHost: up.preserve_host === true, stripPath: strip ? `/${strip}` : undefined }
 }

@@ -58,6 +58,14 @@ export function readRuleDocument(text: string, sourceName: string): ParsedRule[]
   return reader.rules
 }
 
+/**
+ * Semantic Versioning 2.0.0 (MAJOR.MINOR.PATCH, optional pre-release and build), optionally
+ * prefixed with "v": what Oathkeeper's rule migrator accepts (blang/semver after TrimPrefix "v").
+ */
+const NUM = '(?:0|[1-9]\\d*)'
+const PRE_ID = '(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)'
+const SEMVER = new RegExp(`^v?${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?$`)
+
 /** Collects the rules and problems of one file's documents, numbering rules across the file. */
 class DocumentReader {
   readonly rules: ParsedRule[] = []
@@ -104,6 +112,12 @@ class DocumentReader {
   }
 
   #accept(rule: ParsedRule, ref: string): void {
+    const version = rule.spec.version
+    if (version !== undefined && version !== '' && !SEMVER.test(version)) {
+      // Oathkeeper parses it (for its rule migrations) and refuses the file when it cannot.
+      this.problems.push(`${this.source}: ${rule.label}: version: "${version}" is not a semantic version (e.g. v0.40.0 or 0.40.0)`)
+      return
+    }
     const seen = this.#firstById.get(rule.spec.id)
     if (seen !== undefined) {
       this.problems.push(`${this.source}: ${rule.label}: duplicate id, already used by ${seen} of this file`)

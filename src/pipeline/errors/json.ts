@@ -53,7 +53,8 @@ export const json = {
       // Lower-cased so the content type below replaces, never duplicates, one the error carries.
       if (err.headers !== undefined) for (const [k, v] of Object.entries(err.headers)) headers[k.toLowerCase()] = v
       headers['content-type'] = 'application/json'
-      return { status: err.status, headers, body: goJson({ error: body }) }
+      // A final newline as Go's json.Encoder writes it: curl output and log lines do not run together.
+      return { status: err.status, headers, body: `${goJson({ error: body })}\n` }
     }
   },
 } satisfies ErrorHandlerDef<JsonErrorConfig>

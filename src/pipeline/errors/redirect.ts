@@ -21,8 +21,8 @@ const RELATIVE_BASE = 'http://relative.invalid'
 /**
  * `redirect`: answers with a 301/302 to `to`, as Oathkeeper does (Go's http.Redirect: a short
  * HTML body for GET and HEAD, none for other methods). The return URL is the request URL the
- * rule matched: built from X-Forwarded-* in the decision API, and in the proxy only when
- * `serve.proxy.trust_forwarded_headers` (Oathkeeper reads those headers from any client).
+ * rule matched, with X-Forwarded-Host's host when there is one: built from X-Forwarded-* in the
+ * decision API, and in the proxy only when `serve.proxy.trust_forwarded_headers`.
  */
 export const redirect = {
   id: 'redirect',
@@ -77,10 +77,21 @@ export const redirect = {
   },
 } satisfies ErrorHandlerDef<RedirectErrorConfig>
 
-/** The URL to come back to; undefined for a request too malformed to have one (e.g. no Host). */
+/**
+ * The URL to come back to; undefined for a request too malformed to have one (e.g. no Host).
+ * The host is X-Forwarded-Host when the request carries one, as Oathkeeper's: the proxy matches
+ * the Host header, but the client called the host the balancer in front was asked for. (The
+ * proxy drops untrusted X-Forwarded-* before the pipeline, so only a trusted one is seen.)
+ */
 function requestedUrl(req: PipelineRequest): string | undefined {
   try {
-    return req.url.href
+    const forwarded = req.headers['x-forwarded-host']
+    const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim()
+    if (host === undefined || host === '') return req.url.href
+    const u = new URL(req.url.href)
+    // The URL setter ignores a value that is no host, leaving the matched one.
+    u.host = host
+    return u.href
   } catch {
     return undefined
   }
