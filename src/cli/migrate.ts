@@ -1,9 +1,11 @@
 import { createInterface } from 'node:readline'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import { POSTGRES_MIGRATIONS } from '../token-server/store/migrations/postgres.js'
 import { SQLITE_MIGRATIONS } from '../token-server/store/migrations/sqlite.js'
 import type { Migration } from '../token-server/store/migrations/types.js'
 import type { Store } from '../token-server/store/types.js'
+import { parseFormat, serialize, TABLE, type Format } from './hydra/output.js'
+import { tabwrite } from './hydra/tabwriter.js'
 
 /** What `migrate sql` reads from and writes to; tests pass their own. */
 export interface MigrateIo {
@@ -11,6 +13,14 @@ export interface MigrateIo {
   readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean }
   readonly stdout: NodeJS.WritableStream
   readonly stderr: NodeJS.WritableStream
+}
+
+/** How a migrate verb finds its database: `[DSN]` or `-e`. */
+export interface DsnOptions {
+  /** The DSN argument, if given. */
+  readonly dsn?: string | undefined
+  /** `-e`: read the DSN from the environment variable DSN. */
+  readonly readFromEnv: boolean
 }
 
 export interface MigrateSqlOptions {
@@ -53,14 +63,9 @@ export async function runMigrateSql(opts: MigrateSqlOptions, io: MigrateIo = PRO
     }
     io.stdout.write(`${plural(pending.length)} pending:\n`)
     for (const m of pending) io.stdout.write(`  ${m.version}  ${m.name}\n`)
-    if (!opts.yes) {
-      if (io.stdin.isTTY !== true) {
-        throw new MigrateError('refusing to apply migrations without confirmation: stdin is not a terminal; pass --yes')
-      }
-      if (!(await confirm(io, `Apply ${plural(pending.length)}? [y/N] `))) {
-        io.stderr.write('Aborted: no migrations applied\n')
-        return 1
-      }
+    if (!(await confirmed(opts.yes, io, `Apply ${plural(pending.length)}?`, 'apply migrations'))) {
+      io.stderr.write('Aborted: no migrations applied\n')
+      return 1
     }
     // Another process may have applied some meanwhile; report what this run did.
     const done = await store.migrate()
@@ -74,7 +79,7 @@ export async function runMigrateSql(opts: MigrateSqlOptions, io: MigrateIo = PRO
   }
 }
 
-function resolveDsn(opts: MigrateSqlOptions, env: NodeJS.ProcessEnv): string {
+function resolveDsn(opts: DsnOptions, env: NodeJS.ProcessEnv): string {
   if (opts.readFromEnv) {
     if (opts.dsn !== undefined) throw new MigrateError('give the DSN either as an argument or with -e (from the DSN environment variable), not both')
     const dsn = env.DSN ?? ''
@@ -85,6 +90,92 @@ function resolveDsn(opts: MigrateSqlOptions, env: NodeJS.ProcessEnv): string {
     throw new MigrateError('no DSN given: pass it as an argument, or set the environment variable DSN and pass -e')
   }
   return opts.dsn
+}
+
+export interface MigrateDownOptions extends DsnOptions {
+  /** `--steps`: how many of the newest applied migrations to undo. */
+  readonly steps: number
+  readonly yes: boolean
+}
+
+/**
+ * `migrate sql down [DSN] --steps N` as in Hydra: shows the newest N applied migrations and
+ * undoes them, newest first, after confirmation. Undoing a migration drops its tables and the
+ * data in them: back up first. Returns the exit code.
+ */
+export async function runMigrateDown(opts: MigrateDownOptions, io: MigrateIo = PROCESS_IO): Promise<number> {
+  return withStore(opts, io, async (store) => {
+    if (!Number.isInteger(opts.steps) || opts.steps < 1) {
+      throw new MigrateError('nothing to roll back: give the number of migrations to undo with --steps, e.g. --steps 1')
+    }
+    const { applied } = await store.migrationStatus()
+    const undo = MIGRATIONS[store.kind].slice(Math.max(0, applied - opts.steps), applied).reverse()
+    if (undo.length === 0) {
+      io.stdout.write('No migrations to roll back\n')
+      return 0
+    }
+    io.stdout.write(`${plural(undo.length)} to roll back (their tables and data are dropped):\n`)
+    for (const m of undo) io.stdout.write(`  ${m.version}  ${m.name}\n`)
+    if (!(await confirmed(opts.yes, io, `Roll back ${plural(undo.length)}?`, 'roll back migrations'))) {
+      io.stderr.write('Aborted: no migrations rolled back\n')
+      return 1
+    }
+    io.stdout.write(`Rolled back ${plural(await store.rollback(undo.length))}\n`)
+    return 0
+  })
+}
+
+export interface MigrateStatusOptions extends DsnOptions {
+  readonly format: Format
+  /** `--block`: wait until no migration is pending. */
+  readonly block: boolean
+  /** How long to wait between checks with --block (Hydra: 1 s). */
+  readonly pollMs?: number
+}
+
+/**
+ * `migrate sql status [DSN]` (and Hydra's older `migrate status`): every migration with its
+ * state, in Hydra's table (`Version  Name  Status`, Applied or Pending) or `--format json`.
+ * `--block` waits until none is pending, e.g. in an init container. Returns the exit code.
+ */
+export async function runMigrateStatus(opts: MigrateStatusOptions, io: MigrateIo = PROCESS_IO): Promise<number> {
+  return withStore(opts, io, async (store) => {
+    let { applied } = await store.migrationStatus()
+    const all = MIGRATIONS[store.kind]
+    while (opts.block && applied < all.length) {
+      io.stdout.write('Waiting for migrations to finish...\n')
+      for (const m of all.slice(applied)) io.stdout.write(` - ${m.name}\n`)
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000))
+      ;({ applied } = await store.migrationStatus())
+    }
+    const rows = all.map((m, i) => ({ version: String(m.version), name: m.name, state: i < applied ? 'Applied' : 'Pending' }))
+    if (opts.format.kind === 'table') {
+      io.stdout.write(tabwrite(`Version\tName\tStatus\t\n${rows.map((r) => `${r.version}\t${r.name}\t${r.state}\t\n`).join('')}`))
+    } else io.stdout.write(serialize(rows, opts.format))
+    return 0
+  })
+}
+
+/** Opens the store of the DSN, runs `fn`, closes it; any failure is one line on stderr and exit 1. */
+async function withStore(opts: DsnOptions, io: MigrateIo, fn: (store: Store) => Promise<number>): Promise<number> {
+  let store: Store | undefined
+  try {
+    const { openStore } = await import('../token-server/store/open.js')
+    store = openStore(resolveDsn(opts, io.env))
+    return await fn(store)
+  } catch (err) {
+    io.stderr.write(`error: ${oneLine(err)}\n`)
+    return 1
+  } finally {
+    await store?.close().catch(() => undefined)
+  }
+}
+
+/** `--yes`, or a "y" typed on a terminal; without a terminal, an error that says to pass --yes. */
+async function confirmed(yes: boolean, io: MigrateIo, question: string, doing: string): Promise<boolean> {
+  if (yes) return true
+  if (io.stdin.isTTY !== true) throw new MigrateError(`refusing to ${doing} without confirmation: stdin is not a terminal; pass --yes`)
+  return confirm(io, `${question} [y/N] `)
 }
 
 /** Asks on the terminal; anything but y/yes, or the input ending (Ctrl-D), is no. */
@@ -109,17 +200,67 @@ function oneLine(err: unknown): string {
   return message.replace(/\s*\n\s*/g, '; ')
 }
 
+interface DsnFlags {
+  readonly readFromEnv?: boolean
+  readonly yes?: boolean
+}
+
 /**
- * `sql [DSN]`, mounted under `gatehouse token-server migrate`. Sets process.exitCode rather than
- * exiting, so output is flushed and the store closed before the process ends.
+ * Hydra's DSN flags. `-e` and `--yes` may stand before or after a sub-verb (`migrate sql -e up`,
+ * `migrate sql up -e`), as cobra's persistent flags can, so sub-verbs read them merged with
+ * their parent's.
  */
-export function migrateCommand(io: MigrateIo = PROCESS_IO): Command {
-  return new Command('sql')
-    .description('create the token server schema or bring it up to date (as `hydra migrate sql`); back up the database first')
+function dsnVerb(name: string, description: string, yes: boolean): Command {
+  const c = new Command(name)
+    .description(description)
     .argument('[dsn]', 'database DSN: postgres://user:password@host:5432/db?sslmode=disable or sqlite://./data/gatehouse.sqlite')
     .option('-e, --read-from-env', 'read the DSN from the environment variable DSN', false)
-    .option('-y, --yes', 'apply without asking for confirmation', false)
+  return yes ? c.option('-y, --yes', 'go ahead without asking for confirmation', false) : c
+}
+
+const merged = (cmd: Command): DsnFlags => cmd.optsWithGlobals<DsnFlags>()
+
+function statusVerb(io: MigrateIo, name: string, description: string): Command {
+  return dsnVerb(name, description, false)
+    .addOption(new Option('--format <format>', 'output format: table, json, json-pretty, yaml, jsonpath=<path>, jsonpointer=<pointer>').argParser(parseFormat).default(TABLE, 'table'))
+    .option('--block', 'wait until every migration has been applied', false)
+    .action(async (dsn: string | undefined, opts: { format: Format; block: boolean }, cmd: Command) => {
+      process.exitCode = await runMigrateStatus({ dsn, readFromEnv: merged(cmd).readFromEnv === true, format: opts.format, block: opts.block }, io)
+    })
+}
+
+/**
+ * `sql [DSN]` with Hydra 2.x's sub-verbs `up`, `down` and `status`. `sql DSN` without a sub-verb
+ * still applies the migrations (Hydra keeps it, deprecated): a first argument that is not a
+ * sub-verb's name is the DSN. Actions set process.exitCode rather than exiting, so output is
+ * flushed and the store closed before the process ends.
+ */
+export function migrateSqlCommand(io: MigrateIo = PROCESS_IO): Command {
+  const up = dsnVerb('up', 'apply every pending migration (back up the database first)', true).action(
+    async (dsn: string | undefined, _opts: unknown, cmd: Command) => {
+      const f = merged(cmd)
+      process.exitCode = await runMigrateSql({ dsn, readFromEnv: f.readFromEnv === true, yes: f.yes === true }, io)
+    },
+  )
+  const down = dsnVerb('down', 'roll back the newest --steps migrations, dropping their tables and data (back up first)', true)
+    .option('--steps <n>', 'how many of the newest applied migrations to roll back', (v) => (/^\d+$/.test(v) ? Number(v) : Number.NaN), 0)
+    .action(async (dsn: string | undefined, opts: { steps: number }, cmd: Command) => {
+      const f = merged(cmd)
+      process.exitCode = await runMigrateDown({ dsn, readFromEnv: f.readFromEnv === true, yes: f.yes === true, steps: opts.steps }, io)
+    })
+  return dsnVerb('sql', 'create the token server schema or bring it up to date (as `hydra migrate sql`); `sql DSN` = `sql up DSN`', true)
+    .addCommand(up)
+    .addCommand(down)
+    .addCommand(statusVerb(io, 'status', 'show which migrations are applied and which are pending'))
     .action(async (dsn: string | undefined, opts: { readFromEnv: boolean; yes: boolean }) => {
       process.exitCode = await runMigrateSql({ dsn, readFromEnv: opts.readFromEnv, yes: opts.yes }, io)
     })
+}
+
+/** `migrate sql …` and Hydra's older `migrate status`, mounted as `gatehouse migrate` and `gatehouse token-server migrate`. */
+export function migrateCommand(io: MigrateIo = PROCESS_IO): Command {
+  return new Command('migrate')
+    .description('database migrations of the token server')
+    .addCommand(migrateSqlCommand(io))
+    .addCommand(statusVerb(io, 'status', 'show the migration status (as `migrate sql status`)'))
 }
