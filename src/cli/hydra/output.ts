@@ -121,10 +121,15 @@ export function goTime(d: Date): string {
   return `${date} ${sign}${hhmm} ${zoneAbbreviation(d, sign, hhmm)}`
 }
 
-/** The zone's abbreviation (UTC, CET, EST); Go prints `+01`/`+0530` for zones that have none. */
+/**
+ * The zone's abbreviation (UTC, CET, EST) from ICU's English names; where ICU has none it prints
+ * the offset as Go does for zones without one (`+09`, `+0530`).
+ */
 function zoneAbbreviation(d: Date, sign: string, hhmm: string): string {
-  const name = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? ''
-  if (/^[A-Z]{2,5}$/.test(name) && !/^GMT$/.test(name)) return name
+  for (const locale of ['en-US', 'en-GB']) {
+    const name = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? ''
+    if (/^[A-Z]{2,5}$/.test(name)) return name
+  }
   if (hhmm === '0000') return 'UTC'
   return `${sign}${hhmm.endsWith('00') ? hhmm.slice(0, 2) : hhmm}`
 }

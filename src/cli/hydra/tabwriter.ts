@@ -6,14 +6,15 @@
  */
 
 const TAB_WIDTH = 8
+/** cmdx's padding: at least one tab after every cell. */
 const PADDING = 1
 
 /** Lays out tab-terminated cells (`a\tb\t\n`) the way tabwriter does, column block by column block. */
-export function tabwrite(text: string): string {
+export function tabwrite(text: string, padding: number = PADDING): string {
   // Each line's cells: all but the last are tab-terminated and belong to columns; the last is trailing text.
   const lines = text.split('\n').map((l) => l.split('\t'))
   const out: string[] = []
-  format(lines, [], 0, lines.length, out)
+  format(lines, [], 0, lines.length, padding, out)
   return out.join('')
 }
 
@@ -21,7 +22,7 @@ export function tabwrite(text: string): string {
  * A column block is a run of consecutive lines that all have a terminated cell in this column;
  * its width is the widest such cell plus the padding. Blocks nest to the right (Go's recursion).
  */
-function format(lines: readonly string[][], widths: number[], line0: number, line1: number, out: string[]): void {
+function format(lines: readonly string[][], widths: number[], line0: number, line1: number, pad: number, out: string[]): void {
   const column = widths.length
   for (let i = line0; i < line1; i++) {
     if (column >= lines[i]!.length - 1) continue
@@ -31,10 +32,10 @@ function format(lines: readonly string[][], widths: number[], line0: number, lin
     for (; i < line1; i++) {
       const line = lines[i]!
       if (column >= line.length - 1) break
-      width = Math.max(width, runes(line[column]!) + PADDING)
+      width = Math.max(width, runes(line[column]!) + pad)
     }
     widths.push(width)
-    format(lines, widths, line0, i, out)
+    format(lines, widths, line0, i, pad, out)
     widths.pop()
     line0 = i
   }
@@ -46,7 +47,7 @@ function writeLines(lines: readonly string[][], widths: readonly number[], line0
     const line = lines[i]!
     line.forEach((cell, j) => {
       out.push(cell)
-      if (j < widths.length) out.push(padding(runes(cell), widths[j]!))
+      if (j < widths.length) out.push(tabs(runes(cell), widths[j]!))
     })
     // The text after the last newline is an unterminated line: no newline of its own.
     if (i + 1 < lines.length) out.push('\n')
@@ -54,7 +55,7 @@ function writeLines(lines: readonly string[][], widths: readonly number[], line0
 }
 
 /** Tabs from the end of a cell's text to the next tab stop at or past the column width. */
-function padding(textWidth: number, cellWidth: number): string {
+function tabs(textWidth: number, cellWidth: number): string {
   const stop = Math.ceil(cellWidth / TAB_WIDTH) * TAB_WIDTH
   return '\t'.repeat(Math.ceil((stop - textWidth) / TAB_WIDTH))
 }
