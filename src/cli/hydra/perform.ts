@@ -41,8 +41,8 @@ export function performCommand(): Command {
         if (typeof body !== 'object' || body === null || typeof body.access_token !== 'string') {
           throw new CliError(`${what}: the server did not answer with a token; is --endpoint the public API?`)
         }
-        // `expiry` is what Hydra's CLI prints (Go's oauth2.Token, rounded to the second); expires_in is relative to now.
-        const expiresAt = typeof body.expires_in === 'number' ? new Date(Math.round(Date.now() / 1000 + body.expires_in) * 1000) : undefined
+        // `expiry` is what Hydra's CLI prints (Go's oauth2.Token: now + expires_in); its table rounds it to the second.
+        const expiresAt = typeof body.expires_in === 'number' ? new Date(Date.now() + body.expires_in * 1000) : undefined
         const expiry = expiresAt === undefined ? '' : expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z')
         printRow(opts, {
           // Hydra's outputOAuth2Token: missing tokens show as <empty>, the expiry as Go prints a time.
@@ -51,7 +51,7 @@ export function performCommand(): Command {
             body.access_token,
             typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : '<empty>',
             typeof body.id_token === 'string' ? body.id_token : '<empty>',
-            expiresAt === undefined ? '0001-01-01 00:00:00 +0000 UTC' : goTime(expiresAt),
+            expiresAt === undefined ? '0001-01-01 00:00:00 +0000 UTC' : goTime(new Date(Math.round(expiresAt.getTime() / 1000) * 1000)),
           ],
           json: expiry === '' ? body : { ...body, expiry },
           id: body.access_token,
