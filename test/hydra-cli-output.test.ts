@@ -26,6 +26,7 @@ t.test('tabwrite: cmdx tables — tab stops of 8 past the widest cell + 1, per c
       'IS LAST PAGE\t\tfalse\t\n',
   )
   t.equal(tabwrite('ÄÖÜ\tx\t\nabcdefgh\ty\t\n'), 'ÄÖÜ\t\tx\t\nabcdefgh\ty\t\n', 'widths count characters, not bytes')
+  t.equal(tabwrite('abcdefg\tx\t\n'), 'abcdefg\tx\t\n', 'padding 1: a 7-character cell reaches the first stop exactly')
   t.equal(tabwrite(''), '')
 })
 

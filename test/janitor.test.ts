@@ -76,9 +76,15 @@ t.test('janitor --tokens deletes expired tokens only, honouring --keep-if-younge
   t.equal(await remaining(store, ['recent-0', 'recent-1']), 2, 'younger than --keep-if-younger: kept')
 
   const second = io(now)
-  t.equal(await runJanitor({ ...base, keepIfYounger: 0 }, second), 0)
-  t.match(second.out(), /access tokens \(4 deleted\)/)
-  t.equal(await remaining(store, ['old-0', 'old-1', 'old-2', 'old-3', 'old-4', 'recent-0', 'recent-1']), 0)
+  t.equal(await runJanitor({ ...base, keepIfYounger: 3_600_000 }, second), 0)
+  t.match(second.out(), /access tokens \(2 deleted\)/)
+  t.equal(await remaining(store, ['old-0', 'old-1', 'old-2', 'old-3', 'old-4']), 0)
+  t.equal(await remaining(store, ['recent-0', 'recent-1']), 2, 'still younger than --keep-if-younger: kept')
+
+  const third = io(now)
+  t.equal(await runJanitor({ ...base, keepIfYounger: 0 }, third), 0)
+  t.match(third.out(), /access tokens \(2 deleted\)/)
+  t.equal(await remaining(store, ['recent-0', 'recent-1']), 0)
   t.ok(await store.getToken('live'), 'a live token is never touched')
 })
 
