@@ -53,6 +53,7 @@ t.test('--help on every verb, with a description and the common flags', async (t
   const verbs = [
     ['create', 'client'], ['get', 'client'], ['list', 'clients'], ['delete', 'client'], ['delete', 'access-tokens'],
     ['perform', 'client-credentials'], ['introspect', 'token'], ['revoke', 'token'],
+    ['update', 'client'], ['import', 'client'], ['create', 'jwk'], ['get', 'jwk'], ['import', 'jwk'], ['delete', 'jwk'],
   ]
   const runs = await Promise.all(verbs.map((v) => run([...v, '--help'])))
   for (const [i, r] of runs.entries()) {
@@ -61,6 +62,8 @@ t.test('--help on every verb, with a description and the common flags', async (t
     t.match(r.stdout, /-e, --endpoint <url>/)
     t.match(r.stdout, /--format <format>/)
     t.match(r.stdout, /-q, --quiet/)
+    t.match(r.stdout, /-H, --http-header <header>/)
+    t.match(r.stdout, /--skip-tls-verify/)
   }
   t.match(runs[0]!.stdout, /POST \/admin\/clients/)
   t.match(runs[5]!.stdout, /OAUTH2_CLIENT_SECRET/)
