@@ -17,8 +17,9 @@ const ADMIN = ['--endpoint', s.adminUrl]
 const PUBLIC = ['--endpoint', `${s.publicUrl}/`]
 
 /** Runs a verb that must succeed quietly on stderr; returns its stdout. */
-async function ok(t: Test, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  const r = await run(args, env === undefined ? {} : { env })
+async function ok(t: Test, args: readonly string[], env: NodeJS.ProcessEnv = clean({ TZ: 'UTC' })): Promise<string> {
+  // TZ: tables print times in the local zone, as Hydra's do.
+  const r = await run(args, { env })
   t.equal(r.code, 0, `gatehouse ${args.join(' ')} → exit 0 (stderr: ${r.stderr})`)
   t.equal(r.stderr, '', 'nothing on stderr')
   return r.stdout
@@ -52,6 +53,7 @@ t.test('--help on every verb, with a description and the common flags', async (t
   const verbs = [
     ['create', 'client'], ['get', 'client'], ['list', 'clients'], ['delete', 'client'], ['delete', 'access-tokens'],
     ['perform', 'client-credentials'], ['introspect', 'token'], ['revoke', 'token'],
+    ['update', 'client'], ['import', 'client'], ['create', 'jwk'], ['get', 'jwk'], ['import', 'jwk'], ['delete', 'jwk'],
   ]
   const runs = await Promise.all(verbs.map((v) => run([...v, '--help'])))
   for (const [i, r] of runs.entries()) {
@@ -60,6 +62,8 @@ t.test('--help on every verb, with a description and the common flags', async (t
     t.match(r.stdout, /-e, --endpoint <url>/)
     t.match(r.stdout, /--format <format>/)
     t.match(r.stdout, /-q, --quiet/)
+    t.match(r.stdout, /-H, --http-header <header>/)
+    t.match(r.stdout, /--skip-tls-verify/)
   }
   t.match(runs[0]!.stdout, /POST \/admin\/clients/)
   t.match(runs[5]!.stdout, /OAUTH2_CLIENT_SECRET/)
@@ -86,14 +90,22 @@ t.test('create client --format json prints the API document, the secret included
   t.notOk('client_secret' in again, 'the secret is not shown again')
 })
 
-t.test('create client in table format; -q prints only the generated id', async (t) => {
+t.test('create client in table format: Hydra\'s rows, tab-aligned as Go\'s tabwriter; -q prints only the generated id', async (t) => {
   const out = await ok(t, ['create', 'client', ...ADMIN, '--id', 'cli-table', '--secret', 'table-secret-1', '-g', 'client_credentials', '--scope', 'api', '--name', 'Table'])
-  t.match(out, /^CLIENT ID\s+cli-table$/m)
-  t.match(out, /^CLIENT NAME\s+Table$/m)
-  t.match(out, /^CLIENT SECRET\s+table-secret-1$/m)
-  t.match(out, /^GRANT TYPES\s+client_credentials$/m)
-  t.match(out, /^SCOPE\s+api$/m)
-  t.match(out, /^TOKEN ENDPOINT AUTH METHOD\s+client_secret_basic$/m)
+  // Hydra's outputOAuth2Client: cells padded with tabs to the next multiple of 8 past the widest
+  // cell + 1 (16 for the headers, 24 for the values), every line ending in its padding.
+  t.equal(
+    out,
+    'CLIENT ID\tcli-table\t\t\n' +
+      'CLIENT SECRET\ttable-secret-1\t\t\n' +
+      'GRANT TYPES\tclient_credentials\t\n' +
+      'RESPONSE TYPES\tcode\t\t\t\n' +
+      'SCOPE\t\tapi\t\t\t\n' +
+      'AUDIENCE\t\t\t\t\n' +
+      'REDIRECT URIS\t\t\t\t\n',
+  )
+  const fields = Object.fromEntries(out.split('\n').filter((l) => l !== '').map((l) => l.split(/\t+/).slice(0, 2)))
+  t.equal(fields['CLIENT SECRET'], 'table-secret-1', 'awk -F"\\t+" style parsing works')
   const quiet = await ok(t, ['create', 'client', ...ADMIN, '-q'])
   t.match(quiet, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/)
 })
@@ -140,15 +152,17 @@ t.test('the blog flow: create → perform client-credentials → introspect; a t
   ])
   t.match(info, { active: true, client_id: c.client_id, sub: c.client_id, scope: 'api', token_use: 'access_token' })
   t.equal(info.exp, Math.round(Date.parse(tok.expiry) / 1000))
-  t.match(table, /^ACTIVE\s+true$/m)
-  t.match(table, new RegExp(`^CLIENT ID\\s+${c.client_id}$`, 'm'))
-  t.match(table, /^SCOPE\s+api$/m)
-  t.match(table, /^TOKEN USE\s+access_token$/m)
+  t.match(table, /^ACTIVE\t+true\t+$/m)
+  t.match(table, new RegExp(`^CLIENT ID\\t+${c.client_id}\\t+$`, 'm'))
+  t.match(table, /^SCOPE\t+api\t+$/m)
+  t.match(table, /^TOKEN USE\t+access_token\t+$/m)
+  // Hydra prints the expiry as Go's time.Time.String() in the local zone (UTC here).
+  t.match(table, new RegExp(`^EXPIRY\\t+${goUtc(info.exp).replace('+', '\\+')}\\t+$`, 'm'))
   t.same(tamperedInfo, { active: false })
-  t.match(tamperedTable, /^ACTIVE\s+false$/m)
-  t.match(perf, /^ACCESS TOKEN\s+ory_at_\S+$/m)
-  t.match(perf, /^TOKEN TYPE\s+bearer$/m)
-  t.match(perf, /^EXPIRY\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m)
+  t.match(tamperedTable, /^ACTIVE\t+false\t+$/m)
+  t.match(tamperedTable, /^EXPIRY\t+1970-01-01 00:00:00 \+0000 UTC\t+$/m, 'no exp: the epoch, as Hydra prints it')
+  // Hydra's outputOAuth2Token rows.
+  t.match(perf, /^ACCESS TOKEN\tory_at_\S+\t+\nREFRESH TOKEN\t<empty>\t+\nID TOKEN\t+<empty>\t+\nEXPIRY\t+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC\t+\n$/)
 })
 
 t.test('get: one client as a table, several as a JSON list', async (t) => {
@@ -158,8 +172,8 @@ t.test('get: one client as a table, several as a JSON list', async (t) => {
     okJson(t, ['get', 'client', 'get-one', 'get-two', ...ADMIN]),
     ok(t, ['get', 'client', 'get-one', 'get-two', ...ADMIN, '-q']),
   ])
-  t.match(one, /^CLIENT ID\s+get-one$/m)
-  t.match(one, /^SCOPE\s+api a b c$/m)
+  t.match(one, /^CLIENT ID\t+get-one\t+$/m)
+  t.match(one, /^SCOPE\t+api a b c\t+$/m)
   t.notMatch(one, /get-one-secret/, 'no secret')
   t.same(both.map((c: { client_id: string }) => c.client_id), ['get-one', 'get-two'])
   t.equal(quiet, 'get-one\nget-two\n')
@@ -189,16 +203,19 @@ t.test('list clients: pages follow the next page token from the Link header', as
   t.equal(quiet, 'page-c\n')
 
   const lines = table.split('\n')
-  t.match(lines[0], /^CLIENT ID\s+CLIENT NAME\s+GRANT TYPES\s+SCOPE/)
-  t.match(lines[1], /^page-a\s+authorization_code\s+offline_access offline openid/)
-  t.match(lines[2], /^page-b\s/)
-  t.match(table, new RegExp(`^NEXT PAGE TOKEN\\s+${first.next_page_token}$`, 'm'))
-  t.match(table, /^IS LAST PAGE\s+false$/m)
+  // Hydra's columns; cmdx's PaginatedList adds an empty row and the page rows, as tabwriter lays them out.
+  t.equal(lines[0], 'CLIENT ID\tCLIENT SECRET\tGRANT TYPES\t\tRESPONSE TYPES\tSCOPE\t\t\t\tAUDIENCE\tREDIRECT URIS\t')
+  t.equal(lines[1], 'page-a\t\t\t\tauthorization_code\tcode\t\toffline_access offline openid\t\t\t\t\t')
+  t.match(lines[2], /^page-b\t/)
+  t.equal(lines[3], '\t\t')
+  t.equal(lines[4], `NEXT PAGE TOKEN\t${first.next_page_token}\t`)
+  // The page token is the widest cell of that column block, so "false" is padded to its tab stop.
+  t.equal(lines[5], `IS LAST PAGE\tfalse${'\t'.repeat(Math.ceil((Math.ceil((first.next_page_token.length + 1) / 8) * 8 - 5) / 8))}`)
 })
 
 t.test('delete client prints the deleted ids; the client is gone', async (t) => {
   await Promise.all(['del-one', 'del-two', 'del-three', 'del-four'].map((id) => newClient(t, id)))
-  t.match(await ok(t, ['delete', 'client', 'del-one', ...ADMIN]), /^ID\s+del-one$/m)
+  t.equal(await ok(t, ['delete', 'client', 'del-one', ...ADMIN]), 'ID\tdel-one\t\n')
   const gone = await run(['get', 'client', 'del-one', ...ADMIN])
   t.equal(gone.code, 1)
   t.match(gone.stderr, /does not exist/)
@@ -216,7 +233,7 @@ t.test('delete access-tokens: the client\'s tokens are inactive afterwards', asy
   const c = await newClient(t, 'tokens-client')
   const tok = await token(t, c)
   t.equal(await active(t, tok), true)
-  t.match(await ok(t, ['delete', 'access-tokens', 'tokens-client', ...ADMIN]), /^ID\s+tokens-client$/m)
+  t.equal(await ok(t, ['delete', 'access-tokens', 'tokens-client', ...ADMIN]), 'ID\ttokens-client\t\n')
   t.equal(await active(t, tok), false)
   t.equal((await ok(t, ['get', 'client', 'tokens-client', ...ADMIN, '-q'])).trim(), 'tokens-client', 'the client itself is kept')
 })
@@ -225,7 +242,7 @@ t.test('revoke token: as the client (flags or OAUTH2_CLIENT_* env); wrong secret
   const c = await newClient(t, 'revoke-client')
   const [tok, tok2, tok3] = await Promise.all([token(t, c), token(t, c), token(t, c)])
   const out = await ok(t, ['revoke', 'token', tok, ...PUBLIC, '--client-id', c.id, '--client-secret', c.secret])
-  t.match(out, new RegExp(`^ID\\s+${tok.replace(/[.]/g, '\\.')}$`, 'm'))
+  t.equal(out, `ID\t${tok}\t\n`)
   t.equal(await active(t, tok), false)
 
   await ok(t, ['revoke', 'token', tok2, ...PUBLIC, '-q'], clean({ OAUTH2_CLIENT_ID: c.id, OAUTH2_CLIENT_SECRET: c.secret }))
@@ -286,6 +303,11 @@ t.test('endpoint: unreachable → one line naming it; ORY_SDK_URL and a trailing
   t.equal(notUrl.code, 1)
   t.match(notUrl.stderr, /--endpoint "localhost-4445" is not a URL/)
 })
+
+/** Go's time.Time.String() of a Unix time in UTC, the zone the tests run in. */
+function goUtc(seconds: number): string {
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`
+}
 
 /** A port nothing listens on: bound by the OS, then released. */
 function freePort(): Promise<number> {

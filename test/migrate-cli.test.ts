@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import t, { type Test } from 'tap'
-import { migrateCommand, runMigrateSql, type MigrateIo } from '../src/cli/migrate.js'
+import { migrateCommand, migrateSqlCommand, runMigrateDown, runMigrateSql, runMigrateStatus, type MigrateIo } from '../src/cli/migrate.js'
+import { parseFormat } from '../src/cli/hydra/output.js'
 import { openStore } from '../src/token-server/store/open.js'
 import { adminQuery, postgresDsn, uniqueSchema } from './helpers/stores.js'
 
@@ -152,15 +153,131 @@ t.test('the commander command: `sql <dsn> -y`, `sql -e --yes`; sets the exit cod
   t.teardown(() => void (process.exitCode = saved))
   const dsn = tempSqlite(t)
   const io = fakeIo({ env: { DSN: dsn } })
-  await migrateCommand(io).exitOverride().parseAsync(['-e', '--yes'], { from: 'user' })
+  await migrateSqlCommand(io).exitOverride().parseAsync(['-e', '--yes'], { from: 'user' })
   t.equal(process.exitCode, 0)
   t.match(io.out(), /Applied 3 migrations/)
-  await migrateCommand(io).exitOverride().parseAsync([dsn, '-y'], { from: 'user' })
+  await migrateSqlCommand(io).exitOverride().parseAsync([dsn, '-y'], { from: 'user' })
   t.equal(process.exitCode, 0)
-  await migrateCommand(io).exitOverride().parseAsync([dsn], { from: 'user' })
+  await migrateSqlCommand(io).exitOverride().parseAsync([dsn], { from: 'user' })
   t.equal(process.exitCode, 0, 'up to date: no confirmation needed')
-  await migrateCommand(io).exitOverride().parseAsync([], { from: 'user' })
+  await migrateSqlCommand(io).exitOverride().parseAsync([], { from: 'user' })
   t.equal(process.exitCode, 1)
   t.match(io.err(), /no DSN given/)
   process.exitCode = saved
+})
+
+t.test('Hydra 2.x sub-verbs: `sql up -e --yes` (flags before or after the sub-verb), `sql up DSN`; `up` is never taken for a DSN', async (t) => {
+  const saved = process.exitCode
+  t.teardown(() => void (process.exitCode = saved))
+  const dsn = tempSqlite(t)
+  const io = fakeIo({ env: { DSN: dsn } })
+  await migrateCommand(io).exitOverride().parseAsync(['sql', 'up', '-e', '--yes'], { from: 'user' })
+  t.equal(process.exitCode, 0, io.err())
+  t.match(io.out(), /Applied 3 migrations\n$/)
+  t.equal(await applied(dsn), 3)
+
+  const again = fakeIo({ env: { DSN: dsn } })
+  await migrateCommand(again).exitOverride().parseAsync(['sql', '-e', 'up', '-y'], { from: 'user' })
+  t.equal(process.exitCode, 0)
+  t.equal(again.out(), 'Database is up to date\n')
+
+  const other = tempSqlite(t)
+  const byArg = fakeIo()
+  await migrateCommand(byArg).exitOverride().parseAsync(['sql', 'up', other, '--yes'], { from: 'user' })
+  t.equal(process.exitCode, 0, byArg.err())
+  t.equal(await applied(other), 3)
+
+  const noEnv = fakeIo()
+  await migrateCommand(noEnv).exitOverride().parseAsync(['sql', 'up', '-e', '--yes'], { from: 'user' })
+  t.equal(process.exitCode, 1)
+  t.equal(noEnv.err(), 'error: -e was given but the environment variable DSN is not set\n', 'not "unsupported DSN scheme" for "up"')
+  process.exitCode = saved
+})
+
+t.test('status: Hydra\'s Version/Name/Status table, --format json; `migrate status` too', async (t) => {
+  const saved = process.exitCode
+  t.teardown(() => void (process.exitCode = saved))
+  const dsn = tempSqlite(t)
+  const fresh = fakeIo()
+  t.equal(await runMigrateStatus({ dsn, readFromEnv: false, format: parseFormat('table'), block: false }, fresh), 0)
+  t.equal(fresh.out(), 'Version\tName\t\t\tStatus\t\n1\tcreate_clients\t\tPending\t\n2\tcreate_access_tokens\tPending\t\n3\tcreate_keys\t\tPending\t\n')
+  await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo())
+  const io = fakeIo({ env: { DSN: dsn } })
+  await migrateCommand(io).exitOverride().parseAsync(['sql', 'status', '-e', '--format', 'json'], { from: 'user' })
+  t.equal(process.exitCode, 0)
+  t.same(JSON.parse(io.out()), [
+    { version: '1', name: 'create_clients', state: 'Applied' },
+    { version: '2', name: 'create_access_tokens', state: 'Applied' },
+    { version: '3', name: 'create_keys', state: 'Applied' },
+  ])
+  const old = fakeIo()
+  await migrateCommand(old).exitOverride().parseAsync(['status', dsn], { from: 'user' })
+  t.match(old.out(), /^Version\tName\t+Status\t\n1\tcreate_clients\t+Applied\t\n/)
+  process.exitCode = saved
+})
+
+t.test('status --block waits until another process has applied the migrations', async (t) => {
+  const dsn = tempSqlite(t)
+  const io = fakeIo()
+  // The status check sees "pending" first; only after its first wait does the migration run, so
+  // the order does not depend on timing.
+  const waiting = runMigrateStatus({ dsn, readFromEnv: false, format: parseFormat('table'), block: true, pollMs: 1 }, io)
+  while (!io.out().includes('Waiting for migrations to finish...')) await new Promise((r) => setImmediate(r))
+  t.match(io.out(), /^Waiting for migrations to finish\.\.\.\n - create_clients\n - create_access_tokens\n - create_keys\n/)
+  await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo())
+  t.equal(await waiting, 0)
+  t.match(io.out(), /3\tcreate_keys\t+Applied\t\n$/)
+})
+
+t.test('down --steps N rolls back the newest N migrations (tables dropped); up re-applies them', async (t) => {
+  const dsn = tempSqlite(t)
+  await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo())
+  const io = fakeIo()
+  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 2 }, io), 0, io.err())
+  t.equal(io.out(), '2 migrations to roll back (their tables and data are dropped):\n  3  create_keys\n  2  create_access_tokens\nRolled back 2 migrations\n')
+  t.equal(await applied(dsn), 1)
+  const store = openStore(dsn)
+  t.teardown(() => store.close())
+  await t.rejects(store.listKeys('x'), 'the keys table is gone')
+
+  const refuse = fakeIo()
+  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: false, steps: 1 }, refuse), 1)
+  t.match(refuse.err(), /refusing to roll back migrations without confirmation: stdin is not a terminal; pass --yes/)
+  const noSteps = fakeIo()
+  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 0 }, noSteps), 1)
+  t.match(noSteps.err(), /nothing to roll back: give the number of migrations to undo with --steps/)
+  const tooMany = fakeIo()
+  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 10 }, tooMany), 0)
+  t.match(tooMany.out(), /Rolled back 1 migration\n$/)
+  t.equal(await applied(dsn), 0)
+
+  const up = fakeIo()
+  t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, up), 0)
+  t.match(up.out(), /Applied 3 migrations/)
+})
+
+t.test('down through commander: `migrate sql down DSN --steps 1 --yes`', async (t) => {
+  const saved = process.exitCode
+  t.teardown(() => void (process.exitCode = saved))
+  const dsn = tempSqlite(t)
+  await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo())
+  const io = fakeIo()
+  await migrateCommand(io).exitOverride().parseAsync(['sql', 'down', dsn, '--steps', '1', '--yes'], { from: 'user' })
+  t.equal(process.exitCode, 0, io.err())
+  t.equal(await applied(dsn), 2)
+  process.exitCode = saved
+})
+
+t.test('postgres: down rolls back in the schema; up applies again', async (t) => {
+  const schema = uniqueSchema()
+  t.teardown(async () => void (await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)))
+  const dsn = postgresDsn({ sslmode: 'disable', search_path: schema })
+  t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo()), 0)
+  const io = fakeIo()
+  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 2 }, io), 0, io.err())
+  const tables = await adminQuery<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
+  t.same(tables.map((r) => r.table_name), ['gatehouse_clients', 'gatehouse_migrations'])
+  t.equal(await applied(dsn), 1)
+  t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo()), 0)
+  t.equal(await applied(dsn), 3)
 })

@@ -1,125 +1,71 @@
-import { createInterface } from 'node:readline'
-import { Command } from 'commander'
-import { POSTGRES_MIGRATIONS } from '../token-server/store/migrations/postgres.js'
-import { SQLITE_MIGRATIONS } from '../token-server/store/migrations/sqlite.js'
-import type { Migration } from '../token-server/store/migrations/types.js'
-import type { Store } from '../token-server/store/types.js'
+import { Command, Option } from 'commander'
+import { parseFormat, TABLE, type Format } from './hydra/output.js'
+import { PROCESS_IO, runMigrateDown, runMigrateSql, runMigrateStatus, type MigrateIo } from './migrate-run.js'
 
-/** What `migrate sql` reads from and writes to; tests pass their own. */
-export interface MigrateIo {
-  readonly env: NodeJS.ProcessEnv
-  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean }
-  readonly stdout: NodeJS.WritableStream
-  readonly stderr: NodeJS.WritableStream
-}
+export { runMigrateDown, runMigrateSql, runMigrateStatus } from './migrate-run.js'
+export type { DsnOptions, MigrateDownOptions, MigrateIo, MigrateSqlOptions, MigrateStatusOptions } from './migrate-run.js'
 
-export interface MigrateSqlOptions {
-  /** The DSN argument, if given. */
-  readonly dsn?: string | undefined
-  /** `-e`: read the DSN from the environment variable DSN. */
-  readonly readFromEnv: boolean
-  /** `--yes`: apply without asking. */
-  readonly yes: boolean
-}
-
-const PROCESS_IO: MigrateIo = { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }
-
-const MIGRATIONS: Readonly<Record<Store['kind'], readonly Migration[]>> = {
-  memory: [],
-  sqlite: SQLITE_MIGRATIONS,
-  postgres: POSTGRES_MIGRATIONS,
-}
-
-/** A problem to report in one line, without a stack trace. */
-class MigrateError extends Error {}
-
-/**
- * `migrate sql [DSN] [-e] [--yes]` as in Hydra: shows the pending migrations and applies them.
- * Returns the exit code: 0 when the database is up to date afterwards, 1 otherwise. Every
- * failure (no DSN, bad DSN, unreachable database, a migration that fails) is one line on stderr.
- */
-export async function runMigrateSql(opts: MigrateSqlOptions, io: MigrateIo = PROCESS_IO): Promise<number> {
-  let store: Store | undefined
-  try {
-    // Loaded here: the store drivers are only needed by this verb.
-    const { openStore } = await import('../token-server/store/open.js')
-    store = openStore(resolveDsn(opts, io.env))
-    const { applied } = await store.migrationStatus()
-    // Counted from the status, in order: a database's applied migrations are always a prefix.
-    const pending = MIGRATIONS[store.kind].slice(applied)
-    if (pending.length === 0) {
-      io.stdout.write('Database is up to date\n')
-      return 0
-    }
-    io.stdout.write(`${plural(pending.length)} pending:\n`)
-    for (const m of pending) io.stdout.write(`  ${m.version}  ${m.name}\n`)
-    if (!opts.yes) {
-      if (io.stdin.isTTY !== true) {
-        throw new MigrateError('refusing to apply migrations without confirmation: stdin is not a terminal; pass --yes')
-      }
-      if (!(await confirm(io, `Apply ${plural(pending.length)}? [y/N] `))) {
-        io.stderr.write('Aborted: no migrations applied\n')
-        return 1
-      }
-    }
-    // Another process may have applied some meanwhile; report what this run did.
-    const done = await store.migrate()
-    io.stdout.write(done === 0 ? 'Database is up to date\n' : `Applied ${plural(done)}\n`)
-    return 0
-  } catch (err) {
-    io.stderr.write(`error: ${oneLine(err)}\n`)
-    return 1
-  } finally {
-    await store?.close().catch(() => undefined)
-  }
-}
-
-function resolveDsn(opts: MigrateSqlOptions, env: NodeJS.ProcessEnv): string {
-  if (opts.readFromEnv) {
-    if (opts.dsn !== undefined) throw new MigrateError('give the DSN either as an argument or with -e (from the DSN environment variable), not both')
-    const dsn = env.DSN ?? ''
-    if (dsn.trim() === '') throw new MigrateError('-e was given but the environment variable DSN is not set')
-    return dsn
-  }
-  if (opts.dsn === undefined || opts.dsn.trim() === '') {
-    throw new MigrateError('no DSN given: pass it as an argument, or set the environment variable DSN and pass -e')
-  }
-  return opts.dsn
-}
-
-/** Asks on the terminal; anything but y/yes, or the input ending (Ctrl-D), is no. */
-function confirm(io: MigrateIo, question: string): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: false })
-  return new Promise<boolean>((resolve) => {
-    rl.once('close', () => resolve(false))
-    rl.question(question, (answer) => {
-      resolve(/^y(es)?$/i.test(answer.trim()))
-      rl.close()
-    })
-  })
-}
-
-function plural(n: number): string {
-  return `${n} migration${n === 1 ? '' : 's'}`
-}
-
-/** The error's message on one line (a ConfigError may list several problems). */
-function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err)
-  return message.replace(/\s*\n\s*/g, '; ')
+interface DsnFlags {
+  readonly readFromEnv?: boolean
+  readonly yes?: boolean
 }
 
 /**
- * `sql [DSN]`, mounted under `gatehouse token-server migrate`. Sets process.exitCode rather than
- * exiting, so output is flushed and the store closed before the process ends.
+ * Hydra's DSN flags. `-e` and `--yes` may stand before or after a sub-verb (`migrate sql -e up`,
+ * `migrate sql up -e`), as cobra's persistent flags can, so sub-verbs read them merged with
+ * their parent's.
  */
-export function migrateCommand(io: MigrateIo = PROCESS_IO): Command {
-  return new Command('sql')
-    .description('create the token server schema or bring it up to date (as `hydra migrate sql`); back up the database first')
+function dsnVerb(name: string, description: string, yes: boolean): Command {
+  const c = new Command(name)
+    .description(description)
     .argument('[dsn]', 'database DSN: postgres://user:password@host:5432/db?sslmode=disable or sqlite://./data/gatehouse.sqlite')
     .option('-e, --read-from-env', 'read the DSN from the environment variable DSN', false)
-    .option('-y, --yes', 'apply without asking for confirmation', false)
+  return yes ? c.option('-y, --yes', 'go ahead without asking for confirmation', false) : c
+}
+
+const merged = (cmd: Command): DsnFlags => cmd.optsWithGlobals<DsnFlags>()
+
+function statusVerb(io: MigrateIo, name: string, description: string): Command {
+  return dsnVerb(name, description, false)
+    .addOption(new Option('--format <format>', 'output format: table, json, json-pretty, yaml, jsonpath=<path>, jsonpointer=<pointer>').argParser(parseFormat).default(TABLE, 'table'))
+    .option('--block', 'wait until every migration has been applied', false)
+    .action(async (dsn: string | undefined, opts: { format: Format; block: boolean }, cmd: Command) => {
+      process.exitCode = await runMigrateStatus({ dsn, readFromEnv: merged(cmd).readFromEnv === true, format: opts.format, block: opts.block }, io)
+    })
+}
+
+/**
+ * `sql [DSN]` with Hydra 2.x's sub-verbs `up`, `down` and `status`. `sql DSN` without a sub-verb
+ * still applies the migrations (Hydra keeps it, deprecated): a first argument that is not a
+ * sub-verb's name is the DSN. Actions set process.exitCode rather than exiting, so output is
+ * flushed and the store closed before the process ends.
+ */
+export function migrateSqlCommand(io: MigrateIo = PROCESS_IO): Command {
+  const up = dsnVerb('up', 'apply every pending migration (back up the database first)', true).action(
+    async (dsn: string | undefined, _opts: unknown, cmd: Command) => {
+      const f = merged(cmd)
+      process.exitCode = await runMigrateSql({ dsn, readFromEnv: f.readFromEnv === true, yes: f.yes === true }, io)
+    },
+  )
+  const down = dsnVerb('down', 'roll back the newest --steps migrations, dropping their tables and data (back up first)', true)
+    .option('--steps <n>', 'how many of the newest applied migrations to roll back', (v) => (/^\d+$/.test(v) ? Number(v) : Number.NaN), 0)
+    .action(async (dsn: string | undefined, opts: { steps: number }, cmd: Command) => {
+      const f = merged(cmd)
+      process.exitCode = await runMigrateDown({ dsn, readFromEnv: f.readFromEnv === true, yes: f.yes === true, steps: opts.steps }, io)
+    })
+  return dsnVerb('sql', 'create the token server schema or bring it up to date (as `hydra migrate sql`); `sql DSN` = `sql up DSN`', true)
+    .addCommand(up)
+    .addCommand(down)
+    .addCommand(statusVerb(io, 'status', 'show which migrations are applied and which are pending'))
     .action(async (dsn: string | undefined, opts: { readFromEnv: boolean; yes: boolean }) => {
       process.exitCode = await runMigrateSql({ dsn, readFromEnv: opts.readFromEnv, yes: opts.yes }, io)
     })
+}
+
+/** `migrate sql …` and Hydra's older `migrate status`, mounted as `gatehouse migrate` and `gatehouse token-server migrate`. */
+export function migrateCommand(io: MigrateIo = PROCESS_IO): Command {
+  return new Command('migrate')
+    .description('database migrations of the token server')
+    .addCommand(migrateSqlCommand(io))
+    .addCommand(statusVerb(io, 'status', 'show the migration status (as `migrate sql status`)'))
 }

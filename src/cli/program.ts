@@ -8,6 +8,8 @@ import { rulesCommand } from './rules.js'
 import { serveCommand } from './serve.js'
 import { tokenServerCommand } from './token-server.js'
 import { hydraCommands } from './hydra/index.js'
+import { janitorCommand } from './janitor.js'
+import { migrateCommand } from './migrate.js'
 
 /** The `gatehouse` command line; every verb has --help (commander). */
 export function buildProgram(): Command {
@@ -20,6 +22,9 @@ export function buildProgram(): Command {
   program.addCommand(healthCommand())
   program.addCommand(tokenServerCommand())
   for (const c of hydraCommands()) program.addCommand(c)
+  // Hydra's `hydra migrate …` and `hydra janitor …`, also under `token-server`.
+  program.addCommand(migrateCommand())
+  program.addCommand(janitorCommand())
   program.addCommand(quickstartCommand())
   program.addCommand(credentialsCommand())
   program.addCommand(exampleCommand())

@@ -6,11 +6,12 @@ import { startupProblems, TOKEN_SERVER_CONFIG, type TokenServerConfig } from '..
 import type { Listen } from '../token-server/server.js'
 import { StoreUnavailableError, type Store } from '../token-server/store/types.js'
 import type { Logger } from '../observability/logger.js'
+import { janitorCommand } from './janitor.js'
 import { migrateCommand } from './migrate.js'
 import { collect } from './options.js'
 import { onShutdown } from './shutdown.js'
 
-/** `gatehouse token-server serve|migrate`: the Hydra-compatible OAuth2 server. */
+/** `gatehouse token-server serve|migrate|janitor`: the Hydra-compatible OAuth2 server. */
 export function tokenServerCommand(): Command {
   const cmd = new Command('token-server').description('the included OAuth2 token server (Hydra-compatible public and admin APIs)')
   cmd.addCommand(
@@ -38,7 +39,8 @@ export function tokenServerCommand(): Command {
         onShutdown(logger, () => server.close(parseDuration(config.serve.shutdown_grace)))
       }),
   )
-  cmd.addCommand(new Command('migrate').description('database migrations').addCommand(migrateCommand()))
+  cmd.addCommand(migrateCommand())
+  cmd.addCommand(janitorCommand())
   return cmd
 }
 

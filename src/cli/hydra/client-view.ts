@@ -6,21 +6,20 @@ export type ClientJson = Record<string, unknown> & { client_id: string }
 
 type Field = readonly [header: string, value: (c: ClientJson) => string]
 
-const ID: Field = ['CLIENT ID', (c) => c.client_id]
-const NAME: Field = ['CLIENT NAME', (c) => str(c.client_name)]
-const SECRET: Field = ['CLIENT SECRET', (c) => str(c.client_secret)]
-const GRANTS: Field = ['GRANT TYPES', (c) => joinList(c.grant_types)]
-const RESPONSES: Field = ['RESPONSE TYPES', (c) => joinList(c.response_types)]
-const SCOPE: Field = ['SCOPE', (c) => str(c.scope)]
-const AUDIENCE: Field = ['AUDIENCE', (c) => joinList(c.audience)]
-const REDIRECTS: Field = ['REDIRECT URIS', (c) => joinList(c.redirect_uris)]
-const OWNER: Field = ['OWNER', (c) => str(c.owner)]
-const AUTH: Field = ['TOKEN ENDPOINT AUTH METHOD', (c) => str(c.token_endpoint_auth_method)]
-
-/** One client: Hydra's fields plus name, owner and auth method; the secret only appears right after it was set. */
-const ROW_FIELDS: readonly Field[] = [ID, NAME, SECRET, GRANTS, RESPONSES, SCOPE, AUDIENCE, REDIRECTS, OWNER, AUTH]
-/** A list never carries secrets, so that column would always be empty. */
-const TABLE_FIELDS: readonly Field[] = [ID, NAME, GRANTS, SCOPE, AUDIENCE, OWNER, AUTH]
+/**
+ * Hydra's outputOAuth2Client columns, for one client and for lists alike (a list's secret column
+ * is empty: secrets are only ever shown right after they were set). Audiences are joined by ','
+ * and the other lists by ', ', as Hydra prints them.
+ */
+const FIELDS: readonly Field[] = [
+  ['CLIENT ID', (c) => c.client_id],
+  ['CLIENT SECRET', (c) => str(c.client_secret)],
+  ['GRANT TYPES', (c) => joinList(c.grant_types)],
+  ['RESPONSE TYPES', (c) => joinList(c.response_types)],
+  ['SCOPE', (c) => str(c.scope)],
+  ['AUDIENCE', (c) => joinList(c.audience, ',')],
+  ['REDIRECT URIS', (c) => joinList(c.redirect_uris)],
+]
 
 /** Checks that an answer is a client document, so a wrong endpoint fails clearly instead of printing blanks. */
 export function asClient(body: unknown, what: string): ClientJson {
@@ -32,14 +31,14 @@ export function asClient(body: unknown, what: string): ClientJson {
 
 /** The row view of one client; `json` is the API's document as received. */
 export function clientRow(c: ClientJson): Row {
-  return { header: ROW_FIELDS.map((f) => f[0]), values: ROW_FIELDS.map((f) => f[1](c)), json: c, id: c.client_id }
+  return { header: FIELDS.map((f) => f[0]), values: FIELDS.map((f) => f[1](c)), json: c, id: c.client_id }
 }
 
 /** The table view of several clients; `json` defaults to the list as received. */
 export function clientTable(clients: readonly ClientJson[], extra: Partial<Pick<Table, 'json' | 'footer'>> = {}): Table {
   return {
-    header: TABLE_FIELDS.map((f) => f[0]),
-    rows: clients.map((c) => TABLE_FIELDS.map((f) => f[1](c))),
+    header: FIELDS.map((f) => f[0]),
+    rows: clients.map((c) => FIELDS.map((f) => f[1](c))),
     json: extra.json ?? clients,
     ids: clients.map((c) => c.client_id),
     ...(extra.footer === undefined ? {} : { footer: extra.footer }),

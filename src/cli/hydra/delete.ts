@@ -1,22 +1,23 @@
 import type { Command } from 'commander'
 import { action, ApiError, report } from './errors.js'
-import { callApi, resolveEndpoint } from './http.js'
+import { callApi, target } from './http.js'
 import { group, verb, type CommonOptions } from './options.js'
-import { printRow, printTable } from './output.js'
+import { printIds } from './output.js'
+import { deleteJwkCommand } from './jwk-delete.js'
 
 /** `gatehouse delete client ID...` and `gatehouse delete access-tokens CLIENT_ID`. */
 export function deleteCommand(): Command {
   const client = verb('client', 'admin', 'delete one or more OAuth 2.0 clients and their tokens (DELETE /admin/clients/{id}); prints the deleted ids')
-    .alias('oauth2-client')
+    .aliases(['oauth2-client', 'clients', 'oauth2-clients'])
     .argument('<ids...>', 'client ids')
     .addHelpText('after', '\nExample:\n  gatehouse delete client my-client other-client --endpoint http://127.0.0.1:4445/')
     .action(
       action(async (ids: string[], opts: CommonOptions) => {
-        const base = resolveEndpoint(opts.endpoint, 'admin')
+        const to = target(opts, 'admin')
         const deleted: string[] = []
         for (const id of ids) {
           try {
-            await callApi(base, { method: 'DELETE', path: `admin/clients/${encodeURIComponent(id)}`, what: `could not delete the OAuth 2.0 client "${id}"` })
+            await callApi(to, { method: 'DELETE', path: `admin/clients/${encodeURIComponent(id)}`, what: `could not delete the OAuth 2.0 client "${id}"` })
             deleted.push(id)
           } catch (err) {
             // Like Hydra's CLI: one unknown id does not stop the others; the exit code still says it failed.
@@ -34,8 +35,8 @@ export function deleteCommand(): Command {
     .addHelpText('after', '\nExample:\n  gatehouse delete access-tokens my-client --endpoint http://127.0.0.1:4445/')
     .action(
       action(async (clientId: string, opts: CommonOptions) => {
-        const base = resolveEndpoint(opts.endpoint, 'admin')
-        await callApi(base, {
+        const to = target(opts, 'admin')
+        await callApi(to, {
           method: 'DELETE',
           path: 'admin/oauth2/tokens',
           query: { client_id: clientId },
@@ -44,12 +45,5 @@ export function deleteCommand(): Command {
         printIds(opts, [clientId])
       }),
     )
-  return group('delete', 'delete resources (OAuth 2.0 clients, access tokens)', [client, tokens])
-}
-
-/** Hydra prints ids as an `ID` row (one) or table (several); json is the id or the list of ids. */
-function printIds(opts: CommonOptions, ids: readonly string[]): void {
-  if (ids.length === 0) return
-  if (ids.length === 1) printRow(opts, { header: ['ID'], values: [ids[0]!], json: ids[0], id: ids[0]! })
-  else printTable(opts, { header: ['ID'], rows: ids.map((id) => [id]), json: ids, ids })
+  return group('delete', 'delete resources (OAuth 2.0 clients, access tokens, JSON Web Key Sets)', [client, tokens, deleteJwkCommand()])
 }

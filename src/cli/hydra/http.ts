@@ -1,4 +1,4 @@
-import { request } from 'undici'
+import { Agent, request, type Dispatcher } from 'undici'
 import { ApiError, CliError, UnreachableError } from './errors.js'
 
 /** Which of the token server's two APIs a verb talks to. */
@@ -35,9 +35,51 @@ export function resolveEndpoint(endpoint: string | undefined, api: Api): URL {
   return url
 }
 
+/** Where requests go and what each carries: the endpoint plus `-H` headers and `--skip-tls-verify`. */
+export interface Target {
+  readonly base: URL
+  readonly headers: Readonly<Record<string, string>>
+  /** Set only with --skip-tls-verify; otherwise undici's default, verifying agent. */
+  readonly dispatcher?: Dispatcher
+}
+
+/** The flags `target()` reads. */
+export interface TargetOptions {
+  readonly endpoint?: string | undefined
+  readonly httpHeader?: readonly string[] | undefined
+  readonly skipTlsVerify?: boolean | undefined
+}
+
+/** The target of a verb from its common flags. */
+export function target(opts: TargetOptions, api: Api): Target {
+  const base = resolveEndpoint(opts.endpoint, api)
+  const headers = parseHeaders(opts.httpHeader ?? [])
+  if (opts.skipTlsVerify !== true) return { base, headers }
+  return { base, headers, dispatcher: new Agent({ connect: { rejectUnauthorized: false } }) }
+}
+
+/**
+ * `-H 'Name: value'` as cmdx reads it, except that only the first ':' separates name and value,
+ * so values such as URLs survive (Hydra's CLI rejects a value containing ':').
+ */
+export function parseHeaders(raw: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const h of raw) {
+    const i = h.indexOf(':')
+    const name = i < 0 ? '' : h.slice(0, i).trim()
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new CliError(`--http-header "${h}" is not "Name: value", e.g. -H 'Authorization: Bearer some-token'`)
+    }
+    const key = name.toLowerCase()
+    const value = h.slice(i + 1).trim()
+    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`
+  }
+  return headers
+}
+
 /** One call to the token server. */
 export interface ApiRequest {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   /** Relative to the endpoint, e.g. `admin/clients`. */
   readonly path: string
   readonly query?: Readonly<Record<string, string | undefined>>
@@ -62,10 +104,12 @@ export interface ApiResponse {
  * Sends one request and reads the whole answer.
  * @throws ApiError on a non-2xx status, UnreachableError when no answer came.
  */
-export async function callApi(base: URL, req: ApiRequest): Promise<ApiResponse> {
+export async function callApi(to: Target, req: ApiRequest): Promise<ApiResponse> {
+  const base = to.base
   const url = new URL(req.path.replace(/^\/+/, ''), base)
   for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v)
-  const headers: Record<string, string> = { accept: 'application/json' }
+  // -H headers first, so they can add to but not break the request's own content type and auth.
+  const headers: Record<string, string> = { accept: 'application/json', ...to.headers }
   let body: string | undefined
   if (req.json !== undefined) {
     headers['content-type'] = 'application/json'
@@ -80,7 +124,14 @@ export async function callApi(base: URL, req: ApiRequest): Promise<ApiResponse> 
 
   let res
   try {
-    res = await request(url, { method: req.method, headers, body, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS })
+    res = await request(url, {
+      method: req.method,
+      headers,
+      body,
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+      ...(to.dispatcher === undefined ? {} : { dispatcher: to.dispatcher }),
+    })
   } catch (err) {
     throw new UnreachableError(base.href, reasonOf(err))
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { action, CliError } from './errors.js'
-import { callApi, resolveEndpoint } from './http.js'
+import { callApi, target } from './http.js'
 import { collectList, group, verb, type CommonOptions } from './options.js'
 import { printRow, str, unixTime } from './output.js'
 
@@ -19,9 +19,9 @@ export function introspectCommand(): Command {
     .addHelpText('after', '\nExample:\n  gatehouse introspect token "$ACCESS_TOKEN" --endpoint http://127.0.0.1:4445/ --format json')
     .action(
       action(async (tok: string, opts: IntrospectOptions) => {
-        const base = resolveEndpoint(opts.endpoint, 'admin')
+        const to = target(opts, 'admin')
         const what = 'could not introspect the token'
-        const res = await callApi(base, { method: 'POST', path: 'admin/oauth2/introspect', form: { token: tok, scope: (opts.scope ?? []).join(' ') }, what })
+        const res = await callApi(to, { method: 'POST', path: 'admin/oauth2/introspect', form: { token: tok, scope: (opts.scope ?? []).join(' ') }, what })
         const body = res.body as Record<string, unknown> | undefined
         if (typeof body !== 'object' || body === null || typeof body.active !== 'boolean') {
           throw new CliError(`${what}: the server did not answer with an introspection result; is --endpoint the admin API?`)

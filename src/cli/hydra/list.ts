@@ -1,12 +1,12 @@
 import type { Command } from 'commander'
 import { asClient, clientTable } from './client-view.js'
 import { action, CliError } from './errors.js'
-import { callApi, resolveEndpoint } from './http.js'
+import { callApi, target } from './http.js'
 import { group, positiveInt, verb, type CommonOptions } from './options.js'
 import { printTable } from './output.js'
 
 interface ListOptions extends CommonOptions {
-  readonly pageSize?: number
+  readonly pageSize: number
   readonly pageToken?: string
 }
 
@@ -18,25 +18,25 @@ interface ListOptions extends CommonOptions {
 export function listCommand(): Command {
   const clients = verb('clients', 'admin', 'list OAuth 2.0 clients, one page at a time (GET /admin/clients)')
     .alias('oauth2-clients')
-    .option('--page-size <n>', 'number of clients per page (default: the server\'s, 250)', positiveInt)
+    .option('--page-size <n>', 'maximum number of clients per page', positiveInt, 100)
     .option('--page-token <token>', 'token of the page to show, from a previous answer')
     .addHelpText('after', '\nExample:\n  gatehouse list clients --endpoint http://127.0.0.1:4445/ --page-size 10 --page-token <token from the previous page>')
     .action(
       action(async (opts: ListOptions) => {
-        const base = resolveEndpoint(opts.endpoint, 'admin')
+        const to = target(opts, 'admin')
         const what = 'could not list the OAuth 2.0 clients'
-        const res = await callApi(base, {
+        const res = await callApi(to, {
           method: 'GET',
           path: 'admin/clients',
           query: {
-            page_size: opts.pageSize === undefined ? undefined : String(opts.pageSize),
+            page_size: String(opts.pageSize),
             page_token: opts.pageToken === undefined || opts.pageToken === '' ? undefined : opts.pageToken,
           },
           what,
         })
         if (!Array.isArray(res.body)) throw new CliError(`${what}: the server did not answer with a list; is --endpoint the admin API?`)
         const items = res.body.map((c) => asClient(c, what))
-        const next = nextPageToken(res.headers.link, base) ?? ''
+        const next = nextPageToken(res.headers.link, to.base) ?? ''
         printTable(
           opts,
           clientTable(items, {
@@ -49,7 +49,7 @@ export function listCommand(): Command {
         )
       }),
     )
-  return group('list', 'list resources (OAuth 2.0 clients)', [clients])
+  return group('list', 'list resources (OAuth 2.0 clients)', [clients]).alias('ls')
 }
 
 /**

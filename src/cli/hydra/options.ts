@@ -1,17 +1,21 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_ENDPOINTS, type Api } from './http.js'
-import type { Format } from './output.js'
+import { FORMAT_NAMES, parseFormat, TABLE, type Format } from './output.js'
 
 /** The flags every Hydra-style verb has, as commander hands them to the action. */
 export interface CommonOptions {
   readonly endpoint?: string
   readonly format: Format
   readonly quiet: boolean
+  /** `-H 'Name: value'`, repeatable. */
+  readonly httpHeader?: string[]
+  readonly skipTlsVerify: boolean
 }
 
 /**
- * A leaf verb with Hydra's common flags: `-e/--endpoint` (env `ORY_SDK_URL`), `--format`
- * and `-q/--quiet`. `api` picks the default endpoint shown in the help.
+ * A leaf verb with Hydra's common flags (ory/x cmdx): `-e/--endpoint` (env `ORY_SDK_URL`),
+ * `-H/--http-header`, `--skip-tls-verify`, `--format` and `-q/--quiet`. `api` picks the default
+ * endpoint shown in the help.
  */
 export function verb(name: string, api: Api, description: string): Command {
   return new Command(name)
@@ -19,7 +23,9 @@ export function verb(name: string, api: Api, description: string): Command {
     .addOption(
       new Option('-e, --endpoint <url>', `${api} API URL of the token server (default: ${DEFAULT_ENDPOINTS[api]})`).env('ORY_SDK_URL'),
     )
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'json-pretty']).default('table'))
+    .addOption(new Option('-H, --http-header <header>', "an extra HTTP header, e.g. -H 'Authorization: Bearer some-token' (repeatable)").argParser(collectRaw))
+    .option('--skip-tls-verify', 'do not verify TLS certificates (self-signed test setups only, never in production)', false)
+    .addOption(new Option('--format <format>', `output format: ${FORMAT_NAMES}`).argParser(parseFormat).default(TABLE, 'table'))
     .option('-q, --quiet', 'print only the id(s), one per line', false)
 }
 
@@ -37,6 +43,11 @@ export function group(name: string, description: string, verbs: readonly Command
 export function collectList(value: string, previous: readonly string[] | undefined): string[] {
   // No commander default: it would print "(default: [])" in every help text.
   return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')]
+}
+
+/** A repeatable flag whose values are kept whole (a header value may contain commas). */
+export function collectRaw(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value]
 }
 
 /** Commander parser for a positive integer flag value. */

@@ -1,9 +1,9 @@
 import type { Command } from 'commander'
 import { credentials, withCredentials, type CredentialOptions } from './credentials.js'
 import { action, CliError } from './errors.js'
-import { callApi, resolveEndpoint } from './http.js'
+import { callApi, target } from './http.js'
 import { collectList, group, verb, type CommonOptions } from './options.js'
-import { printRow, str } from './output.js'
+import { goTime, printRow } from './output.js'
 
 interface PerformOptions extends CommonOptions, CredentialOptions {
   readonly scope?: string[]
@@ -27,9 +27,9 @@ export function performCommand(): Command {
     .action(
       action(async (opts: PerformOptions) => {
         const client = credentials(opts)
-        const base = resolveEndpoint(opts.endpoint, 'public')
+        const to = target(opts, 'public')
         const what = 'could not get an access token'
-        const res = await callApi(base, {
+        const res = await callApi(to, {
           method: 'POST',
           path: 'oauth2/token',
           // Hydra's CLI sends scope and audience each as one space-delimited value.
@@ -41,11 +41,18 @@ export function performCommand(): Command {
         if (typeof body !== 'object' || body === null || typeof body.access_token !== 'string') {
           throw new CliError(`${what}: the server did not answer with a token; is --endpoint the public API?`)
         }
-        // `expiry` is what Hydra's CLI prints (Go's oauth2.Token); expires_in is relative to now.
-        const expiry = typeof body.expires_in === 'number' ? new Date(Date.now() + body.expires_in * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : ''
+        // `expiry` is what Hydra's CLI prints (Go's oauth2.Token: now + expires_in); its table rounds it to the second.
+        const expiresAt = typeof body.expires_in === 'number' ? new Date(Date.now() + body.expires_in * 1000) : undefined
+        const expiry = expiresAt === undefined ? '' : expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z')
         printRow(opts, {
-          header: ['ACCESS TOKEN', 'TOKEN TYPE', 'EXPIRY'],
-          values: [body.access_token, str(body.token_type), expiry],
+          // Hydra's outputOAuth2Token: missing tokens show as <empty>, the expiry as Go prints a time.
+          header: ['ACCESS TOKEN', 'REFRESH TOKEN', 'ID TOKEN', 'EXPIRY'],
+          values: [
+            body.access_token,
+            typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : '<empty>',
+            typeof body.id_token === 'string' ? body.id_token : '<empty>',
+            expiresAt === undefined ? '0001-01-01 00:00:00 +0000 UTC' : goTime(new Date(Math.round(expiresAt.getTime() / 1000) * 1000)),
+          ],
           json: expiry === '' ? body : { ...body, expiry },
           id: body.access_token,
         })

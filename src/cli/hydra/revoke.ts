@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { credentials, withCredentials, type CredentialOptions } from './credentials.js'
 import { action } from './errors.js'
-import { callApi, resolveEndpoint } from './http.js'
+import { callApi, target } from './http.js'
 import { group, verb, type CommonOptions } from './options.js'
 import { printRow } from './output.js'
 
@@ -19,8 +19,8 @@ export function revokeCommand(): Command {
     .action(
       action(async (tok: string, opts: CommonOptions & CredentialOptions) => {
         const client = credentials(opts)
-        const base = resolveEndpoint(opts.endpoint, 'public')
-        await callApi(base, { method: 'POST', path: 'oauth2/revoke', form: { token: tok }, basic: client, what: 'could not revoke the token' })
+        const to = target(opts, 'public')
+        await callApi(to, { method: 'POST', path: 'oauth2/revoke', form: { token: tok }, basic: client, what: 'could not revoke the token' })
         printRow(opts, { header: ['ID'], values: [tok], json: tok, id: tok })
       }),
     )

@@ -26,6 +26,10 @@ export class MemoryStore implements Store {
     return 0
   }
 
+  async rollback(): Promise<number> {
+    return 0
+  }
+
   async createClient(client: ClientRecord): Promise<void> {
     if (this.#clients.has(client.client_id)) throw new DuplicateClientError(client.client_id)
     this.#clients.set(client.client_id, client)

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import type { Logger } from '../../observability/logger.js'
-import { migratePostgres, postgresMigrationStatus } from './migrations/run-postgres.js'
+import { migratePostgres, postgresMigrationStatus, rollbackPostgres } from './migrations/run-postgres.js'
 import { parsePostgresDsn } from './postgres-dsn.js'
 import { PostgresEvents } from './postgres-events.js'
 import { toStoreError } from './postgres-errors.js'
@@ -73,6 +73,15 @@ export class PostgresStore implements Store {
   }
 
   migrate(): Promise<number> {
+    return this.#withClient((client) => migratePostgres(client, this.#schema))
+  }
+
+  rollback(steps: number): Promise<number> {
+    return this.#withClient((client) => rollbackPostgres(client, this.#schema, steps))
+  }
+
+  /** Runs `fn` on a dedicated connection (session locks and transactions need one). */
+  #withClient<R>(fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
     return this.#guard(async () => {
       const client = await this.#pool.connect()
       // While checked out, a client's connection errors go to the client, not the pool.
@@ -80,7 +89,7 @@ export class PostgresStore implements Store {
       client.on('error', onError)
       let failed = false
       try {
-        return await migratePostgres(client, this.#schema)
+        return await fn(client)
       } catch (err) {
         failed = true
         throw err

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { GroupCommit, type ItemOutcome } from './group-commit.js'
-import { migrateSqlite, sqliteMigrationStatus } from './migrations/run-sqlite.js'
+import { migrateSqlite, rollbackSqlite, sqliteMigrationStatus } from './migrations/run-sqlite.js'
 import {
   clientFromRow,
   clientParams,
@@ -129,6 +129,14 @@ export class SqliteStore implements Store {
       // Recompile against the new schema rather than rely on SQLite re-preparing stale statements.
       if (applied > 0) this.#statements = undefined
       return applied
+    })
+  }
+
+  rollback(steps: number): Promise<number> {
+    return this.#run(() => {
+      const undone = rollbackSqlite(this.#db, steps)
+      if (undone > 0) this.#statements = undefined
+      return undone
     })
   }
 

@@ -101,6 +101,8 @@ export interface Store {
   migrationStatus(): Promise<MigrationStatus>
   /** Applies pending migrations in order, each in its own transaction. */
   migrate(): Promise<number>
+  /** Undoes the last `steps` applied migrations, newest first (`migrate sql down`); returns how many. */
+  rollback(steps: number): Promise<number>
 
   createClient(client: ClientRecord): Promise<void>
   getClient(clientId: string): Promise<ClientRecord | undefined>

@@ -9,6 +9,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'create_clients',
+    down: 'DROP TABLE gatehouse_clients;',
     up: `
       CREATE TABLE gatehouse_clients (
         -- "C": byte order, whatever the database's locale, so listClients pages the same way as
@@ -29,6 +30,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: 'create_access_tokens',
+    down: 'DROP TABLE gatehouse_access_tokens;',
     up: `
       -- No foreign key to gatehouse_clients: deleteClient removes a client's tokens itself, in the
       -- same statement, and token inserts (the hot path) need not lock the client row.
@@ -50,6 +52,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 3,
     name: 'create_keys',
+    down: 'DROP TABLE gatehouse_keys;',
     up: `
       CREATE TABLE gatehouse_keys (
         "set"       text   NOT NULL,

@@ -52,3 +52,35 @@ export async function migratePostgres(client: ClientBase, schema: string | undef
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined)
   }
 }
+
+/**
+ * Undoes the last `steps` applied migrations, newest first, each in its own transaction with
+ * its record, under the same advisory lock as migratePostgres; returns how many were undone.
+ */
+export async function rollbackPostgres(client: ClientBase, schema: string | undefined, steps: number): Promise<number> {
+  const lockKey = `gatehouse_migrations:${schema ?? 'public'}`
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey])
+  try {
+    const present = await client.query<{ present: boolean }>("SELECT to_regclass('gatehouse_migrations') IS NOT NULL AS present")
+    if (!present.rows[0]?.present) return 0
+    const done = await client.query<{ version: number }>('SELECT version FROM gatehouse_migrations ORDER BY version DESC LIMIT $1', [steps])
+    let undone = 0
+    for (const { version } of done.rows) {
+      const m = POSTGRES_MIGRATIONS.find((x) => x.version === version)
+      if (m === undefined) break
+      await client.query('BEGIN')
+      try {
+        await client.query(m.down)
+        await client.query('DELETE FROM gatehouse_migrations WHERE version = $1', [version])
+        await client.query('COMMIT')
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined)
+        throw err
+      }
+      undone++
+    }
+    return undone
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined)
+  }
+}

@@ -36,3 +36,28 @@ export function migrateSqlite(db: Database.Database): number {
   }
   return applied
 }
+
+/**
+ * Undoes the last `steps` applied migrations, newest first, each in its own transaction with
+ * its record; returns how many were undone.
+ */
+export function rollbackSqlite(db: Database.Database, steps: number): number {
+  if (sqliteMigrationStatus(db).applied === 0) return 0
+  const newest = db.prepare('SELECT version FROM gatehouse_migrations ORDER BY version DESC LIMIT 1')
+  const forget = db.prepare('DELETE FROM gatehouse_migrations WHERE version = ?')
+  let undone = 0
+  for (; undone < steps; undone++) {
+    const ran = db
+      .transaction(() => {
+        const row = newest.get() as { version: number } | undefined
+        const m = row === undefined ? undefined : SQLITE_MIGRATIONS.find((x) => x.version === row.version)
+        if (m === undefined) return false
+        db.exec(m.down)
+        forget.run(m.version)
+        return true
+      })
+      .immediate()
+    if (!ran) break
+  }
+  return undone
+}

@@ -9,6 +9,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'create_clients',
+    down: 'DROP TABLE gatehouse_clients;',
     up: `
       CREATE TABLE gatehouse_clients (
         -- BINARY: listClients pages by client_id, and every store must order ids the same way.
@@ -28,6 +29,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: 'create_access_tokens',
+    down: 'DROP TABLE gatehouse_access_tokens;',
     up: `
       -- No foreign key to gatehouse_clients: deleteClient removes a client's tokens itself, in the
       -- same transaction, and token inserts (the hot path) need not check the client table.
@@ -50,6 +52,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 3,
     name: 'create_keys',
+    down: 'DROP TABLE gatehouse_keys;',
     up: `
       CREATE TABLE gatehouse_keys (
         "set"       TEXT    NOT NULL,

@@ -9,6 +9,8 @@ export interface Migration {
   readonly name: string
   /** The SQL to run, possibly several statements; runs inside one transaction. */
   readonly up: string
+  /** The SQL that undoes `up` (`migrate sql down`); also one transaction. */
+  readonly down: string
 }
 
 /** The migrations of `all` not yet applied, in order; `applied` holds the applied versions. */
