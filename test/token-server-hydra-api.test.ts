@@ -2,6 +2,8 @@
  * Hydra 2.x behaviours of the token server's HTTP APIs that scripts, tutorials and SDKs written
  * for Hydra rely on (multipart forms, unprefixed admin paths, lifespans, discovery, keys, pages).
  */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import t from 'tap'
 import { FormData, request } from 'undici'
 import { basic, call, forEachStore, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
@@ -199,4 +201,131 @@ t.test('JSON answers end with a newline, errors included (as Go json.Encoder wri
   ]) {
     t.ok(text.endsWith('}\n') || text.endsWith(']\n'), JSON.stringify(text.slice(-20)))
   }
+})
+
+/** The fields and types of `OAuth2Client` in the official SDK (@ory/hydra-client), read from its declarations. */
+function sdkClientFields(): Map<string, string> {
+  const dts = readFileSync(createRequire(import.meta.url).resolve('@ory/hydra-client/dist/api.d.ts'), 'utf8')
+  const body = /export interface OAuth2Client \{([\s\S]*?)\n\}/.exec(dts)![1]!
+  return new Map([...body.matchAll(/^\s+'?([a-z_]+)'?\?: ([^;]+);$/gm)].map((m) => [m[1]!, m[2]!]))
+}
+
+/** Every SDK field, with a value of the SDK's type (what a fully configured client sends). */
+const FULL_CLIENT: Record<string, unknown> = {
+  client_id: 'full',
+  client_name: 'Full',
+  client_secret: 'secret-full',
+  redirect_uris: ['https://app.test/cb'],
+  grant_types: ['client_credentials', 'authorization_code'],
+  response_types: ['code'],
+  scope: 'api',
+  audience: ['https://api.test'],
+  owner: 'team',
+  policy_uri: 'https://app.test/policy',
+  allowed_cors_origins: ['https://app.test'],
+  tos_uri: 'https://app.test/tos',
+  client_uri: 'https://app.test',
+  logo_uri: 'https://app.test/logo.png',
+  contacts: ['ops@app.test'],
+  subject_type: 'public',
+  sector_identifier_uri: 'https://app.test/sector.json',
+  jwks: { keys: [] }, // jwks_uri below, in a second client: Hydra allows one of the two
+
+  token_endpoint_auth_method: 'client_secret_basic',
+  token_endpoint_auth_signing_alg: 'RS256',
+  request_uris: ['https://app.test/request'],
+  request_object_signing_alg: 'RS256',
+  userinfo_signed_response_alg: 'none',
+  frontchannel_logout_uri: 'https://app.test/fc',
+  frontchannel_logout_session_required: true,
+  post_logout_redirect_uris: ['https://app.test/bye'],
+  backchannel_logout_uri: 'https://app.test/bc',
+  backchannel_logout_session_required: true,
+  metadata: { team: 'x' },
+  access_token_strategy: 'opaque',
+  skip_consent: true,
+  skip_logout_consent: true,
+  authorization_code_grant_access_token_lifespan: '1h',
+  authorization_code_grant_id_token_lifespan: '1h',
+  authorization_code_grant_refresh_token_lifespan: '1h',
+  client_credentials_grant_access_token_lifespan: '1h',
+  implicit_grant_access_token_lifespan: '1h',
+  implicit_grant_id_token_lifespan: '1h',
+  jwt_bearer_grant_access_token_lifespan: '1h',
+  refresh_token_grant_access_token_lifespan: '1h',
+  refresh_token_grant_id_token_lifespan: '1h',
+  refresh_token_grant_refresh_token_lifespan: '1h',
+}
+
+/** Fields of Hydra 2.2+ the 2.1.1 SDK does not declare yet. */
+const NEWER_THAN_SDK = ['skip_logout_consent']
+/** SDK fields only Hydra's dynamic client registration fills in, which this server does not offer. */
+const DYNAMIC_REGISTRATION_ONLY = ['registration_access_token', 'registration_client_uri']
+
+function typeMatches(sdkType: string, v: unknown): boolean {
+  if (v === null) return true // Hydra's nullable lists and durations
+  if (sdkType === 'string') return typeof v === 'string'
+  if (sdkType === 'number') return typeof v === 'number'
+  if (sdkType === 'boolean') return typeof v === 'boolean'
+  if (sdkType === 'Array<string>') return Array.isArray(v) && v.every((x) => typeof x === 'string')
+  return sdkType === 'any'
+}
+
+forEachStore(t, "client JSON: every field of the SDK's OAuth2Client, with its type; nothing else", async (t, s) => {
+  const sdk = sdkClientFields()
+  t.ok(sdk.size > 40, `read ${sdk.size} fields from the SDK`)
+  t.same(Object.keys({ ...FULL_CLIENT, jwks_uri: '' }).filter((k) => !sdk.has(k)), NEWER_THAN_SDK, 'the test clients cover the SDK, and only it')
+  const created = await call('POST', `${s.adminUrl}/admin/clients`, { json: FULL_CLIENT })
+  t.equal(created.status, 201, JSON.stringify(created.body))
+  const got = await call('GET', `${s.adminUrl}/admin/clients/full`)
+  const withUri = await call('POST', `${s.adminUrl}/admin/clients`, { json: { ...FULL_CLIENT, client_id: 'full-uri', jwks: undefined, jwks_uri: 'https://app.test/jwks.json' } })
+  t.equal(withUri.status, 201, JSON.stringify(withUri.body))
+  t.equal(withUri.body.jwks_uri, 'https://app.test/jwks.json')
+  const both = await call('POST', `${s.adminUrl}/admin/clients`, { json: { ...FULL_CLIENT, client_id: 'both', jwks_uri: 'https://app.test/jwks.json' } })
+  t.equal(both.body.error_description, 'Fields jwks and jwks_uri can not both be set, you must choose one.')
+  for (const [name, doc] of [['POST', created.body], ['GET', got.body]] as const) {
+    const missing = [...sdk.keys()].filter((k) => !(k in doc) && !DYNAMIC_REGISTRATION_ONLY.includes(k) && k !== 'jwks_uri' && !(name === 'GET' && k === 'client_secret'))
+    t.same(missing, [], `${name}: no SDK field is missing`)
+    t.same(Object.keys(doc).filter((k) => !sdk.has(k)), NEWER_THAN_SDK, `${name}: no field the SDK does not know`)
+    for (const [k, v] of Object.entries(doc)) if (sdk.has(k)) t.ok(typeMatches(sdk.get(k)!, v), `${name} ${k}: ${JSON.stringify(v)} is ${sdk.get(k)}`)
+  }
+  t.same(got.body.jwks, { keys: [] })
+  t.same(got.body.metadata, { team: 'x' })
+  t.equal(got.body.skip_logout_consent, true)
+  t.equal(got.body.client_credentials_grant_access_token_lifespan, '1h0m0s')
+})
+
+forEachStore(t, "client JSON: Hydra's nulls and omissions for a client created with nothing set", async (t, s) => {
+  const created = await call('POST', `${s.adminUrl}/admin/clients`, { json: {} })
+  t.equal(created.status, 201)
+  const c = created.body
+  // Go's nil slices in the answer to the create: null.
+  for (const f of ['redirect_uris', 'grant_types', 'response_types', 'audience', 'contacts', 'allowed_cors_origins']) t.equal(c[f], null, `POST ${f}`)
+  t.equal(c.skip_logout_consent, null)
+  t.equal(c.skip_consent, false)
+  // omitempty fields are left out.
+  for (const f of ['jwks', 'metadata', 'jwks_uri', 'sector_identifier_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'request_uris', 'post_logout_redirect_uris', 'frontchannel_logout_uri', 'backchannel_logout_uri', 'frontchannel_logout_session_required', 'backchannel_logout_session_required', 'access_token_strategy']) {
+    t.notOk(f in c, `POST omits ${f}`)
+  }
+  for (const f of ['client_name', 'owner', 'policy_uri', 'tos_uri', 'client_uri', 'logo_uri']) t.equal(c[f], '', `POST ${f} is ""`)
+  t.equal(c.userinfo_signed_response_alg, 'none')
+  t.equal(c.subject_type, 'public')
+  t.equal(c.client_credentials_grant_access_token_lifespan, null)
+  // Read back, Hydra's database has turned the nil lists into [], the jwks into {} and metadata into null.
+  const got = (await call('GET', `${s.adminUrl}/admin/clients/${c.client_id}`)).body
+  for (const f of ['redirect_uris', 'grant_types', 'response_types', 'audience', 'contacts', 'allowed_cors_origins']) t.same(got[f], [], `GET ${f}`)
+  t.same(got.jwks, {})
+  t.equal(got.metadata, null)
+  t.equal(got.skip_logout_consent, null)
+  t.notOk('request_uris' in got)
+  const listed = (await call('GET', `${s.adminUrl}/admin/clients`)).body[0]
+  t.same(listed, got, 'the list shows what GET shows')
+  // An unset grant_types still means authorization_code only (fosite's default).
+  const tok = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic(c.client_id, c.client_secret) })
+  t.equal(tok.status, 400)
+  t.equal(tok.body.error, 'unauthorized_client')
+  // A JSON Patch on a list works on the client as read back, as in Hydra.
+  const patched = await call('PATCH', `${s.adminUrl}/admin/clients/${c.client_id}`, { json: [{ op: 'add', path: '/grant_types/-', value: 'client_credentials' }] })
+  t.equal(patched.status, 200, JSON.stringify(patched.body))
+  t.same(patched.body.grant_types, ['client_credentials'])
 })

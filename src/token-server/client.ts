@@ -79,6 +79,7 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
   data.metadata = body.metadata ?? null
   if (body.jwks !== undefined && body.jwks !== null && !isPlainObject(body.jwks)) throw invalidClientMetadata('jwks must be a JSON object')
   data.jwks = isPlainObject(body.jwks) ? body.jwks : null
+  if (data.jwks !== null && data.jwks_uri !== '') throw invalidClientMetadata('Fields jwks and jwks_uri can not both be set, you must choose one.')
 
   // Unset grant and response types stay unset, as in Hydra; fosite reads them as
   // ["authorization_code"] and ["code"] (clientGrantTypes).
