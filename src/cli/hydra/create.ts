@@ -112,6 +112,9 @@ function clientBody(bound: readonly BoundFlag[], opts: Readonly<Record<string, u
     } else if (v !== undefined) body[flag.field] = v
   }
   if (opts.metadata !== undefined) body.metadata = parseMetadata(String(opts.metadata))
+  // Hydra's CLI flags default to these and send them; the server itself leaves them unset.
+  body.grant_types ??= ['authorization_code']
+  body.response_types ??= ['code']
   return body
 }
 
