@@ -126,10 +126,24 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
  */
 export function clientJson(c: ClientRecord, opts: { secret?: string; stored?: boolean } = {}): Record<string, unknown> {
   const d = c.data
-  const out: Record<string, unknown> = { client_id: c.client_id }
-  for (const f of ['client_name', 'redirect_uris', 'grant_types', 'response_types', 'scope', 'audience', 'owner', 'policy_uri', 'allowed_cors_origins', 'tos_uri', 'client_uri', 'logo_uri', 'contacts'] as const) {
-    const v = d[f]
-    out[f] = (LIST_FIELDS as readonly string[]).includes(f) ? (Array.isArray(v) ? v : opts.stored ? [] : null) : (v ?? '')
+  const list = (f: (typeof LIST_FIELDS)[number]): unknown => (Array.isArray(d[f]) ? d[f] : opts.stored ? [] : null)
+  const str = (f: string): string => (typeof d[f] === 'string' ? (d[f] as string) : '')
+  // Hydra's field order.
+  const out: Record<string, unknown> = {
+    client_id: c.client_id,
+    client_name: str('client_name'),
+    redirect_uris: list('redirect_uris'),
+    grant_types: list('grant_types'),
+    response_types: list('response_types'),
+    scope: str('scope'),
+    audience: list('audience'),
+    owner: str('owner'),
+    policy_uri: str('policy_uri'),
+    allowed_cors_origins: list('allowed_cors_origins'),
+    tos_uri: str('tos_uri'),
+    client_uri: str('client_uri'),
+    logo_uri: str('logo_uri'),
+    contacts: list('contacts'),
   }
   if (opts.secret !== undefined) out.client_secret = opts.secret
   out.client_secret_expires_at = 0
