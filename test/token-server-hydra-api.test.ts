@@ -2,8 +2,10 @@
  * Hydra 2.x behaviours of the token server's HTTP APIs that scripts, tutorials and SDKs written
  * for Hydra rely on (multipart forms, unprefixed admin paths, lifespans, discovery, keys, pages).
  */
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { FormData, request } from 'undici'
 import { basic, call, forEachStore, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
@@ -328,4 +330,17 @@ forEachStore(t, "client JSON: Hydra's nulls and omissions for a client created w
   const patched = await call('PATCH', `${s.adminUrl}/admin/clients/${c.client_id}`, { json: [{ op: 'add', path: '/grant_types/-', value: 'client_credentials' }] })
   t.equal(patched.status, 200, JSON.stringify(patched.body))
   t.same(patched.body.grant_types, ['client_credentials'])
+})
+
+t.test("the Kyma client-credentials tutorial's curl calls: POST :4445/clients, then curl -F on /oauth2/token", async (t) => {
+  const s = await startTokenServer()
+  t.teardown(() => s.close())
+  const curl = async (...args: string[]) => JSON.parse((await promisify(execFile)('curl', ['-sS', ...args])).stdout)
+  const created = await curl('-X', 'POST', `${s.adminUrl}/clients`, '-H', 'Content-Type: application/json', '-d', '{"grant_types":["client_credentials"],"scope":"read write"}')
+  t.type(created.client_id, 'string')
+  const tok = await curl('-X', 'POST', '-u', `${created.client_id}:${created.client_secret}`, `${s.publicUrl}/oauth2/token`, '-F', 'grant_type=client_credentials', '-F', 'scope=read')
+  t.equal(tok.token_type, 'bearer')
+  t.equal(tok.scope, 'read')
+  const i = await curl('-X', 'POST', `${s.adminUrl}/oauth2/introspect`, '-F', `token=${tok.access_token}`)
+  t.equal(i.active, true)
 })
