@@ -5,7 +5,8 @@
  * - `exact`: the needle is one of the granted scopes, verbatim.
  * - `hierarchic`: granted `foo` also grants `foo.bar` and `foo.bar.baz`.
  * - `wildcard`: `*` matches exactly one non-empty `.`-separated part (`foo.*.baz`); a trailing
- *   `*` matches one or more remaining parts (`foo.*` grants `foo.bar` and `foo.bar.baz`).
+ *   `*` matches one or more remaining parts (`foo.*` grants `foo.bar` and `foo.bar.baz`), whatever
+ *   they hold (`foo.bar.`), as fosite's does.
  * - `none`: no check at all (Oathkeeper's meaning).
  */
 export type ScopeStrategyName = 'exact' | 'hierarchic' | 'wildcard' | 'none'
@@ -23,18 +24,18 @@ export const SCOPE_STRATEGIES: Readonly<Record<ScopeStrategyName, ScopeStrategy>
   none: () => true,
 }
 
+/**
+ * fosite's WildcardScopeStrategy, case for case: each matcher part equals the needle's part, or is
+ * `*` against a non-empty part; a needle longer than the matcher needs a trailing `*`, and what
+ * it covers is not looked at (`api.*` grants `api.read.` and `api.read..x`, as in fosite).
+ */
 function wildcardMatch(matcher: readonly string[], needle: readonly string[]): boolean {
   if (matcher.length > needle.length) return false
   const last = matcher.length - 1
-  // Only a trailing `*` may stand for more than one part.
   if (matcher.length !== needle.length && matcher[last] !== '*') return false
   for (let i = 0; i <= last; i++) {
     const m = matcher[i]!
-    if (m === '*') {
-      if (needle[i] === '') return false
-      if (i === last) return needle.slice(i).every((p) => p !== '')
-      continue
-    }
+    if (m === '*' && needle[i] !== '') continue
     if (m !== needle[i]) return false
   }
   return true

@@ -56,6 +56,11 @@ t.test('Ory SDK: create, get, list, update, patch, delete a client; introspect a
   t.equal(set.keys?.[0]?.kid, 'sdk-key')
   t.equal((await jwk.getJsonWebKeySet({ set: 'sdk-set' })).data.keys?.length, 1)
 
+  const { data: spans } = await oauth2.setOAuth2ClientLifespans({ id, oAuth2ClientTokenLifespans: { client_credentials_grant_access_token_lifespan: '90m' } })
+  t.equal(spans.client_credentials_grant_access_token_lifespan, '1h30m0s', 'setOAuth2ClientLifespans, in Go duration form')
+  const { data: idKeys } = await jwk.getJsonWebKeySet({ set: 'hydra.openid.id-token' })
+  t.equal(idKeys.keys?.length, 1, "Hydra's id-token key set exists")
+
   const del = await oauth2.deleteOAuth2Client({ id })
   t.equal(del.status, 204)
   await t.rejects(oauth2.getOAuth2Client({ id }), { response: { status: 404 } })

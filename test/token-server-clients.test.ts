@@ -10,16 +10,16 @@ forEachStore(t, 'POST /admin/clients: 201, Location, generated id and secret sho
   t.equal(r.headers.location, `${s.adminUrl}/admin/clients/${r.body.client_id}`)
   t.type(r.body.client_secret, 'string')
   t.ok(r.body.client_secret.length >= 26, 'a generated secret is long')
-  t.same(r.body.grant_types, ['authorization_code'])
-  t.same(r.body.response_types, ['code'])
+  t.equal(r.body.grant_types, null, 'unset, as Hydra answers (fosite reads it as authorization_code)')
+  t.equal(r.body.response_types, null)
   t.equal(r.body.token_endpoint_auth_method, 'client_secret_basic')
   t.equal(r.body.scope, 'offline_access offline openid')
   const empty = await call('POST', `${s.adminUrl}/admin/clients`, { json: { scope: '' } })
   t.equal(empty.body.scope, 'offline_access offline openid', 'an empty scope gets the default too, as in Hydra')
   const cors = await call('POST', `${s.adminUrl}/admin/clients`, { json: { allowed_cors_origins: ['https://app.test'], redirect_uris: ['https://app.test/cb'] } })
   t.equal(cors.status, 201)
-  t.same(r.body.audience, [])
-  t.same(r.body.metadata, {})
+  t.equal(r.body.audience, null)
+  t.notOk('metadata' in r.body, 'unset metadata is left out of the answer, as in Hydra')
   t.equal(r.body.client_secret_expires_at, 0)
   t.match(r.body.created_at, /^\d{4}-\d\d-\d\dT/)
   const again = await call('GET', `${s.adminUrl}/admin/clients/${r.body.client_id}`)
@@ -104,7 +104,7 @@ forEachStore(t, 'GET /admin/clients: keyset pages with Link rel=next/first, filt
   t.same(named.body.map((c: { client_id: string }) => c.client_id), ['c3'])
   const owned = await call('GET', `${s.adminUrl}/admin/clients?owner=team-a`)
   t.same(owned.body.map((c: { client_id: string }) => c.client_id), ['c1', 'c2'])
-  t.equal((await call('GET', `${s.adminUrl}/admin/clients?page_size=0`)).status, 400)
+  t.equal((await call('GET', `${s.adminUrl}/admin/clients?page_size=0`)).body.length, 5, 'page_size=0 is the default, as in Hydra')
   t.equal((await call('GET', `${s.adminUrl}/admin/clients?page_token=*`)).status, 400)
   t.equal((await call('GET', `${s.adminUrl}/admin/clients?page_size=5000`)).body.length, 5, 'page_size above 1000 is capped, not refused')
 })
@@ -138,7 +138,7 @@ forEachStore(t, 'PATCH applies a JSON Patch (RFC 6902); the id cannot change; ba
     json: [
       { op: 'replace', path: '/client_name', value: 'patched' },
       { op: 'add', path: '/audience/-', value: 'b' },
-      { op: 'add', path: '/metadata/team', value: 'x' },
+      { op: 'add', path: '/metadata', value: { team: 'x' } },
     ],
   })
   t.equal(r.status, 200)

@@ -44,7 +44,8 @@ forEachStore(
     const second = await token()
     t.equal(decodeProtectedHeader(second).kid, 'rotated', 'the newest key signs')
     const jwks = await call('GET', `${s.publicUrl}/.well-known/jwks.json`)
-    t.same(jwks.body.keys.map((k: { kid: string }) => k.kid).sort(), [oldKid, 'rotated'].sort(), 'both public keys are published')
+    const idTokenKid = (await call('GET', `${s.adminUrl}/admin/keys/hydra.openid.id-token`)).body.keys[0].kid
+    t.same(jwks.body.keys.map((k: { kid: string }) => k.kid).sort(), [oldKid, 'rotated', idTokenKid].sort(), 'both access-token keys (and the id-token key) are published')
     const active = async (tok: string) => (await call('POST', `${s.adminUrl}/admin/oauth2/introspect`, { form: { token: tok } })).body.active
     t.equal(await active(first), true)
     t.equal(await active(second), true)

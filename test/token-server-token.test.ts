@@ -147,6 +147,8 @@ forEachStore(t, 'JWT strategy (per client): signed, verifiable with the JWKS, in
   t.equal(payload.sub, 'jwt-svc')
   t.equal(payload.client_id, 'jwt-svc')
   t.same(payload.scp, ['api'])
+  t.same(payload.ext, {}, 'ext as Hydra writes it (mirror_top_level_claims)')
+  t.same(Object.keys(payload).sort(), ['aud', 'client_id', 'exp', 'ext', 'iat', 'iss', 'jti', 'nbf', 'scp', 'sub'], "Hydra's claim set")
   t.type(payload.jti, 'string')
   t.equal(payload.exp! - payload.iat!, 3600)
   t.equal(payload.nbf, payload.iat)

@@ -52,3 +52,38 @@ export function isDuration(s: string): boolean {
     return false
   }
 }
+
+const NS_PER_MS = 1_000_000n
+/** Go's time.Duration is an int64 of nanoseconds: longer durations do not exist there. */
+const MAX_GO_NS = 2n ** 63n - 1n
+
+/**
+ * A duration in Go's canonical form (time.Duration's String(): "1h30m0s", "1.5s", "300ms"),
+ * as Hydra shows the durations it stored. `ms` is what parseDuration returns; undefined when it
+ * is beyond Go's range (about 292 years).
+ */
+export function formatDuration(ms: number): string | undefined {
+  const ns = BigInt(Math.round(ms * 1e6))
+  if (ns > MAX_GO_NS || ns < 0n) return undefined
+  if (ns === 0n) return '0s'
+  if (ns < 1000n * NS_PER_MS) {
+    if (ns < 1000n) return `${ns}ns`
+    if (ns < NS_PER_MS) return `${fraction(ns, 3)}µs`
+    return `${fraction(ns, 6)}ms`
+  }
+  const seconds = fraction(ns, 9)
+  const wholeSeconds = ns / 1_000_000_000n
+  const minutes = wholeSeconds / 60n
+  const secondsPart = `${(wholeSeconds % 60n).toString()}${seconds.slice(seconds.indexOf('.') === -1 ? seconds.length : seconds.indexOf('.'))}s`
+  if (minutes === 0n) return secondsPart
+  const hours = minutes / 60n
+  return `${hours > 0n ? `${hours}h` : ''}${minutes % 60n}m${secondsPart}`
+}
+
+/** `v / 10^digits` as Go's fmtFrac writes it: trailing zeros dropped, no dot when whole. */
+function fraction(v: bigint, digits: number): string {
+  const scale = 10n ** BigInt(digits)
+  const whole = v / scale
+  const frac = (v % scale).toString().padStart(digits, '0').replace(/0+$/, '')
+  return frac === '' ? whole.toString() : `${whole}.${frac}`
+}

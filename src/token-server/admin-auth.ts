@@ -5,7 +5,7 @@ import { sendJson } from './http/io.js'
 /**
  * Optional protection of the admin API (beyond Hydra, whose admin API has none): requests must
  * carry `Authorization: Bearer <one of serve.admin.auth.api_keys>`. Health endpoints stay open
- * for probes. Keys are compared as SHA-256 digests in constant time, so neither the length nor
+ * for probes (with or without the `/admin` prefix). Keys are compared as SHA-256 digests in constant time, so neither the length nor
  * a prefix of a key leaks through timing.
  */
 export function requireApiKey(
@@ -16,7 +16,7 @@ export function requireApiKey(
   const digests = keys.map((k) => createHash('sha256').update(k).digest())
   return (req, res) => {
     const url = req.url ?? '/'
-    if (url.startsWith('/health/')) return next(req, res)
+    if (url.startsWith('/health/') || url.startsWith('/admin/health/')) return next(req, res)
     const header = req.headers.authorization ?? ''
     const space = header.indexOf(' ')
     const given = space > 0 && header.slice(0, space).toLowerCase() === 'bearer' ? header.slice(space + 1) : ''

@@ -3,7 +3,7 @@
  * them on create and update, so SDKs and scripts written for Hydra read the same documents.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { isDuration, parseDuration } from '../config/duration.js'
+import { formatDuration, isDuration, parseDuration } from '../config/duration.js'
 import { isPlainObject } from '../util/deep-merge.js'
 import { invalidClientMetadata } from './oauth-error.js'
 import type { ClientRecord } from './store/types.js'
@@ -21,19 +21,23 @@ export const GRANT_TYPES = [
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none']
 
 /** String fields Hydra always returns (empty when unset). */
-const STRING_FIELDS = [
-  'client_name', 'owner', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'jwks_uri',
-  'sector_identifier_uri', 'subject_type', 'userinfo_signed_response_alg',
-  'request_object_signing_alg', 'token_endpoint_auth_signing_alg', 'backchannel_logout_uri',
-  'frontchannel_logout_uri',
+const STRING_FIELDS = ['client_name', 'owner', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'subject_type'] as const
+/** String fields Hydra leaves out of its JSON when they are empty (`omitempty`). */
+const OPTIONAL_STRING_FIELDS = [
+  'jwks_uri', 'sector_identifier_uri', 'userinfo_signed_response_alg', 'request_object_signing_alg',
+  'token_endpoint_auth_signing_alg', 'backchannel_logout_uri', 'frontchannel_logout_uri',
 ] as const
-const LIST_FIELDS = [
-  'redirect_uris', 'grant_types', 'response_types', 'audience', 'contacts', 'allowed_cors_origins',
-  'post_logout_redirect_uris', 'request_uris',
-] as const
-const BOOLEAN_FIELDS = ['skip_consent', 'skip_logout_consent', 'backchannel_logout_session_required', 'frontchannel_logout_session_required'] as const
+/**
+ * Lists Hydra always returns: `null` in the answer to the request that left them out (Go's nil
+ * slice), `[]` once read back from its database. Kept as null here, shown as Hydra would.
+ */
+const LIST_FIELDS = ['redirect_uris', 'grant_types', 'response_types', 'audience', 'contacts', 'allowed_cors_origins'] as const
+/** Lists Hydra leaves out when empty. */
+const OPTIONAL_LIST_FIELDS = ['post_logout_redirect_uris', 'request_uris'] as const
+/** Booleans Hydra leaves out when false; `skip_consent` is always shown; `skip_logout_consent` may be null. */
+const OPTIONAL_BOOLEAN_FIELDS = ['backchannel_logout_session_required', 'frontchannel_logout_session_required'] as const
 /** Per-grant lifespans: Go duration strings, or null for "use the server's ttl". */
-const LIFESPAN_FIELDS = [
+export const LIFESPAN_FIELDS = [
   'client_credentials_grant_access_token_lifespan', 'authorization_code_grant_access_token_lifespan',
   'authorization_code_grant_id_token_lifespan', 'authorization_code_grant_refresh_token_lifespan',
   'implicit_grant_access_token_lifespan', 'implicit_grant_id_token_lifespan',
@@ -58,9 +62,13 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
   if (!isPlainObject(body)) throw invalidClientMetadata('the client must be a JSON object')
   const data: Record<string, unknown> = {}
   for (const f of STRING_FIELDS) data[f] = optString(body, f)
+  for (const f of OPTIONAL_STRING_FIELDS) data[f] = optString(body, f)
   for (const f of LIST_FIELDS) data[f] = optList(body, f)
-  for (const f of BOOLEAN_FIELDS) data[f] = optBoolean(body, f)
-  for (const f of LIFESPAN_FIELDS) data[f] = optLifespan(body, f)
+  for (const f of OPTIONAL_LIST_FIELDS) data[f] = optList(body, f)
+  data.skip_consent = optBoolean(body, 'skip_consent') ?? false
+  data.skip_logout_consent = optBoolean(body, 'skip_logout_consent')
+  for (const f of OPTIONAL_BOOLEAN_FIELDS) data[f] = optBoolean(body, f) ?? false
+  Object.assign(data, validateLifespans(body))
   const scope = optString(body, 'scope')
   // Hydra gives an empty scope its default too (its own CLI sends "scope": "" when no --scope).
   data.scope = scope === '' ? 'offline_access offline openid' : scope
@@ -68,16 +76,16 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
   if (body.metadata !== undefined && body.metadata !== null && !isPlainObject(body.metadata)) {
     throw invalidClientMetadata('metadata must be a JSON object')
   }
-  data.metadata = body.metadata ?? {}
+  data.metadata = body.metadata ?? null
   if (body.jwks !== undefined && body.jwks !== null && !isPlainObject(body.jwks)) throw invalidClientMetadata('jwks must be a JSON object')
-  if (isPlainObject(body.jwks)) data.jwks = body.jwks
+  data.jwks = isPlainObject(body.jwks) ? body.jwks : null
+  if (data.jwks !== null && data.jwks_uri !== '') throw invalidClientMetadata('Fields jwks and jwks_uri can not both be set, you must choose one.')
 
-  const grants = data.grant_types as string[]
-  if (grants.length === 0) data.grant_types = ['authorization_code']
-  for (const g of data.grant_types as string[]) {
+  // Unset grant and response types stay unset, as in Hydra; fosite reads them as
+  // ["authorization_code"] and ["code"] (clientGrantTypes).
+  for (const g of (data.grant_types as string[] | null) ?? []) {
     if (!GRANT_TYPES.includes(g)) throw invalidClientMetadata(`grant_types: "${g}" is not a supported grant type (supported: ${GRANT_TYPES.join(', ')})`)
   }
-  if ((data.response_types as string[]).length === 0) data.response_types = ['code']
   if (data.subject_type === '') data.subject_type = 'public'
   if (!['public', 'pairwise'].includes(data.subject_type as string)) throw invalidClientMetadata('subject_type must be "public" or "pairwise"')
   if (data.userinfo_signed_response_alg === '') data.userinfo_signed_response_alg = 'none'
@@ -110,16 +118,72 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
   }
 }
 
-/** The client as the admin API shows it (never the secret hash; the secret only when just set). */
-export function clientJson(c: ClientRecord, secret?: string): Record<string, unknown> {
-  return {
+/**
+ * The client as the admin API shows it (never the secret hash; the secret only when just set), in
+ * Hydra's shape. `stored`: the client as read back (GET, list), where Hydra's database turns unset
+ * lists into `[]`, an unset jwks into `{}` and unset metadata into `null`; otherwise the answer to
+ * the write that sent it (POST, PUT, PATCH), where they are `null` or left out.
+ */
+export function clientJson(c: ClientRecord, opts: { secret?: string; stored?: boolean } = {}): Record<string, unknown> {
+  const d = c.data
+  const list = (f: (typeof LIST_FIELDS)[number]): unknown => (Array.isArray(d[f]) ? d[f] : opts.stored ? [] : null)
+  const str = (f: string): string => (typeof d[f] === 'string' ? (d[f] as string) : '')
+  // Hydra's field order.
+  const out: Record<string, unknown> = {
     client_id: c.client_id,
-    ...c.data,
-    ...(secret === undefined ? {} : { client_secret: secret }),
-    client_secret_expires_at: 0,
-    created_at: new Date(c.created_at).toISOString(),
-    updated_at: new Date(c.updated_at).toISOString(),
+    client_name: str('client_name'),
+    redirect_uris: list('redirect_uris'),
+    grant_types: list('grant_types'),
+    response_types: list('response_types'),
+    scope: str('scope'),
+    audience: list('audience'),
+    owner: str('owner'),
+    policy_uri: str('policy_uri'),
+    allowed_cors_origins: list('allowed_cors_origins'),
+    tos_uri: str('tos_uri'),
+    client_uri: str('client_uri'),
+    logo_uri: str('logo_uri'),
+    contacts: list('contacts'),
   }
+  if (opts.secret !== undefined) out.client_secret = opts.secret
+  out.client_secret_expires_at = 0
+  out.subject_type = d.subject_type ?? 'public'
+  for (const f of OPTIONAL_STRING_FIELDS) if (typeof d[f] === 'string' && d[f] !== '') out[f] = d[f]
+  if (isPlainObject(d.jwks)) out.jwks = d.jwks
+  else if (opts.stored) out.jwks = {}
+  out.token_endpoint_auth_method = d.token_endpoint_auth_method
+  for (const f of OPTIONAL_LIST_FIELDS) if (Array.isArray(d[f]) && (d[f] as unknown[]).length > 0) out[f] = d[f]
+  for (const f of OPTIONAL_BOOLEAN_FIELDS) if (d[f] === true) out[f] = true
+  if (isPlainObject(d.metadata)) out.metadata = d.metadata
+  else if (opts.stored) out.metadata = null
+  if (d.access_token_strategy === 'jwt' || d.access_token_strategy === 'opaque') out.access_token_strategy = d.access_token_strategy
+  out.skip_consent = d.skip_consent === true
+  out.skip_logout_consent = typeof d.skip_logout_consent === 'boolean' ? d.skip_logout_consent : null
+  out.created_at = new Date(c.created_at).toISOString()
+  out.updated_at = new Date(c.updated_at).toISOString()
+  for (const f of LIFESPAN_FIELDS) out[f] = typeof d[f] === 'string' && d[f] !== '' ? normaliseLifespan(d[f] as string) : null
+  return out
+}
+
+/**
+ * The ten per-grant lifespans of a client document: each a positive Go duration (kept in Go's
+ * canonical form, as Hydra stores a time.Duration) or null. Fields not named are null.
+ */
+export function validateLifespans(body: Readonly<Record<string, unknown>>): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const f of LIFESPAN_FIELDS) out[f] = optLifespan(body, f)
+  return out
+}
+
+/** Clients stored before lifespans were normalised hold what was sent ("90m"): shown as Hydra would. */
+function normaliseLifespan(v: string): string {
+  return isDuration(v) ? (formatDuration(parseDuration(v)) ?? v) : v
+}
+
+/** The grant types a client may use: unset means ["authorization_code"] (fosite's DefaultClient). */
+export function clientGrantTypes(c: ClientRecord): string[] {
+  const v = c.data.grant_types
+  return Array.isArray(v) && v.length > 0 ? v.map(String) : ['authorization_code']
 }
 
 /** The client's client_credentials token lifespan in seconds, or undefined for the server's ttl. */
@@ -132,7 +196,7 @@ export function clientScopes(c: ClientRecord): string[] {
   return String(c.data.scope ?? '').split(' ').filter((s) => s !== '')
 }
 
-export function clientList(c: ClientRecord, field: 'grant_types' | 'audience'): string[] {
+export function clientList(c: ClientRecord, field: 'audience'): string[] {
   const v = c.data[field]
   return Array.isArray(v) ? v.map(String) : []
 }
@@ -140,12 +204,12 @@ export function clientList(c: ClientRecord, field: 'grant_types' | 'audience'): 
 /** Hydra's URL rules: redirect URIs absolute without fragment; CORS origins bare http(s) origins. */
 function checkUrls(data: Record<string, unknown>): void {
   for (const field of ['redirect_uris', 'post_logout_redirect_uris', 'request_uris'] as const) {
-    for (const u of data[field] as string[]) {
+    for (const u of (data[field] as string[] | null) ?? []) {
       const url = URL.canParse(u) ? new URL(u) : undefined
       if (url === undefined || url.hash !== '') throw invalidClientMetadata(`${field}: "${u}" must be an absolute URL without a fragment`)
     }
   }
-  for (const o of data.allowed_cors_origins as string[]) {
+  for (const o of (data.allowed_cors_origins as string[] | null) ?? []) {
     const url = URL.canParse(o) ? new URL(o) : undefined
     const bare = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '' && (url.pathname === '/' || url.pathname === '')
     if (!bare || /\/[^/]/.test(o.replace(/^https?:\/\//, ''))) throw invalidClientMetadata(`allowed_cors_origins: "${o}" must be an http(s) origin without path, query or credentials`)
@@ -159,16 +223,16 @@ function optString(body: Record<string, unknown>, f: string): string {
   return v
 }
 
-function optList(body: Record<string, unknown>, f: string): string[] {
+function optList(body: Record<string, unknown>, f: string): string[] | null {
   const v = body[f]
-  if (v === undefined || v === null) return []
+  if (v === undefined || v === null) return null
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalidClientMetadata(`${f} must be a list of strings`)
   return v as string[]
 }
 
-function optBoolean(body: Record<string, unknown>, f: string): boolean {
+function optBoolean(body: Record<string, unknown>, f: string): boolean | null {
   const v = body[f]
-  if (v === undefined || v === null) return false
+  if (v === undefined || v === null) return null
   if (typeof v !== 'boolean') throw invalidClientMetadata(`${f} must be a boolean`)
   return v
 }
@@ -176,9 +240,8 @@ function optBoolean(body: Record<string, unknown>, f: string): boolean {
 function optLifespan(body: Record<string, unknown>, f: string): string | null {
   const v = body[f]
   if (v === undefined || v === null || v === '') return null
-  if (typeof v !== 'string' || !isDuration(v) || parseDuration(v) <= 0) {
-    throw invalidClientMetadata(`${f} must be a positive duration such as "1h" or "30m"`)
-  }
-  return v
+  const go = typeof v === 'string' && isDuration(v) && parseDuration(v) > 0 ? formatDuration(parseDuration(v)) : undefined
+  if (go === undefined) throw invalidClientMetadata(`${f} must be a positive duration such as "1h" or "30m"`)
+  return go
 }
 

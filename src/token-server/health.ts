@@ -3,13 +3,16 @@ import type { TokenServerContext } from './context.js'
 import { sendJson } from './http/io.js'
 import type { Route } from './http/router.js'
 
-/** `/health/alive`, `/health/ready` (the store answers) and `/version`, on both ports as Hydra. */
-export function healthRoutes(ctx: TokenServerContext): Route[] {
+/**
+ * `/health/alive`, `/health/ready` (the store answers) and `/version`, on both ports as Hydra;
+ * on the admin port under `prefix` (`/admin/health/alive`; the router also serves them unprefixed).
+ */
+export function healthRoutes(ctx: TokenServerContext, prefix = ''): Route[] {
   return [
-    { method: 'GET', path: '/health/alive', handler: async ({ res }) => sendJson(res, 200, { status: 'ok' }) },
+    { method: 'GET', path: `${prefix}/health/alive`, handler: async ({ res }) => sendJson(res, 200, { status: 'ok' }) },
     {
       method: 'GET',
-      path: '/health/ready',
+      path: `${prefix}/health/ready`,
       handler: async ({ res }) => {
         try {
           await ctx.store.ping()
@@ -20,6 +23,6 @@ export function healthRoutes(ctx: TokenServerContext): Route[] {
         }
       },
     },
-    { method: 'GET', path: '/version', handler: async ({ res }) => sendJson(res, 200, { version: VERSION }) },
+    { method: 'GET', path: `${prefix}/version`, handler: async ({ res }) => sendJson(res, 200, { version: VERSION }) },
   ]
 }

@@ -16,7 +16,7 @@ import { createHasher } from './hash.js'
 import { healthRoutes } from './health.js'
 import { createRouter, type Route } from './http/router.js'
 import { startJanitor } from './janitor.js'
-import { ACCESS_TOKEN_SET, KeyManager } from './keys.js'
+import { ACCESS_TOKEN_SET, ID_TOKEN_SET, KeyManager } from './keys.js'
 import { instrumentStore, TokenServerMetrics } from './metrics.js'
 import { FailureLimiter } from './rate-limit.js'
 import { RevocationFeed } from './revocations.js'
@@ -28,6 +28,9 @@ import { SecretCache } from './secret-cache.js'
 import type { Store } from './store/types.js'
 import { AccessTokens } from './tokens/access-tokens.js'
 import { OpaqueTokens } from './tokens/opaque.js'
+
+/** Every admin route lives under it; requests without it are served as if they had it (Hydra 2.x). */
+const ADMIN_PREFIX = '/admin'
 
 export type Listen = 'all' | 'public' | 'admin'
 
@@ -94,6 +97,8 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context) },
     { method: 'POST', path: '/oauth2/revoke', handler: revokeEndpoint(context) },
     { method: 'GET', path: '/.well-known/openid-configuration', handler: discoveryEndpoint(context) },
+    // RFC 8414's name for the same document, which Hydra serves there too.
+    { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: discoveryEndpoint(context) },
     { method: 'GET', path: '/.well-known/jwks.json', handler: jwksEndpoint(context) },
     ...healthRoutes(context),
   ]
@@ -103,7 +108,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     { method: 'DELETE', path: '/admin/oauth2/tokens', handler: deleteTokensEndpoint(context) },
     { method: 'GET', path: '/admin/revocations/events', handler: events.handler },
     ...keyRoutes(context),
-    ...healthRoutes(context),
+    ...healthRoutes(context, ADMIN_PREFIX),
     {
       method: 'GET',
       path: '/admin/metrics/prometheus',
@@ -121,7 +126,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
   async function listen(name: 'public' | 'admin', routes: Route[]): Promise<AddressInfo> {
     const { host, port } = config.serve[name]
     const observe = (route: string, status: number): void => metrics.requests.inc({ api: name, route, status })
-    let handler = createRouter(routes, logger, observe)
+    let handler = createRouter(routes, logger, observe, name === 'admin' ? ADMIN_PREFIX : undefined)
     if (name === 'admin') {
       const keys = config.serve.admin.auth.api_keys
       handler = requireApiKey(keys, handler)
@@ -153,6 +158,9 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       // The JWT signing key exists before the first JWT is issued (as Hydra creates its keys at
       // start-up), so verifiers that fetched the JWKS early already know it.
       await keys.signingKey(ACCESS_TOKEN_SET, config.oauth2.jwt_algorithm)
+      // Hydra also creates its OpenID Connect set (RS256) at start and publishes it: tools written
+      // for Hydra read `GET /admin/keys/hydra.openid.id-token` and expect both sets in the JWKS.
+      await keys.signingKey(ID_TOKEN_SET, 'RS256')
       const out: { public?: AddressInfo; admin?: AddressInfo } = {}
       if (which !== 'admin') out.public = await listen('public', publicRoutes)
       if (which !== 'public') out.admin = await listen('admin', adminRoutes)

@@ -23,7 +23,7 @@ export function createCommand(): Command {
     action(async (opts: CommonOptions & Record<string, unknown>) => {
       const to = target(opts, 'admin')
       // As in Hydra, --file replaces the other client flags, but --id still names the client.
-      const body = typeof opts.file === 'string' ? clientFromFile(opts.file) : clientBody(bound, opts)
+      const body = typeof opts.file === 'string' ? clientFromFile(opts.file) : withCreateDefaults(clientBody(bound, opts))
       if (typeof opts.id === 'string') body.client_id = opts.id
       const res = await callApi(to, { method: 'POST', path: 'admin/clients', json: body, what: 'could not create the OAuth 2.0 client' })
       const created = asClient(res.body, 'could not create the OAuth 2.0 client')
@@ -35,3 +35,9 @@ export function createCommand(): Command {
   return group('create', 'create resources (OAuth 2.0 clients, JSON Web Key Sets)', [client, createJwkCommand()])
 }
 
+/** Hydra's CLI flags default to these and send them; the server itself leaves them unset. */
+function withCreateDefaults(body: Record<string, unknown>): Record<string, unknown> {
+  body.grant_types ??= ['authorization_code']
+  body.response_types ??= ['code']
+  return body
+}

@@ -1,10 +1,11 @@
 import jsonpatch from 'fast-json-patch'
 import type { Operation } from 'fast-json-patch'
-import { clientJson, validateClient } from '../client.js'
+import { clientJson, validateClient, validateLifespans } from '../client.js'
 import type { TokenServerContext } from '../context.js'
 import { readJson, sendEmpty, sendJson } from '../http/io.js'
 import type { Route, RouteContext } from '../http/router.js'
 import { conflict, invalidRequest, notFound } from '../oauth-error.js'
+import { isPlainObject } from '../../util/deep-merge.js'
 import { DuplicateClientError, type ClientRecord } from '../store/types.js'
 
 const DEFAULT_PAGE_SIZE = 250
@@ -36,7 +37,7 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
       await ctx.store.deleteTokensOfClient(current.client_id)
       await ctx.feed.publish({ type: 'client', client_id: current.client_id })
     }
-    sendJson(res, 200, clientJson(next, v.secret))
+    sendJson(res, 200, clientJson(next, { secret: v.secret }))
   }
 
   return [
@@ -60,7 +61,7 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
         }
         const location = new URL(`/admin/clients/${encodeURIComponent(record.client_id)}`, url).href
         // The secret is shown this once; only its hash is kept.
-        sendJson(res, 201, clientJson(record, v.secret), { location })
+        sendJson(res, 201, clientJson(record, { secret: v.secret }), { location })
       },
     },
     {
@@ -78,13 +79,13 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
         const page = rows.slice(0, size)
         const links = [`<${pageUrl(url, size, undefined)}>; rel="first"`]
         if (rows.length > size) links.push(`<${pageUrl(url, size, page[page.length - 1]!.client_id)}>; rel="next"`)
-        sendJson(res, 200, page.map((c) => clientJson(c)), { link: links.join(',') })
+        sendJson(res, 200, page.map((c) => clientJson(c, { stored: true })), { link: links.join(',') })
       },
     },
     {
       method: 'GET',
       path: '/admin/clients/{id}',
-      handler: async ({ res, params }) => sendJson(res, 200, clientJson(await load(params.id!))),
+      handler: async ({ res, params }) => sendJson(res, 200, clientJson(await load(params.id!), { stored: true })),
     },
     {
       method: 'PUT',
@@ -105,7 +106,7 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
         // Hydra applies the patch to the stored client, secret included, so the usual way to
         // rotate a secret, `replace /client_secret`, finds the member. The secret is never shown,
         // so an empty placeholder stands in for it; left empty (or removed), the secret is kept.
-        const doc = { ...clientJson(current), client_secret: '' }
+        const doc = { ...clientJson(current, { stored: true }), client_secret: '' }
         const invalid = jsonpatch.validate(ops as Operation[], doc)
         if (invalid !== undefined) throw invalidRequest(`The JSON Patch is invalid: ${invalid.message.split('\n')[0]}`)
         let patched: Record<string, unknown>
@@ -116,6 +117,20 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
         }
         if (patched.client_id !== current.client_id) throw invalidRequest('The client_id of a client can not be changed.')
         await replace(current, patched, res)
+      },
+    },
+    {
+      // Hydra's setOAuth2ClientLifespans: the ten lifespans are replaced (one left out becomes
+      // null, "use the server's ttl"); nothing else changes, the secret included.
+      method: 'PUT',
+      path: '/admin/clients/{id}/lifespans',
+      handler: async ({ req, res, params }) => {
+        const current = await load(params.id!)
+        const body = await readJson(req)
+        if (!isPlainObject(body)) throw invalidRequest('The body must be a JSON object of lifespans, e.g. {"client_credentials_grant_access_token_lifespan": "1h"}.')
+        const next: ClientRecord = { ...current, data: { ...current.data, ...validateLifespans(body) }, updated_at: Date.now() }
+        if (!(await ctx.store.updateClient(next))) throw notFound(`The OAuth 2.0 client "${current.client_id}" does not exist.`)
+        sendJson(res, 200, clientJson(next, { stored: true }))
       },
     },
     {
@@ -131,10 +146,12 @@ export function clientRoutes(ctx: TokenServerContext): Route[] {
   ]
 }
 
+/** Hydra 2.x's keyset paginator: not an integer → 400; zero or less → the default; capped at the maximum. */
 function pageSize(v: string | null): number {
   if (v === null || v === '') return DEFAULT_PAGE_SIZE
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw invalidRequest('page_size must be a positive integer')
-  return Math.min(MAX_PAGE_SIZE, Number(v))
+  if (!/^[+-]?\d{1,15}$/.test(v)) throw invalidRequest('page_size must be an integer')
+  const n = Number(v)
+  return n <= 0 ? DEFAULT_PAGE_SIZE : Math.min(MAX_PAGE_SIZE, n)
 }
 
 /** The token is the last client id of the previous page, base64url-encoded (opaque to callers). */

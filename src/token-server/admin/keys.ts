@@ -31,7 +31,7 @@ export function keyRoutes(ctx: TokenServerContext): Route[] {
     {
       method: 'POST',
       path: '/admin/keys/{set}',
-      handler: async ({ req, res, params }) => {
+      handler: async ({ req, res, params, url }) => {
         const body = await readJson(req)
         if (!isPlainObject(body)) throw invalidRequest('The body must be {"alg": …, "kid": …, "use": …}.')
         const alg = body.alg ?? 'RS256'
@@ -42,7 +42,10 @@ export function keyRoutes(ctx: TokenServerContext): Route[] {
         if (use !== 'sig' && use !== 'enc') throw invalidRequest('use must be "sig" or "enc"')
         const kid = typeof body.kid === 'string' && body.kid !== '' ? body.kid : randomUUID()
         const r = await ctx.keys.generate(params.set!, alg as SigningAlgorithm, kid, use)
-        sendJson(res, 201, { keys: [r.private_jwk] })
+        // Hydra's Location names `<issuer>/keys/<set>`, a path its public port does not serve; this
+        // one names the set on the admin API, where a GET finds it.
+        const location = new URL(`/admin/keys/${encodeURIComponent(params.set!)}`, url).href
+        sendJson(res, 201, { keys: [r.private_jwk] }, { location })
       },
     },
     { method: 'GET', path: '/admin/keys/{set}', handler: async ({ res, params }) => sendJson(res, 200, await setJson(params.set!)) },

@@ -1,12 +1,14 @@
 import { clientCredentialsLifespan, clientList, clientScopes } from '../client.js'
-import { invalidRequest, invalidScope, OAuthError } from '../oauth-error.js'
+import { checkAudience } from '../audience.js'
+import { invalidScope, OAuthError } from '../oauth-error.js'
 import { allScopesGranted, splitScope } from '../../scope.js'
 import type { Grant } from './types.js'
 
 /**
  * RFC 6749 §4.4. The token's subject is the client itself. Requested scopes must be granted by
- * the client's scope under the configured strategy; requested audiences must each be one of the
- * client's. Nothing requested → a token with no scope and no audience, as Hydra issues it.
+ * the client's scope under the configured strategy; requested audiences must each be allowed by
+ * one of the client's (fosite's URL-prefix matching, see audience.ts). Nothing requested → a
+ * token with no scope and no audience, as Hydra issues it.
  */
 export const clientCredentials: Grant = {
   grantType: 'client_credentials',
@@ -23,10 +25,7 @@ export const clientCredentials: Grant = {
     }
     // Hydra accepts audience repeated or space-delimited.
     const audience = form.getAll('audience').flatMap((a) => splitScope(a))
-    const allowed = clientList(client, 'audience')
-    for (const a of audience) {
-      if (!allowed.includes(a)) throw invalidRequest(`Requested audience '${a}' has not been whitelisted by the OAuth 2.0 Client.`)
-    }
+    checkAudience(clientList(client, 'audience'), audience)
     const lifespan = clientCredentialsLifespan(client) ?? ctx.ttlSeconds
     const strategy = client.data.access_token_strategy === 'jwt' || client.data.access_token_strategy === 'opaque' ? client.data.access_token_strategy : ctx.defaultStrategy
     const { token } = await ctx.tokens.issue({

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import busboy, { type Busboy } from 'busboy'
 import { invalidRequest, OAuthError } from '../oauth-error.js'
 
 /** Bodies of both APIs are small (forms, client JSON); anything larger is refused unread. */
@@ -46,19 +47,51 @@ function mediaType(req: IncomingMessage): string {
   return (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase()
 }
 
-/** An `application/x-www-form-urlencoded` body (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1). */
+/**
+ * A form body (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1): `application/x-www-form-urlencoded`,
+ * or `multipart/form-data`, which Hydra (fosite's ParseMultipartForm) accepts too, so
+ * `curl -F grant_type=client_credentials` works. Both are bounded by the same 1 MiB as every body.
+ */
 export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   if (req.method !== 'POST') throw invalidRequest('the request must use POST')
-  if (mediaType(req) !== 'application/x-www-form-urlencoded') {
-    throw invalidRequest('the request body must be application/x-www-form-urlencoded')
-  }
-  const form = new URLSearchParams((await readBody(req)).toString('utf8'))
+  const type = mediaType(req)
+  let form: URLSearchParams
+  if (type === 'application/x-www-form-urlencoded') form = new URLSearchParams((await readBody(req)).toString('utf8'))
+  else if (type === 'multipart/form-data') form = await parseMultipart(req, await readBody(req))
+  else throw invalidRequest('the request body must be application/x-www-form-urlencoded or multipart/form-data')
   for (const [k, v] of form) refuseNul(k + v)
   // RFC 6749 §3.2: parameters must not be repeated (audience is the documented exception).
   for (const name of ['grant_type', 'scope', 'token', 'client_id', 'client_secret', 'token_type_hint']) {
     if (form.getAll(name).length > 1) throw invalidRequest(`the parameter "${name}" is included more than once`)
   }
   return form
+}
+
+/**
+ * The fields of a multipart body already read (so the size bound is readBody's). File parts are
+ * skipped, as Go's PostForm leaves them out; anything malformed is one invalid_request.
+ */
+function parseMultipart(req: IncomingMessage, body: Buffer): Promise<URLSearchParams> {
+  const malformed = (why: string): OAuthError =>
+    invalidRequest(`Unable to parse HTTP body, make sure to send a properly formatted form request body: ${why}`)
+  return new Promise((resolve, reject) => {
+    const form = new URLSearchParams()
+    let parser: Busboy
+    try {
+      parser = busboy({ headers: req.headers, limits: { fieldSize: MAX_BODY, fieldNameSize: 1024 } })
+    } catch (err) {
+      reject(malformed((err as Error).message))
+      return
+    }
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated || info.nameTruncated) parser.destroy(new Error('a field is too large'))
+      else form.append(name, value)
+    })
+    parser.on('file', (_name, stream) => stream.resume())
+    parser.once('error', (err: Error) => reject(malformed(err.message)))
+    parser.once('close', () => resolve(form))
+    parser.end(body)
+  })
 }
 
 /** A JSON body; 400 with the parser's reason when it is not JSON. */

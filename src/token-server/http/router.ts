@@ -38,7 +38,17 @@ interface CompiledRoute {
 /** Called once per answered request with the route's pattern (not the raw path: bounded label values). */
 export type ObserveRequest = (route: string, status: number) => void
 
-export function createRouter(routes: readonly Route[], logger: Logger, observe?: ObserveRequest): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * `prefix` (the admin API's `/admin`): a path that does not start with it is served as if it did,
+ * as Hydra 2.x's admin port does (`POST /clients` is `POST /admin/clients`), so scripts written
+ * for Hydra 1.x, which had no prefix, keep working.
+ */
+export function createRouter(
+  routes: readonly Route[],
+  logger: Logger,
+  observe?: ObserveRequest,
+  prefix?: string,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const byShape = new Map<string, CompiledRoute>()
   for (const r of routes) {
     const names: string[] = []
@@ -56,7 +66,7 @@ export function createRouter(routes: readonly Route[], logger: Logger, observe?:
   const compiled = [...byShape.values()]
 
   return (req, res) => {
-    const raw = req.url ?? '/'
+    const raw = withPrefix(req.url ?? '/', prefix)
     const q = raw.indexOf('?')
     const path = q === -1 ? raw : raw.slice(0, q)
     let handler: RouteHandler | undefined
@@ -96,6 +106,12 @@ export function createRouter(routes: readonly Route[], logger: Logger, observe?:
       send(res, serverError())
     })
   }
+}
+
+/** Hydra's AddAdminPrefixIfNotPresent: a plain string-prefix test, then the prefix joined in front. */
+function withPrefix(raw: string, prefix: string | undefined): string {
+  if (prefix === undefined || raw.startsWith(prefix)) return raw
+  return raw === '/' || raw.startsWith('/?') ? prefix + raw.slice(1) : prefix + (raw.startsWith('/') ? raw : `/${raw}`)
 }
 
 function send(res: ServerResponse, err: OAuthError): void {

@@ -1,5 +1,5 @@
 import type { TokenServerContext } from '../context.js'
-import { clientList } from '../client.js'
+import { clientGrantTypes } from '../client.js'
 import { clientCredentials } from '../grants/client-credentials.js'
 import type { Grant } from '../grants/types.js'
 import { readForm, sendJson } from '../http/io.js'
@@ -27,7 +27,7 @@ export function tokenEndpoint(ctx: TokenServerContext) {
     const client = await authenticateClient(ctx, req, form, 'token')
     const grant = GRANTS.get(grantType)
     if (grant === undefined) throw unsupportedGrantType(`The authorization grant type '${grantType}' is not supported by the authorization server.`)
-    if (!clientList(client, 'grant_types').includes(grantType)) {
+    if (!clientGrantTypes(client).includes(grantType)) {
       throw unauthorizedClient(`The client is not allowed to request a token using grant type '${grantType}'.`)
     }
     sendJson(res, 200, await grant.handle(ctx, client, form), NO_STORE)

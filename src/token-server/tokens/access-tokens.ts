@@ -89,7 +89,9 @@ export class AccessTokens {
 
   async #signJwt(r: IssueRequest, now: number, expires: number): Promise<string> {
     const key = await this.deps.keys.signingKey(ACCESS_TOKEN_SET, this.deps.jwtAlgorithm)
-    return new SignJWT({ client_id: r.clientId, scp: [...r.scope] })
+    // `ext` as Hydra writes it (oauth2.mirror_top_level_claims, on by default): the session's extra
+    // claims, `{}` for client credentials; verifiers written for Hydra read it unconditionally.
+    return new SignJWT({ client_id: r.clientId, scp: [...r.scope], ext: {} })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.deps.issuer)
       .setSubject(r.subject)
