@@ -96,18 +96,31 @@ export class RegExpUrlMatcher implements UrlMatcher {
 /**
  * V8's regex engine backtracks: `.*a.*a.*a.*b` (or the glob `*a*a*a*b`) against a long URL
  * that does not match takes polynomial time, and no load-time check can catch every such
- * pattern. This V8 flag makes a regex that exceeds 50,000 backtracks finish on V8's linear-time
- * engine (same results, captures included), which gives Oathkeeper's RE2-like guarantee. Only
- * regexes that engine can run qualify (no lookarounds, no backreferences, no repetition counts
- * above 16); backtracking.ts refuses what would be dangerous without it. The flag is
- * process-wide and idempotent, and must be on before the first match, so it is set where every
- * matcher regex is built.
+ * pattern. This V8 flag makes a regex that exceeds a number of backtracks finish on V8's
+ * linear-time engine (same results, captures included), which gives Oathkeeper's RE2-like
+ * guarantee. Only regexes that engine can run qualify (no lookarounds, no backreferences, no
+ * repetition counts above 16); backtracking.ts checks the others. The flags are process-wide
+ * and idempotent, and must be on before the first match, so they are set where every matcher
+ * regex is built.
  */
 const LINEAR_FALLBACK = '--enable-experimental-regexp-engine-on-excessive-backtracks'
+
+/**
+ * How many backtracks V8 allows before that switch (V8's default is 50,000). The count is not a
+ * bound on the work: a greedy loop over one character (`a{3,}`, `.*`) gives back characters
+ * without counting them as backtracks, so every counted backtrack can be followed by a walk over
+ * the whole URL. With 50,000, `(?:a|a){0,16}a{3,}` spent ~1 s of CPU on a 16 KB URL before
+ * switching, and `(.*)/(.*)x` ~180 ms (issue 13); with 1,000 both stay near 20 ms, about what
+ * the linear engine itself takes on such a URL. An ordinary URL match backtracks a handful of
+ * times, so it never reaches the limit and keeps the fast engine. Other regexes in the process
+ * that exceed the limit switch engines too, which changes only their speed, never their result.
+ */
+const BACKTRACKS_BEFORE_FALLBACK = '--regexp-backtracks-before-fallback=1000'
 
 /** Compiles anchored regex source, turning the engine's SyntaxError into a ConfigError. */
 export function compileAnchored(pattern: string, source: string): RegExp {
   setFlagsFromString(LINEAR_FALLBACK)
+  setFlagsFromString(BACKTRACKS_BEFORE_FALLBACK)
   try {
     return new RegExp(`^${source}$`)
   } catch (err) {
