@@ -161,3 +161,48 @@ t.test('an ambiguous bounded repeat before an overlapping one answers a 16 KB UR
     t.ok(ms < 120, `${p}: ${ms.toFixed(0)} ms of CPU`)
   }
 })
+
+t.test('regexp: POSIX classes match as in RE2 (Oathkeeper compiles with regexp2 in RE2 mode)', async (t) => {
+  const digits = re('http://a.test/<[[:digit:]]+>')
+  t.same(digits.match('http://a.test/2024'), ['2024'])
+  t.equal(digits.match('http://a.test/20x4'), null)
+  t.equal(digits.match('http://a.test/:]'), null, 'not the JavaScript reading: class [[:digt] then "]"')
+  t.same(re('http://a.test/<[[:alpha:]_-]+>/<[[:^digit:]]+>').match('http://a.test/a_B-c/x.y'), ['a_B-c', 'x.y'])
+  t.equal(re('http://a.test/<[[:^digit:]]+>').match('http://a.test/a1'), null, 'negated')
+  t.same(re('http://a.test/<[^[:space:][:punct:]]+>').match('http://a.test/abc'), ['abc'], 'several, in a negated class')
+  t.equal(re('http://a.test/<[^[:punct:]]+>').match('http://a.test/a.b'), null)
+  t.same(re('http://a.test/<\\[[:digit:]\\]>').match('http://a.test/[t]'), ['[t]'], 'after an escaped "[", [:digit:] is the class of ":digt", as in RE2')
+  t.same(re('http://a.test/<[:digit:]+>').match('http://a.test/gi:d'), ['gi:d'], 'outside a bracket expression it is a plain class, as in RE2')
+  // Every class RE2 has, against every ASCII character, checked against RE2's definitions.
+  const want: Record<string, (c: number) => boolean> = {
+    alnum: (c) => /[0-9A-Za-z]/.test(String.fromCharCode(c)),
+    alpha: (c) => /[A-Za-z]/.test(String.fromCharCode(c)),
+    ascii: (c) => c <= 0x7f,
+    blank: (c) => c === 9 || c === 32,
+    cntrl: (c) => c < 32 || c === 127,
+    digit: (c) => c >= 48 && c <= 57,
+    graph: (c) => c >= 33 && c <= 126,
+    lower: (c) => c >= 97 && c <= 122,
+    print: (c) => c >= 32 && c <= 126,
+    punct: (c) => c >= 33 && c <= 126 && !/[0-9A-Za-z]/.test(String.fromCharCode(c)),
+    space: (c) => (c >= 9 && c <= 13) || c === 32,
+    upper: (c) => c >= 65 && c <= 90,
+    word: (c) => /\w/.test(String.fromCharCode(c)),
+    xdigit: (c) => /[0-9A-Fa-f]/.test(String.fromCharCode(c)),
+  }
+  for (const [name, member] of Object.entries(want)) {
+    const yes = re(`http://a.test/<[[:${name}:]]>`)
+    const no = re(`http://a.test/<[[:^${name}:]]>`)
+    const wrong: number[] = []
+    for (let c = 0; c < 0x100; c++) {
+      const url = `http://a.test/${String.fromCharCode(c)}`
+      if ((yes.match(url) !== null) !== (c < 0x80 && member(c)) || (no.match(url) !== null) === (c < 0x80 && member(c))) wrong.push(c)
+    }
+    t.same(wrong, [], `[[:${name}:]] and [[:^${name}:]]`)
+  }
+})
+
+t.test('regexp: an unknown POSIX class is refused at load, naming it', async (t) => {
+  t.match(configError(() => re('http://a.test/<[[:digits:]]+>')), /group <\[\[:digits:\]\]\+>: unknown POSIX character class "\[:digits:\]" \(known: alnum, alpha, .*xdigit\)/)
+  t.match(configError(() => re('http://a.test/<[a[:Digit:]]>')), /unknown POSIX character class "\[:Digit:\]"/)
+})

@@ -10,6 +10,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { ConfigError } from '../../errors.js'
 import { analyse, backtrackingProblem, type Analysis } from './backtracking.js'
+import { PosixClassError, translatePosixClasses } from './posix.js'
 
 export interface UrlMatcher {
   /** Captures of the top-level <…> groups, in order, or null when the URL does not match. */
@@ -135,11 +136,12 @@ export function compileRegexpMatcher(pattern: string): UrlMatcher {
   const analysed: { inner: string; info: Analysis }[] = []
   let next = 1
   for (let g = 0; g < groups.length; g++) {
-    const inner = groups[g]!
+    const written = groups[g]!
+    const inner = posixTranslated(pattern, written)
     const info = analyse(inner)
     // `<a)(b>` would compile (as `(a)(b)`) but no longer be one group: refuse it.
-    if (!info.balanced) throw patternError(pattern, `group <${inner}> has unbalanced parentheses`)
-    analysed.push({ inner, info })
+    if (!info.balanced) throw patternError(pattern, `group <${written}> has unbalanced parentheses`)
+    analysed.push({ inner: written, info })
     // Each top-level group becomes one capturing group; the user's own groups inside it come
     // after it, so the exposed capture is at `next` and the following one skips past them.
     numbers.push(next)
@@ -154,4 +156,14 @@ export function compileRegexpMatcher(pattern: string): UrlMatcher {
   const total = new RegExp(`${re.source}|`).exec('')!.length - 1
   if (total !== next - 1) throw patternError(pattern, 'could not determine the capture groups')
   return new RegExpUrlMatcher(pattern, literals[0]!, re, numbers)
+}
+
+/** A group's source with RE2's POSIX classes (`[[:digit:]]`) translated; see posix.ts. */
+function posixTranslated(pattern: string, inner: string): string {
+  try {
+    return translatePosixClasses(inner)
+  } catch (err) {
+    if (err instanceof PosixClassError) throw patternError(pattern, `group <${inner}>: ${err.message}`)
+    throw err
+  }
 }
