@@ -21,6 +21,7 @@
  *   written so that V8 can run it: `[0-9a-f]{16}[0-9a-f]{16}` instead of `[0-9a-f]{32}`.
  */
 import { setFlagsFromString } from 'node:v8'
+import { ambiguity } from './ambiguity.js'
 
 /** What the scan of one `<…>` group's regex source found. */
 export interface Analysis {
@@ -34,6 +35,18 @@ export interface Analysis {
   readonly lookaround: boolean
   /** `\1`…`\9` or `\k<name>` outside a character class. */
   readonly backreference: boolean
+  /**
+   * A lookaround that reads an unbounded stretch (`(?!.*\.\.)`) or a backreference (which
+   * compares as much text as its group took): each evaluation can cost the URL's length.
+   */
+  readonly readsUnbounded: boolean
+  /**
+   * Such a lookaround or backreference where backtracking can evaluate it at many positions:
+   * after an unbounded repetition (`.*(?!.*x)`) or inside a repeated group (`(?:(?!.*x).)*`).
+   */
+  readonly readsUnboundedRepeatedly: boolean
+  /** A repetition without bound outside lookarounds (`*`, `+`, `{n,}`). */
+  readonly unboundedRepeat: boolean
   /** A group containing `|` or a quantifier, repeated more than once (`(a|b){2,}`, `(x+){3}`). */
   readonly repeatedComplexGroup: boolean
   /**
@@ -62,20 +75,38 @@ export function analyse(src: string): Analysis {
   let backreference = false
   let repeatedComplexGroup = false
   let repeatCost = 0
+  let readsUnbounded = false
+  let readsUnboundedRepeatedly = false
+  // An unbounded repetition outside lookarounds seen so far, in source order.
+  let unboundedSeen = false
+  let lookDepth = 0
   // One entry per open group (index 0: the top level).
   const unbounded: boolean[] = [false] // contains an unbounded quantifier
   const complex: boolean[] = [false] // contains '|' or a quantifier
+  const look: boolean[] = [false] // is a lookaround
+  const reads: boolean[] = [false] // contains a lookaround or backreference that reads unbounded text
   const noteQuantifier = (q: Quantifier): void => {
     complex[complex.length - 1] = true
     if (q.max === Infinity) unbounded[unbounded.length - 1] = true
+    // A lookaround consumes nothing: its repetitions do not multiply the ways to match.
+    if (lookDepth > 0) return
+    if (q.max === Infinity) unboundedSeen = true
     repeatCost += q.max === Infinity ? 1 : Math.min(1, Math.log2(q.max - q.min + 1) / LOG2_LONGEST_URL)
+  }
+  const noteReader = (): void => {
+    readsUnbounded = true
+    reads[reads.length - 1] = true
+    if (unboundedSeen) readsUnboundedRepeatedly = true
   }
   let i = 0
   while (i < src.length) {
     const c = src[i]
     if (c === '\\') {
       const next = src[i + 1] ?? ''
-      if ((next >= '1' && next <= '9') || (next === 'k' && src[i + 2] === '<')) backreference = true
+      if ((next >= '1' && next <= '9') || (next === 'k' && src[i + 2] === '<')) {
+        backreference = true
+        noteReader()
+      }
       i += 2
     } else if (c === '[') {
       i = skipClass(src, i)
@@ -84,26 +115,40 @@ export function analyse(src: string): Analysis {
       i++
     } else if (c === '(') {
       i++
+      let isLook = false
       if (src[i] === '?') {
         const a = src[i + 1]
         const b = src[i + 2]
-        if (a === '=' || a === '!' || (a === '<' && (b === '=' || b === '!'))) lookaround = true
+        if (a === '=' || a === '!' || (a === '<' && (b === '=' || b === '!'))) isLook = lookaround = true
         // (?<name>…) captures; (?:…) and the lookarounds do not.
         else if (a === '<') captures++
         i++
       } else {
         captures++
       }
+      if (isLook) lookDepth++
       unbounded.push(false)
       complex.push(false)
+      look.push(isLook)
+      reads.push(false)
     } else if (c === ')') {
       if (unbounded.length === 1) balanced = false
-      const innerUnbounded = unbounded.length > 1 ? unbounded.pop()! : false
-      const innerComplex = complex.length > 1 ? complex.pop()! : false
+      const top = unbounded.length > 1
+      let innerUnbounded = top ? unbounded.pop()! : false
+      let innerComplex = top ? complex.pop()! : false
+      const wasLook = top ? look.pop()! : false
+      const innerReads = top ? reads.pop()! : false
+      if (wasLook) {
+        lookDepth--
+        if (innerUnbounded) noteReader()
+        // What a lookaround contains is checked where it is; it adds no way to consume the URL.
+        innerUnbounded = innerComplex = false
+      }
       const q = quantifier(src, i + 1)
       if (q !== undefined) {
         if (innerUnbounded && q.max === Infinity) nestedQuantifier = true
         if (innerComplex && q.max >= 2) repeatedComplexGroup = true
+        if (innerReads && q.max >= 2) readsUnboundedRepeatedly = true
         noteQuantifier(q)
         i = q.end
       } else {
@@ -111,6 +156,7 @@ export function analyse(src: string): Analysis {
       }
       if (innerUnbounded) unbounded[unbounded.length - 1] = true
       if (innerComplex) complex[complex.length - 1] = true
+      if (innerReads) reads[reads.length - 1] = true
     } else {
       const q = quantifier(src, i)
       if (q !== undefined) {
@@ -121,7 +167,8 @@ export function analyse(src: string): Analysis {
       }
     }
   }
-  return { captures, balanced, nestedQuantifier, lookaround, backreference, repeatedComplexGroup, repeatCost }
+  const unboundedRepeat = unboundedSeen
+  return { captures, balanced, nestedQuantifier, lookaround, backreference, readsUnbounded, readsUnboundedRepeatedly, unboundedRepeat, repeatedComplexGroup, repeatCost }
 }
 
 interface Quantifier {
@@ -180,9 +227,14 @@ export function linearEngineCanRun(source: string): boolean {
 
 /**
  * Why a pattern must be refused, or undefined. `groups` are the analyses of its `<…>` groups,
- * `source` the anchored regex source they compile to (already known to be valid).
+ * `source` the anchored regex source they compile to (already known to be valid), `rest` the
+ * same anchored source without the literal prefix (what the ambiguity analysis reads).
  */
-export function backtrackingProblem(groups: readonly { readonly inner: string; readonly info: Analysis }[], source: string): string | undefined {
+export function backtrackingProblem(
+  groups: readonly { readonly inner: string; readonly info: Analysis }[],
+  source: string,
+  rest: string,
+): string | undefined {
   for (const { inner, info } of groups) {
     if (info.nestedQuantifier) {
       return (
@@ -190,13 +242,9 @@ export function backtrackingProblem(groups: readonly { readonly inner: string; r
         'such patterns can take exponential time on a non-matching URL'
       )
     }
-    if (info.lookaround) {
-      return `group <${inner}> uses a lookaround ((?=…), (?!…), (?<=…) or (?<!…)), which Oathkeeper's regular expressions (Go RE2) do not have and which rules out linear-time matching`
-    }
-    if (info.backreference) {
-      return `group <${inner}> uses a backreference (\\1 or \\k<name>), which Oathkeeper's regular expressions (Go RE2) do not have and which rules out linear-time matching`
-    }
   }
+  const special = groups.find((g) => g.info.lookaround || g.info.backreference)
+  if (special !== undefined) return unaidedProblem(groups, special, rest)
   const complex = groups.find((g) => g.info.repeatedComplexGroup)
   const cost = groups.reduce((n, g) => n + g.info.repeatCost, 0)
   if (complex === undefined && cost < MAX_REPEAT_COST) return undefined
@@ -206,4 +254,38 @@ export function backtrackingProblem(groups: readonly { readonly inner: string; r
     return `group <${complex.inner}> repeats a group with alternatives or repetitions inside, and ${why}; such patterns can take exponential time on a non-matching URL`
   }
   return `${why}, and its variable-length repetitions (such as .* or {0,40}) can take time growing with the square of the URL's length or faster on a non-matching URL`
+}
+
+/**
+ * A pattern with a lookaround or a backreference: V8's linear-time engine runs neither, so
+ * nothing cuts a long backtrack short, and the pattern is accepted only when it is proved to
+ * match in linear time: no lookaround or backreference that reads an unbounded stretch is
+ * evaluated at many positions, and no text can be matched in more than a few ways.
+ */
+function unaidedProblem(
+  groups: readonly { readonly inner: string; readonly info: Analysis }[],
+  special: { readonly inner: string; readonly info: Analysis },
+  rest: string,
+): string | undefined {
+  const construct = (info: Analysis): string =>
+    info.lookaround ? 'a lookaround ((?=…) or (?!…))' : 'a backreference (\\1 or \\k<name>)'
+  const lead = (g: { readonly inner: string; readonly info: Analysis }): string =>
+    `group <${g.inner}> uses ${construct(g.info)}, which V8's linear-time regex engine cannot run`
+  let unboundedBefore = false
+  for (const g of groups) {
+    if (g.info.readsUnboundedRepeatedly || (g.info.readsUnbounded && unboundedBefore)) {
+      return (
+        `${lead(g)}, and it reads an unbounded stretch of the URL (a lookaround containing * or +, or a backreference) ` +
+        'where a repetition can move it (after .* or [^/]+, or inside a repeated group): each attempt re-reads the URL, ' +
+        "so time grows with the square of the URL's length; put it at the start of the pattern's <…> parts, or bound what it reads"
+      )
+    }
+    if (g.info.unboundedRepeat) unboundedBefore = true
+  }
+  const found = ambiguity(rest)
+  if (found.safe) return undefined
+  return (
+    `${lead(special)}, and the pattern is ambiguous: ${found.detail}, so backtracking can take exponential or polynomial ` +
+    'time on a non-matching URL; make the parts exclusive (e.g. [^/]* instead of .* before a "/")'
+  )
 }

@@ -149,7 +149,7 @@ export function compileRegexpMatcher(pattern: string): UrlMatcher {
     source += `(${inner})${escapeRegExp(literals[g + 1]!)}`
   }
   const re = compileAnchored(pattern, source)
-  const problem = backtrackingProblem(analysed, re.source)
+  const problem = backtrackingProblem(analysed, re.source, `^${source.slice(escapeRegExp(literals[0]!).length)}$`)
   if (problem !== undefined) throw patternError(pattern, problem)
   // Safety net for the lexical group count above: the engine's own count must agree, else the
   // captures would silently be the wrong ones.
