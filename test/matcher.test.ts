@@ -206,3 +206,35 @@ t.test('regexp: an unknown POSIX class is refused at load, naming it', async (t)
   t.match(configError(() => re('http://a.test/<[[:digits:]]+>')), /group <\[\[:digits:\]\]\+>: unknown POSIX character class "\[:digits:\]" \(known: alnum, alpha, .*xdigit\)/)
   t.match(configError(() => re('http://a.test/<[a[:Digit:]]>')), /unknown POSIX character class "\[:Digit:\]"/)
 })
+
+t.test('regexp: a lookahead carves paths out of a catch-all rule (as Oathkeeper, which compiles with regexp2)', async (t) => {
+  const m = re('https://api.test/<(?!admin/|internal/).*>')
+  t.same(m.match('https://api.test/users/1'), ['users/1'])
+  t.same(m.match('https://api.test/administrators'), ['administrators'])
+  t.equal(m.match('https://api.test/admin/users'), null)
+  t.equal(m.match('https://api.test/internal/x'), null)
+  // ory/ladon's own test case.
+  const ladon = re('urn:foo:<user=(?!admin).*>')
+  t.same(ladon.match('urn:foo:user=john'), ['user=john'])
+  t.equal(ladon.match('urn:foo:user=admin'), null)
+  t.same(re('https://<[a-z]+>.test/<(?!\\.)[^/]+>/<.*>').match('https://a.test/x/y/z'), ['a', 'x', 'y/z'])
+  t.same(re('http://a.test/<(?<id>[a-z]+)>/<(?!x)[0-9]+>').match('http://a.test/ab/12'), ['ab', '12'], 'with a named group')
+  // As in Oathkeeper (ladon wraps each <…> in a group), \1 is the <…> itself: the user's first group is \2.
+  t.same(re('http://a.test/<([a-z]{1,8})-\\2>').match('http://a.test/ab-ab'), ['ab-ab'], 'a backreference to a bounded group')
+  t.equal(re('http://a.test/<([a-z]{1,8})-\\2>').match('http://a.test/ab-ac'), null)
+})
+
+t.test('regexp: a lookaround or backreference that could backtrack super-linearly is refused, saying why', async (t) => {
+  const cases: [string, RegExp][] = [
+    // Ambiguous: .* and .* around "/" (quadratic), and nothing can cut the backtracking short.
+    ['http://a.test/<(?!admin).*>/<.*>', /group <\(\?!admin\)\.\*> uses a lookaround .*which V8's linear-time regex engine cannot run, and the pattern is ambiguous: redos-detector finds .*\[\^\/\]\* instead of \.\*/],
+    ['http://a.test/<(?:a|aa)*(?=b)b>', /uses a lookaround .*ambiguous/],
+    // A lookahead that reads to the end, re-evaluated at each position .* gives back.
+    ['http://a.test/<.*(?=.*x)>', /reads an unbounded stretch of the URL .*where a repetition can move it.*square of the URL's length/],
+    ['http://a.test/<(?:(?!.*x).)*>', /reads an unbounded stretch/],
+    ['http://a.test/<.*>/<(?!.*x).*>', /group <\(\?!\.\*x\)\.\*> .*reads an unbounded stretch/],
+    ['http://a.test/<(.*)/\\2>', /group <\(\.\*\)\/\\2> uses a backreference .*reads an unbounded stretch/],
+  ]
+  for (const [pattern, why] of cases) t.match(configError(() => re(pattern)), why, pattern)
+  t.notMatch(configError(() => re('http://a.test/<(?!admin).*>/<.*>')), /RE2/, 'no longer blames Go RE2')
+})
