@@ -238,3 +238,10 @@ t.test('regexp: a lookaround or backreference that could backtrack super-linearl
   for (const [pattern, why] of cases) t.match(configError(() => re(pattern)), why, pattern)
   t.notMatch(configError(() => re('http://a.test/<(?!admin).*>/<.*>')), /RE2/, 'no longer blames Go RE2')
 })
+
+t.test('regexp: RE2 escapes that JavaScript would read as plain letters are refused at load', async (t) => {
+  for (const [p, esc] of [['<\\Aapi>', 'A'], ['<.*\\z>', 'z'], ['<\\pL+>', 'p'], ['<\\p{Greek}>', 'p'], ['<[\\PL]>', 'P'], ['<\\Q.\\E>', 'Q'], ['<\\C>', 'C']] as const) {
+    t.match(configError(() => re(`http://a.test/${p}`)), new RegExp(`"\\\\${esc}" \\(RE2: .*\\) has no equivalent in JavaScript`), p)
+  }
+  t.same(re('http://a.test/<\\\\A\\d>').match('http://a.test/\\A1'), ['\\A1'], 'an escaped backslash before A is not \\A')
+})

@@ -6,12 +6,47 @@
  * time linear in the URL's length. It errs towards "unsafe": running out of steps, time or
  * score counts as ambiguous, and the pattern is refused.
  *
- * An analysis takes a few milliseconds for a safe pattern and up to a second or two for an
+ * An analysis takes a few milliseconds for a safe pattern and up to about half a second for an
  * ambiguous one, so it runs only for patterns that need it (see backtracking.ts), and results
  * are memoised by source: rules differ in their literal host and path, not in their `<…>` parts,
  * and the literal text before the first `<…>` is left out of what is analysed.
  */
 import { isSafe } from 'redos-detector'
+import type { Analysis } from './backtracking.js'
+
+/**
+ * A pattern with a lookaround or a backreference: V8's linear-time engine runs neither, so
+ * nothing cuts a long backtrack short, and the pattern is accepted only when it is proved to
+ * match in linear time: no lookaround or backreference that reads an unbounded stretch is
+ * evaluated at many positions, and no text can be matched in more than a few ways.
+ */
+export function unaidedProblem(
+  groups: readonly { readonly inner: string; readonly info: Analysis }[],
+  special: { readonly inner: string; readonly info: Analysis },
+  rest: string,
+): string | undefined {
+  const construct = (info: Analysis): string =>
+    info.lookaround ? 'a lookaround ((?=…) or (?!…))' : 'a backreference (\\1 or \\k<name>)'
+  const lead = (g: { readonly inner: string; readonly info: Analysis }): string =>
+    `group <${g.inner}> uses ${construct(g.info)}, which V8's linear-time regex engine cannot run`
+  let unboundedBefore = false
+  for (const g of groups) {
+    if (g.info.readsUnboundedRepeatedly || (g.info.readsUnbounded && unboundedBefore)) {
+      return (
+        `${lead(g)}, and it reads an unbounded stretch of the URL (a lookaround containing * or +, or a backreference) ` +
+        'where a repetition can move it (after .* or [^/]+, or inside a repeated group): each attempt re-reads the URL, ' +
+        "so time grows with the square of the URL's length; put it at the start of the pattern's <…> parts, or bound what it reads"
+      )
+    }
+    if (g.info.unboundedRepeat) unboundedBefore = true
+  }
+  const found = ambiguity(rest)
+  if (found.safe) return undefined
+  return (
+    `${lead(special)}, and the pattern is ambiguous: ${found.detail}, so backtracking can take exponential or polynomial ` +
+    'time on a non-matching URL; make the parts exclusive (e.g. [^/]* instead of .* before a "/")'
+  )
+}
 
 export interface Ambiguity {
   /** True when the regex matches every text in at most MAX_WAYS ways. */

@@ -2,26 +2,34 @@
  * Load-time checks that keep a `regexp` rule from making one request take seconds.
  *
  * V8's regex engine backtracks. regexp.ts turns on V8's linear-time fallback, which takes over a
- * match after 50,000 backtracks, but only for regexes that engine can run: no lookarounds, no
+ * match after 1,000 backtracks, but only for regexes that engine can run: no lookarounds, no
  * backreferences, and no repetition counts above 16 (`{32}`, `{0,40}`: it unrolls counted
  * repetitions, and refuses to unroll more than 16 times, nested counts multiplied). A regex it
  * cannot run backtracks without bound, so such a regex must not contain what makes backtracking
  * blow up.
  *
- * The rules, from the scan below and V8's own verdict (`linearEngineCanRun`):
+ * The rules, from the scan below, V8's own verdict (`linearEngineCanRun`) and, for lookarounds
+ * and backreferences, redos-detector (ambiguity.ts):
  * - a repeated group that itself repeats without bound (`(a+)+`, `(.*)*`) is always refused
  *   (the historical check: these are the textbook exponential cases);
- * - lookarounds and backreferences are always refused: Oathkeeper compiles rules with Go's RE2,
- *   which has neither, so no Oathkeeper rule file uses them, and they disable the fallback;
- * - when V8 cannot run the whole regex in linear time (a count above 16 somewhere), a repeated
- *   group with alternatives or repetition inside (`(a|aa){0,40}`, `(?:(?:a|a){4}){5}`) is
- *   refused (exponential), and so are repetitions whose combined backtracking could grow with
+ * - a pattern with a lookaround or a backreference (Oathkeeper compiles rules with
+ *   dlclark/regexp2, which has both, and users carve paths out of a catch-all rule with
+ *   `<(?!admin/).*>`) is accepted only when proved linear: no lookaround that reads an unbounded
+ *   stretch (`(?!.*x)`) and no backreference where backtracking can re-evaluate it at many
+ *   positions (after an unbounded repetition, or inside a repeated group), and redos-detector
+ *   finds no text that the pattern matches in more than a few ways;
+ * - otherwise, when V8 cannot run the whole regex in linear time (a count above 16 somewhere), a
+ *   repeated group with alternatives or repetition inside (`(a|aa){0,40}`, `(?:(?:a|a){4}){5}`)
+ *   is refused (exponential), and so are repetitions whose combined backtracking could grow with
  *   the square of the URL's length or faster (two `.*`, or `a*` next to several `a{0,16}`; three
  *   `.*` beside a `[0-9]{20}` took over a minute on an 8 KB URL). Such a pattern can always be
  *   written so that V8 can run it: `[0-9a-f]{16}[0-9a-f]{16}` instead of `[0-9a-f]{32}`.
+ *
+ * Only patterns that need it pay for redos-detector (milliseconds when safe, up to ~0.5 s when
+ * not); the common ones (`<.*>`, `<[0-9a-f]{64}>`) are decided by the scan alone.
  */
 import { setFlagsFromString } from 'node:v8'
-import { ambiguity } from './ambiguity.js'
+import { unaidedProblem } from './ambiguity.js'
 
 /** What the scan of one `<…>` group's regex source found. */
 export interface Analysis {
@@ -254,38 +262,4 @@ export function backtrackingProblem(
     return `group <${complex.inner}> repeats a group with alternatives or repetitions inside, and ${why}; such patterns can take exponential time on a non-matching URL`
   }
   return `${why}, and its variable-length repetitions (such as .* or {0,40}) can take time growing with the square of the URL's length or faster on a non-matching URL`
-}
-
-/**
- * A pattern with a lookaround or a backreference: V8's linear-time engine runs neither, so
- * nothing cuts a long backtrack short, and the pattern is accepted only when it is proved to
- * match in linear time: no lookaround or backreference that reads an unbounded stretch is
- * evaluated at many positions, and no text can be matched in more than a few ways.
- */
-function unaidedProblem(
-  groups: readonly { readonly inner: string; readonly info: Analysis }[],
-  special: { readonly inner: string; readonly info: Analysis },
-  rest: string,
-): string | undefined {
-  const construct = (info: Analysis): string =>
-    info.lookaround ? 'a lookaround ((?=…) or (?!…))' : 'a backreference (\\1 or \\k<name>)'
-  const lead = (g: { readonly inner: string; readonly info: Analysis }): string =>
-    `group <${g.inner}> uses ${construct(g.info)}, which V8's linear-time regex engine cannot run`
-  let unboundedBefore = false
-  for (const g of groups) {
-    if (g.info.readsUnboundedRepeatedly || (g.info.readsUnbounded && unboundedBefore)) {
-      return (
-        `${lead(g)}, and it reads an unbounded stretch of the URL (a lookaround containing * or +, or a backreference) ` +
-        'where a repetition can move it (after .* or [^/]+, or inside a repeated group): each attempt re-reads the URL, ' +
-        "so time grows with the square of the URL's length; put it at the start of the pattern's <…> parts, or bound what it reads"
-      )
-    }
-    if (g.info.unboundedRepeat) unboundedBefore = true
-  }
-  const found = ambiguity(rest)
-  if (found.safe) return undefined
-  return (
-    `${lead(special)}, and the pattern is ambiguous: ${found.detail}, so backtracking can take exponential or polynomial ` +
-    'time on a non-matching URL; make the parts exclusive (e.g. [^/]* instead of .* before a "/")'
-  )
 }

@@ -4,7 +4,7 @@
  * JavaScript has no such syntax and reads `[[:digit:]]` as the class `[[:digt]` followed by a
  * literal `]`: it compiles and never matches what was meant. So each `[:name:]` inside a
  * bracket expression is replaced by the ASCII ranges RE2 gives it, and an unknown name is
- * refused, as RE2 refuses it.
+ * refused, as RE2 refuses it. The RE2 escapes JavaScript would misread are refused too.
  */
 
 /** Inclusive code-unit ranges, RE2's definitions (re2/syntax doc, regexp2 addNamedASCII). */
@@ -28,8 +28,23 @@ const CLASSES: Readonly<Record<string, readonly (readonly [number, number])[]>> 
 /** The names RE2 knows, for error messages. */
 export const POSIX_CLASS_NAMES = Object.keys(CLASSES)
 
-/** Thrown for `[[:name:]]` with a name RE2 does not know; the caller adds the pattern. */
-export class PosixClassError extends Error {}
+/** Thrown for RE2 syntax with no JavaScript equivalent (an unknown `[[:name:]]`, `\\pL`); the caller adds the pattern. */
+export class Re2SyntaxError extends Error {}
+
+/**
+ * RE2 escapes that JavaScript (without the `u` flag) silently reads as the bare letter: `\A`
+ * and `\z` (start and end of text), `\Q…\E` (literal text), `\C` (any byte), `\pL` and
+ * `\p{Greek}` (Unicode classes). Refused rather than matched as letters.
+ */
+const RE2_ONLY_ESCAPES: Readonly<Record<string, string>> = {
+  A: 'start of text (the pattern is anchored already)',
+  z: 'end of text (the pattern is anchored already)',
+  Q: 'quoted literal text',
+  E: 'end of quoted literal text',
+  C: 'any byte',
+  p: 'a Unicode class',
+  P: 'a negated Unicode class',
+}
 
 /**
  * Regex source with every `[:name:]` / `[:^name:]` inside a bracket expression replaced by
@@ -38,13 +53,17 @@ export class PosixClassError extends Error {}
  * Source without `[:` is returned as it is.
  */
 export function translatePosixClasses(src: string): string {
-  if (!src.includes('[:')) return src
+  if (!src.includes('[:') && !src.includes('\\')) return src
   let out = ''
   let inClass = false
   let i = 0
   while (i < src.length) {
     const c = src[i]!
     if (c === '\\') {
+      const meaning = RE2_ONLY_ESCAPES[src[i + 1] ?? '']
+      if (meaning !== undefined) {
+        throw new Re2SyntaxError(`"\\${src[i + 1]}" (RE2: ${meaning}) has no equivalent in JavaScript regular expressions, which would read it as the letter`)
+      }
       out += src.slice(i, i + 2)
       i += 2
     } else if (!inClass) {
@@ -64,7 +83,7 @@ export function translatePosixClasses(src: string): string {
       }
       const ranges = CLASSES[m[2]!]
       if (ranges === undefined) {
-        throw new PosixClassError(`unknown POSIX character class "${m[0]}" (known: ${POSIX_CLASS_NAMES.join(', ')})`)
+        throw new Re2SyntaxError(`unknown POSIX character class "${m[0]}" (known: ${POSIX_CLASS_NAMES.join(', ')})`)
       }
       out += (m[1] === '^' ? complement(ranges) : ranges).map(rangeSource).join('')
       i += m[0].length

@@ -10,7 +10,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { ConfigError } from '../../errors.js'
 import { analyse, backtrackingProblem, type Analysis } from './backtracking.js'
-import { PosixClassError, translatePosixClasses } from './posix.js'
+import { Re2SyntaxError, translatePosixClasses } from './posix.js'
 
 export interface UrlMatcher {
   /** Captures of the top-level <…> groups, in order, or null when the URL does not match. */
@@ -163,7 +163,7 @@ function posixTranslated(pattern: string, inner: string): string {
   try {
     return translatePosixClasses(inner)
   } catch (err) {
-    if (err instanceof PosixClassError) throw patternError(pattern, `group <${inner}>: ${err.message}`)
+    if (err instanceof Re2SyntaxError) throw patternError(pattern, `group <${inner}>: ${err.message}`)
     throw err
   }
 }
