@@ -28,7 +28,7 @@ const CLASSES: Readonly<Record<string, readonly (readonly [number, number])[]>> 
 /** The names RE2 knows, for error messages. */
 export const POSIX_CLASS_NAMES = Object.keys(CLASSES)
 
-/** Thrown for RE2 syntax with no JavaScript equivalent (an unknown `[[:name:]]`, `\\pL`); the caller adds the pattern. */
+/** Thrown for RE2 syntax with no JavaScript equivalent (an unknown `[[:name:]]`, `\pL`); the caller adds the pattern. */
 export class Re2SyntaxError extends Error {}
 
 /**
