@@ -1,6 +1,7 @@
 import t from 'tap'
 import { ConfigError } from '../src/errors.js'
 import { compileMatcher } from '../src/rules/matcher/index.js'
+import { cpuMs } from './helpers/cpu-time.js'
 
 const re = (pattern: string) => compileMatcher('regexp', pattern)
 const glob = (pattern: string) => compileMatcher('glob', pattern)
@@ -146,4 +147,101 @@ t.test('a hostile URL against many stars answers quickly (linear-time fallback)'
     t.ok(performance.now() - started < 500, `${m.pattern} answered in bounded time`)
   }
   t.same(glob('http://a.test/<**>/<**>').match('http://a.test/a/b/c'), ['a/b', 'c'], 'greedy captures as before')
+})
+
+t.test('an ambiguous bounded repeat before an overlapping one answers a 16 KB URL quickly (issue 13)', async (t) => {
+  const url = `http://a.test/${'a'.repeat(16_000)}!`
+  for (const p of ['http://a.test/<(?:a|a){0,16}a{3,}>', 'http://a.test/<(.*)/(.*)x>']) {
+    const m = re(p)
+    const u = p.includes('/(.*)x') ? `http://a.test/${'/'.repeat(16_000)}` : url
+    const { value, ms } = cpuMs(() => m.match(u))
+    t.equal(value, null, p)
+    // V8 switches to its linear-time engine after 1,000 backtracks: ~20 ms. At V8's default of
+    // 50,000 backtracks the first took ~1 s and the second ~180 ms of CPU.
+    t.ok(ms < 120, `${p}: ${ms.toFixed(0)} ms of CPU`)
+  }
+})
+
+t.test('regexp: POSIX classes match as in RE2 (Oathkeeper compiles with regexp2 in RE2 mode)', async (t) => {
+  const digits = re('http://a.test/<[[:digit:]]+>')
+  t.same(digits.match('http://a.test/2024'), ['2024'])
+  t.equal(digits.match('http://a.test/20x4'), null)
+  t.equal(digits.match('http://a.test/:]'), null, 'not the JavaScript reading: class [[:digt] then "]"')
+  t.same(re('http://a.test/<[[:alpha:]_-]+>/<[[:^digit:]]+>').match('http://a.test/a_B-c/x.y'), ['a_B-c', 'x.y'])
+  t.equal(re('http://a.test/<[[:^digit:]]+>').match('http://a.test/a1'), null, 'negated')
+  t.same(re('http://a.test/<[^[:space:][:punct:]]+>').match('http://a.test/abc'), ['abc'], 'several, in a negated class')
+  t.equal(re('http://a.test/<[^[:punct:]]+>').match('http://a.test/a.b'), null)
+  t.same(re('http://a.test/<\\[[:digit:]\\]>').match('http://a.test/[t]'), ['[t]'], 'after an escaped "[", [:digit:] is the class of ":digt", as in RE2')
+  t.same(re('http://a.test/<[:digit:]+>').match('http://a.test/gi:d'), ['gi:d'], 'outside a bracket expression it is a plain class, as in RE2')
+  // Every class RE2 has, against every ASCII character, checked against RE2's definitions.
+  const want: Record<string, (c: number) => boolean> = {
+    alnum: (c) => /[0-9A-Za-z]/.test(String.fromCharCode(c)),
+    alpha: (c) => /[A-Za-z]/.test(String.fromCharCode(c)),
+    ascii: (c) => c <= 0x7f,
+    blank: (c) => c === 9 || c === 32,
+    cntrl: (c) => c < 32 || c === 127,
+    digit: (c) => c >= 48 && c <= 57,
+    graph: (c) => c >= 33 && c <= 126,
+    lower: (c) => c >= 97 && c <= 122,
+    print: (c) => c >= 32 && c <= 126,
+    punct: (c) => c >= 33 && c <= 126 && !/[0-9A-Za-z]/.test(String.fromCharCode(c)),
+    space: (c) => (c >= 9 && c <= 13) || c === 32,
+    upper: (c) => c >= 65 && c <= 90,
+    word: (c) => /\w/.test(String.fromCharCode(c)),
+    xdigit: (c) => /[0-9A-Fa-f]/.test(String.fromCharCode(c)),
+  }
+  for (const [name, member] of Object.entries(want)) {
+    const yes = re(`http://a.test/<[[:${name}:]]>`)
+    const no = re(`http://a.test/<[[:^${name}:]]>`)
+    const wrong: number[] = []
+    for (let c = 0; c < 0x100; c++) {
+      const url = `http://a.test/${String.fromCharCode(c)}`
+      if ((yes.match(url) !== null) !== (c < 0x80 && member(c)) || (no.match(url) !== null) === (c < 0x80 && member(c))) wrong.push(c)
+    }
+    t.same(wrong, [], `[[:${name}:]] and [[:^${name}:]]`)
+  }
+})
+
+t.test('regexp: an unknown POSIX class is refused at load, naming it', async (t) => {
+  t.match(configError(() => re('http://a.test/<[[:digits:]]+>')), /group <\[\[:digits:\]\]\+>: unknown POSIX character class "\[:digits:\]" \(known: alnum, alpha, .*xdigit\)/)
+  t.match(configError(() => re('http://a.test/<[a[:Digit:]]>')), /unknown POSIX character class "\[:Digit:\]"/)
+})
+
+t.test('regexp: a lookahead carves paths out of a catch-all rule (as Oathkeeper, which compiles with regexp2)', async (t) => {
+  const m = re('https://api.test/<(?!admin/|internal/).*>')
+  t.same(m.match('https://api.test/users/1'), ['users/1'])
+  t.same(m.match('https://api.test/administrators'), ['administrators'])
+  t.equal(m.match('https://api.test/admin/users'), null)
+  t.equal(m.match('https://api.test/internal/x'), null)
+  // ory/ladon's own test case.
+  const ladon = re('urn:foo:<user=(?!admin).*>')
+  t.same(ladon.match('urn:foo:user=john'), ['user=john'])
+  t.equal(ladon.match('urn:foo:user=admin'), null)
+  t.same(re('https://<[a-z]+>.test/<(?!\\.)[^/]+>/<.*>').match('https://a.test/x/y/z'), ['a', 'x', 'y/z'])
+  t.same(re('http://a.test/<(?<id>[a-z]+)>/<(?!x)[0-9]+>').match('http://a.test/ab/12'), ['ab', '12'], 'with a named group')
+  // As in Oathkeeper (ladon wraps each <…> in a group), \1 is the <…> itself: the user's first group is \2.
+  t.same(re('http://a.test/<([a-z]{1,8})-\\2>').match('http://a.test/ab-ab'), ['ab-ab'], 'a backreference to a bounded group')
+  t.equal(re('http://a.test/<([a-z]{1,8})-\\2>').match('http://a.test/ab-ac'), null)
+})
+
+t.test('regexp: a lookaround or backreference that could backtrack super-linearly is refused, saying why', async (t) => {
+  const cases: [string, RegExp][] = [
+    // Ambiguous: .* and .* around "/" (quadratic), and nothing can cut the backtracking short.
+    ['http://a.test/<(?!admin).*>/<.*>', /group <\(\?!admin\)\.\*> uses a lookaround .*which V8's linear-time regex engine cannot run, and the pattern is ambiguous: redos-detector finds .*\[\^\/\]\* instead of \.\*/],
+    ['http://a.test/<(?:a|aa)*(?=b)b>', /uses a lookaround .*ambiguous/],
+    // A lookahead that reads to the end, re-evaluated at each position .* gives back.
+    ['http://a.test/<.*(?=.*x)>', /reads an unbounded stretch of the URL .*where a repetition can move it.*square of the URL's length/],
+    ['http://a.test/<(?:(?!.*x).)*>', /reads an unbounded stretch/],
+    ['http://a.test/<.*>/<(?!.*x).*>', /group <\(\?!\.\*x\)\.\*> .*reads an unbounded stretch/],
+    ['http://a.test/<(.*)/\\2>', /group <\(\.\*\)\/\\2> uses a backreference .*reads an unbounded stretch/],
+  ]
+  for (const [pattern, why] of cases) t.match(configError(() => re(pattern)), why, pattern)
+  t.notMatch(configError(() => re('http://a.test/<(?!admin).*>/<.*>')), /RE2/, 'no longer blames Go RE2')
+})
+
+t.test('regexp: RE2 escapes that JavaScript would read as plain letters are refused at load', async (t) => {
+  for (const [p, esc] of [['<\\Aapi>', 'A'], ['<.*\\z>', 'z'], ['<\\pL+>', 'p'], ['<\\p{Greek}>', 'p'], ['<[\\PL]>', 'P'], ['<\\Q.\\E>', 'Q'], ['<\\C>', 'C']] as const) {
+    t.match(configError(() => re(`http://a.test/${p}`)), new RegExp(`"\\\\${esc}" \\(RE2: .*\\) has no equivalent in JavaScript`), p)
+  }
+  t.same(re('http://a.test/<\\\\A\\d>').match('http://a.test/\\A1'), ['\\A1'], 'an escaped backslash before A is not \\A')
 })

@@ -13,10 +13,13 @@ import { compileRule, type CompileContext } from '../src/rules/compile.js'
 import { parseRuleDocument } from '../src/rules/parse.js'
 import type { RuleSpec } from '../src/rules/types.js'
 import { cpuMs } from './helpers/cpu-time.js'
+import { usePropertySeed } from './helpers/property-seed.js'
 
 // Property tests for what reads operator input: rule documents (YAML/JSON, Oathkeeper rules or
 // Kubernetes manifests) and the gateway config (object and environment). Any input gives a
 // result or a ConfigError listing its problems; never another exception, never a hang.
+
+usePropertySeed(t)
 
 /** Most CPU time one load may take: buildConfig compiles its schema each time (tens of ms); a hang takes far longer. */
 const LOAD_BOUND_MS = 1000

@@ -5,11 +5,14 @@ import { newSession } from '../src/pipeline/session.js'
 import { compileTemplate, type Template } from '../src/pipeline/template.js'
 import { FUNCS } from '../src/pipeline/template/funcs.js'
 import { cpuMs } from './helpers/cpu-time.js'
+import { usePropertySeed } from './helpers/property-seed.js'
 
 // Property tests for the template engine: any template source compiles to a template or a
 // ConfigError, and rendering any data returns a string or throws GATEHOUSE_ERR_TEMPLATE, in
 // bounded time. Rule authors write the sources; clients (headers, captures) and token issuers
 // (claims) supply the data.
+
+usePropertySeed(t)
 
 /** Most CPU time one render may take. A runaway loop takes seconds. */
 const RENDER_BOUND_MS = 250

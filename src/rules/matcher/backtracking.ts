@@ -2,25 +2,34 @@
  * Load-time checks that keep a `regexp` rule from making one request take seconds.
  *
  * V8's regex engine backtracks. regexp.ts turns on V8's linear-time fallback, which takes over a
- * match after 50,000 backtracks, but only for regexes that engine can run: no lookarounds, no
+ * match after 1,000 backtracks, but only for regexes that engine can run: no lookarounds, no
  * backreferences, and no repetition counts above 16 (`{32}`, `{0,40}`: it unrolls counted
  * repetitions, and refuses to unroll more than 16 times, nested counts multiplied). A regex it
  * cannot run backtracks without bound, so such a regex must not contain what makes backtracking
  * blow up.
  *
- * The rules, from the scan below and V8's own verdict (`linearEngineCanRun`):
+ * The rules, from the scan below, V8's own verdict (`linearEngineCanRun`) and, for lookarounds
+ * and backreferences, redos-detector (ambiguity.ts):
  * - a repeated group that itself repeats without bound (`(a+)+`, `(.*)*`) is always refused
  *   (the historical check: these are the textbook exponential cases);
- * - lookarounds and backreferences are always refused: Oathkeeper compiles rules with Go's RE2,
- *   which has neither, so no Oathkeeper rule file uses them, and they disable the fallback;
- * - when V8 cannot run the whole regex in linear time (a count above 16 somewhere), a repeated
- *   group with alternatives or repetition inside (`(a|aa){0,40}`, `(?:(?:a|a){4}){5}`) is
- *   refused (exponential), and so are repetitions whose combined backtracking could grow with
+ * - a pattern with a lookaround or a backreference (Oathkeeper compiles rules with
+ *   dlclark/regexp2, which has both, and users carve paths out of a catch-all rule with
+ *   `<(?!admin/).*>`) is accepted only when proved linear: no lookaround that reads an unbounded
+ *   stretch (`(?!.*x)`) and no backreference where backtracking can re-evaluate it at many
+ *   positions (after an unbounded repetition, or inside a repeated group), and redos-detector
+ *   finds no text that the pattern matches in more than a few ways;
+ * - otherwise, when V8 cannot run the whole regex in linear time (a count above 16 somewhere), a
+ *   repeated group with alternatives or repetition inside (`(a|aa){0,40}`, `(?:(?:a|a){4}){5}`)
+ *   is refused (exponential), and so are repetitions whose combined backtracking could grow with
  *   the square of the URL's length or faster (two `.*`, or `a*` next to several `a{0,16}`; three
  *   `.*` beside a `[0-9]{20}` took over a minute on an 8 KB URL). Such a pattern can always be
  *   written so that V8 can run it: `[0-9a-f]{16}[0-9a-f]{16}` instead of `[0-9a-f]{32}`.
+ *
+ * Only patterns that need it pay for redos-detector (milliseconds when safe, up to ~0.5 s when
+ * not); the common ones (`<.*>`, `<[0-9a-f]{64}>`) are decided by the scan alone.
  */
 import { setFlagsFromString } from 'node:v8'
+import { unaidedProblem } from './ambiguity.js'
 
 /** What the scan of one `<…>` group's regex source found. */
 export interface Analysis {
@@ -34,6 +43,18 @@ export interface Analysis {
   readonly lookaround: boolean
   /** `\1`…`\9` or `\k<name>` outside a character class. */
   readonly backreference: boolean
+  /**
+   * A lookaround that reads an unbounded stretch (`(?!.*\.\.)`) or a backreference (which
+   * compares as much text as its group took): each evaluation can cost the URL's length.
+   */
+  readonly readsUnbounded: boolean
+  /**
+   * Such a lookaround or backreference where backtracking can evaluate it at many positions:
+   * after an unbounded repetition (`.*(?!.*x)`) or inside a repeated group (`(?:(?!.*x).)*`).
+   */
+  readonly readsUnboundedRepeatedly: boolean
+  /** A repetition without bound outside lookarounds (`*`, `+`, `{n,}`). */
+  readonly unboundedRepeat: boolean
   /** A group containing `|` or a quantifier, repeated more than once (`(a|b){2,}`, `(x+){3}`). */
   readonly repeatedComplexGroup: boolean
   /**
@@ -62,20 +83,38 @@ export function analyse(src: string): Analysis {
   let backreference = false
   let repeatedComplexGroup = false
   let repeatCost = 0
+  let readsUnbounded = false
+  let readsUnboundedRepeatedly = false
+  // An unbounded repetition outside lookarounds seen so far, in source order.
+  let unboundedSeen = false
+  let lookDepth = 0
   // One entry per open group (index 0: the top level).
   const unbounded: boolean[] = [false] // contains an unbounded quantifier
   const complex: boolean[] = [false] // contains '|' or a quantifier
+  const look: boolean[] = [false] // is a lookaround
+  const reads: boolean[] = [false] // contains a lookaround or backreference that reads unbounded text
   const noteQuantifier = (q: Quantifier): void => {
     complex[complex.length - 1] = true
     if (q.max === Infinity) unbounded[unbounded.length - 1] = true
+    // A lookaround consumes nothing: its repetitions do not multiply the ways to match.
+    if (lookDepth > 0) return
+    if (q.max === Infinity) unboundedSeen = true
     repeatCost += q.max === Infinity ? 1 : Math.min(1, Math.log2(q.max - q.min + 1) / LOG2_LONGEST_URL)
+  }
+  const noteReader = (): void => {
+    readsUnbounded = true
+    reads[reads.length - 1] = true
+    if (unboundedSeen) readsUnboundedRepeatedly = true
   }
   let i = 0
   while (i < src.length) {
     const c = src[i]
     if (c === '\\') {
       const next = src[i + 1] ?? ''
-      if ((next >= '1' && next <= '9') || (next === 'k' && src[i + 2] === '<')) backreference = true
+      if ((next >= '1' && next <= '9') || (next === 'k' && src[i + 2] === '<')) {
+        backreference = true
+        noteReader()
+      }
       i += 2
     } else if (c === '[') {
       i = skipClass(src, i)
@@ -84,26 +123,40 @@ export function analyse(src: string): Analysis {
       i++
     } else if (c === '(') {
       i++
+      let isLook = false
       if (src[i] === '?') {
         const a = src[i + 1]
         const b = src[i + 2]
-        if (a === '=' || a === '!' || (a === '<' && (b === '=' || b === '!'))) lookaround = true
+        if (a === '=' || a === '!' || (a === '<' && (b === '=' || b === '!'))) isLook = lookaround = true
         // (?<name>…) captures; (?:…) and the lookarounds do not.
         else if (a === '<') captures++
         i++
       } else {
         captures++
       }
+      if (isLook) lookDepth++
       unbounded.push(false)
       complex.push(false)
+      look.push(isLook)
+      reads.push(false)
     } else if (c === ')') {
       if (unbounded.length === 1) balanced = false
-      const innerUnbounded = unbounded.length > 1 ? unbounded.pop()! : false
-      const innerComplex = complex.length > 1 ? complex.pop()! : false
+      const top = unbounded.length > 1
+      let innerUnbounded = top ? unbounded.pop()! : false
+      let innerComplex = top ? complex.pop()! : false
+      const wasLook = top ? look.pop()! : false
+      const innerReads = top ? reads.pop()! : false
+      if (wasLook) {
+        lookDepth--
+        if (innerUnbounded) noteReader()
+        // What a lookaround contains is checked where it is; it adds no way to consume the URL.
+        innerUnbounded = innerComplex = false
+      }
       const q = quantifier(src, i + 1)
       if (q !== undefined) {
         if (innerUnbounded && q.max === Infinity) nestedQuantifier = true
         if (innerComplex && q.max >= 2) repeatedComplexGroup = true
+        if (innerReads && q.max >= 2) readsUnboundedRepeatedly = true
         noteQuantifier(q)
         i = q.end
       } else {
@@ -111,6 +164,7 @@ export function analyse(src: string): Analysis {
       }
       if (innerUnbounded) unbounded[unbounded.length - 1] = true
       if (innerComplex) complex[complex.length - 1] = true
+      if (innerReads) reads[reads.length - 1] = true
     } else {
       const q = quantifier(src, i)
       if (q !== undefined) {
@@ -121,7 +175,8 @@ export function analyse(src: string): Analysis {
       }
     }
   }
-  return { captures, balanced, nestedQuantifier, lookaround, backreference, repeatedComplexGroup, repeatCost }
+  const unboundedRepeat = unboundedSeen
+  return { captures, balanced, nestedQuantifier, lookaround, backreference, readsUnbounded, readsUnboundedRepeatedly, unboundedRepeat, repeatedComplexGroup, repeatCost }
 }
 
 interface Quantifier {
@@ -180,9 +235,14 @@ export function linearEngineCanRun(source: string): boolean {
 
 /**
  * Why a pattern must be refused, or undefined. `groups` are the analyses of its `<…>` groups,
- * `source` the anchored regex source they compile to (already known to be valid).
+ * `source` the anchored regex source they compile to (already known to be valid), `rest` the
+ * same anchored source without the literal prefix (what the ambiguity analysis reads).
  */
-export function backtrackingProblem(groups: readonly { readonly inner: string; readonly info: Analysis }[], source: string): string | undefined {
+export function backtrackingProblem(
+  groups: readonly { readonly inner: string; readonly info: Analysis }[],
+  source: string,
+  rest: string,
+): string | undefined {
   for (const { inner, info } of groups) {
     if (info.nestedQuantifier) {
       return (
@@ -190,13 +250,9 @@ export function backtrackingProblem(groups: readonly { readonly inner: string; r
         'such patterns can take exponential time on a non-matching URL'
       )
     }
-    if (info.lookaround) {
-      return `group <${inner}> uses a lookaround ((?=…), (?!…), (?<=…) or (?<!…)), which Oathkeeper's regular expressions (Go RE2) do not have and which rules out linear-time matching`
-    }
-    if (info.backreference) {
-      return `group <${inner}> uses a backreference (\\1 or \\k<name>), which Oathkeeper's regular expressions (Go RE2) do not have and which rules out linear-time matching`
-    }
   }
+  const special = groups.find((g) => g.info.lookaround || g.info.backreference)
+  if (special !== undefined) return unaidedProblem(groups, special, rest)
   const complex = groups.find((g) => g.info.repeatedComplexGroup)
   const cost = groups.reduce((n, g) => n + g.info.repeatCost, 0)
   if (complex === undefined && cost < MAX_REPEAT_COST) return undefined

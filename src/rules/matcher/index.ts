@@ -11,9 +11,9 @@ export type { UrlMatcher } from './regexp.js'
 
 /**
  * Compiles a rule's `match.url` once, at load time. Throws a ConfigError naming the pattern when
- * it is malformed (unbalanced `<…>`, invalid regex or glob) or, for `regexp`, when it could
- * make a single non-matching request take seconds (`(a+)+`, lookarounds, backreferences; see
- * backtracking.ts).
+ * it is malformed (unbalanced `<…>`, invalid regex or glob, RE2 syntax JavaScript would misread)
+ * or, for `regexp`, when it could make a single non-matching request take seconds (`(a+)+`, a
+ * lookaround in an ambiguous pattern; see backtracking.ts).
  */
 export function compileMatcher(strategy: MatchingStrategy, pattern: string): UrlMatcher {
   switch (strategy) {

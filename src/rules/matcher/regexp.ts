@@ -10,6 +10,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { ConfigError } from '../../errors.js'
 import { analyse, backtrackingProblem, type Analysis } from './backtracking.js'
+import { Re2SyntaxError, translatePosixClasses } from './posix.js'
 
 export interface UrlMatcher {
   /** Captures of the top-level <…> groups, in order, or null when the URL does not match. */
@@ -96,18 +97,31 @@ export class RegExpUrlMatcher implements UrlMatcher {
 /**
  * V8's regex engine backtracks: `.*a.*a.*a.*b` (or the glob `*a*a*a*b`) against a long URL
  * that does not match takes polynomial time, and no load-time check can catch every such
- * pattern. This V8 flag makes a regex that exceeds 50,000 backtracks finish on V8's linear-time
- * engine (same results, captures included), which gives Oathkeeper's RE2-like guarantee. Only
- * regexes that engine can run qualify (no lookarounds, no backreferences, no repetition counts
- * above 16); backtracking.ts refuses what would be dangerous without it. The flag is
- * process-wide and idempotent, and must be on before the first match, so it is set where every
- * matcher regex is built.
+ * pattern. This V8 flag makes a regex that exceeds a number of backtracks finish on V8's
+ * linear-time engine (same results, captures included), which gives Oathkeeper's RE2-like
+ * guarantee. Only regexes that engine can run qualify (no lookarounds, no backreferences, no
+ * repetition counts above 16); backtracking.ts checks the others. The flags are process-wide
+ * and idempotent, and must be on before the first match, so they are set where every matcher
+ * regex is built.
  */
 const LINEAR_FALLBACK = '--enable-experimental-regexp-engine-on-excessive-backtracks'
+
+/**
+ * How many backtracks V8 allows before that switch (V8's default is 50,000). The count is not a
+ * bound on the work: a greedy loop over one character (`a{3,}`, `.*`) gives back characters
+ * without counting them as backtracks, so every counted backtrack can be followed by a walk over
+ * the whole URL. With 50,000, `(?:a|a){0,16}a{3,}` spent ~1 s of CPU on a 16 KB URL before
+ * switching, and `(.*)/(.*)x` ~180 ms (issue 13); with 1,000 both stay near 20 ms, about what
+ * the linear engine itself takes on such a URL. An ordinary URL match backtracks a handful of
+ * times, so it never reaches the limit and keeps the fast engine. Other regexes in the process
+ * that exceed the limit switch engines too, which changes only their speed, never their result.
+ */
+const BACKTRACKS_BEFORE_FALLBACK = '--regexp-backtracks-before-fallback=1000'
 
 /** Compiles anchored regex source, turning the engine's SyntaxError into a ConfigError. */
 export function compileAnchored(pattern: string, source: string): RegExp {
   setFlagsFromString(LINEAR_FALLBACK)
+  setFlagsFromString(BACKTRACKS_BEFORE_FALLBACK)
   try {
     return new RegExp(`^${source}$`)
   } catch (err) {
@@ -122,11 +136,12 @@ export function compileRegexpMatcher(pattern: string): UrlMatcher {
   const analysed: { inner: string; info: Analysis }[] = []
   let next = 1
   for (let g = 0; g < groups.length; g++) {
-    const inner = groups[g]!
+    const written = groups[g]!
+    const inner = posixTranslated(pattern, written)
     const info = analyse(inner)
     // `<a)(b>` would compile (as `(a)(b)`) but no longer be one group: refuse it.
-    if (!info.balanced) throw patternError(pattern, `group <${inner}> has unbalanced parentheses`)
-    analysed.push({ inner, info })
+    if (!info.balanced) throw patternError(pattern, `group <${written}> has unbalanced parentheses`)
+    analysed.push({ inner: written, info })
     // Each top-level group becomes one capturing group; the user's own groups inside it come
     // after it, so the exposed capture is at `next` and the following one skips past them.
     numbers.push(next)
@@ -134,11 +149,21 @@ export function compileRegexpMatcher(pattern: string): UrlMatcher {
     source += `(${inner})${escapeRegExp(literals[g + 1]!)}`
   }
   const re = compileAnchored(pattern, source)
-  const problem = backtrackingProblem(analysed, re.source)
+  const problem = backtrackingProblem(analysed, re.source, `^${source.slice(escapeRegExp(literals[0]!).length)}$`)
   if (problem !== undefined) throw patternError(pattern, problem)
   // Safety net for the lexical group count above: the engine's own count must agree, else the
   // captures would silently be the wrong ones.
   const total = new RegExp(`${re.source}|`).exec('')!.length - 1
   if (total !== next - 1) throw patternError(pattern, 'could not determine the capture groups')
   return new RegExpUrlMatcher(pattern, literals[0]!, re, numbers)
+}
+
+/** A group's source with RE2's POSIX classes (`[[:digit:]]`) translated; see posix.ts. */
+function posixTranslated(pattern: string, inner: string): string {
+  try {
+    return translatePosixClasses(inner)
+  } catch (err) {
+    if (err instanceof Re2SyntaxError) throw patternError(pattern, `group <${inner}>: ${err.message}`)
+    throw err
+  }
 }
