@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { dirname } from 'node:path'
+import { parseDuration } from '../config/duration.js'
 import { loadConfigFor } from '../config/load.js'
 import { TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
 import { collect } from './options.js'
@@ -39,6 +40,7 @@ export function quickstartCommand(): Command {
       // Each part that has started registers how to stop it, so a failure later (a port in use)
       // stops the earlier parts instead of leaving a half-working process behind.
       const closers: (() => Promise<void>)[] = []
+      const drainers: (() => void)[] = []
       const stopAll = async (): Promise<void> => {
         for (const close of closers.reverse()) await close().catch(() => undefined)
       }
@@ -61,16 +63,20 @@ export function quickstartCommand(): Command {
         if (applied > 0) logger.info({ migrations: applied }, 'token server database migrated')
         const tokenServer = createTokenServer(tsConfig, store, logger.child({ component: 'token-server' }))
         await tokenServer.start('all')
-        closers.push(() => tokenServer.close())
+        closers.push(() => tokenServer.close(parseDuration(tsConfig.serve.shutdown_grace)))
+        drainers.push(() => tokenServer.drain())
 
         const gateway = createGateway(config, logger)
         closers.push(() => gateway.close())
+        drainers.push(() => gateway.drain())
         await gateway.start()
       } catch (err) {
         await stopAll()
         throw err
       }
-      onShutdown(logger, stopAll)
+      // One delay for both parts: the longer of the two configured.
+      const delayMs = Math.max(parseDuration(config.serve.shutdown_delay), parseDuration(tsConfig.serve.shutdown_delay))
+      onShutdown(logger, { drain: () => drainers.forEach((d) => d()), close: stopAll }, delayMs)
     })
 }
 

@@ -40,6 +40,11 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
     prometheus: { host: '', port: 9000, metrics_path: '/metrics' },
     // The token server's default too; Kubernetes waits 30s before SIGKILL, so this fits well inside.
     shutdown_grace: '10s',
+    // No delay, as Oathkeeper: without a load balancer (a laptop, the quickstart, tests, systemd)
+    // nobody reads the 503, and every stop would wait for nothing. Behind one, set it to how long
+    // the balancer takes to notice (deploy/kubernetes sets 5s). delay + grace must stay below
+    // the orchestrator's kill timeout (Kubernetes: terminationGracePeriodSeconds, 30s).
+    shutdown_delay: '0s',
   },
   access_rules: {
     repositories: [],

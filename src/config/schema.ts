@@ -93,6 +93,7 @@ export const configSchema: SchemaNode = object({
     api: object({ host: { type: 'string' }, port, tls: tlsSchema(), cors }),
     prometheus: object({ host: { type: 'string' }, port, metrics_path: { type: 'string', pattern: '^/' } }),
     shutdown_grace: duration,
+    shutdown_delay: duration,
   }),
   access_rules: object({
     repositories: { type: 'array', items: nonEmptyString },

@@ -78,6 +78,11 @@ export interface GatehouseConfig {
     readonly prometheus: PrometheusSettings
     /** Beyond Oathkeeper: on SIGTERM, how long in-flight requests may take before connections are cut. */
     readonly shutdown_grace: string
+    /**
+     * Beyond Oathkeeper: on SIGTERM, how long the listeners keep accepting (with `/health/ready`
+     * already answering 503) before they stop: the time a load balancer needs to notice.
+     */
+    readonly shutdown_delay: string
   }
   readonly access_rules: {
     /** Repository URLs: file://, plain paths (files or directories), inline://, http(s)://. */

@@ -13,6 +13,8 @@ import { sendErrorResponse, sendJson, statusForLog } from './respond.js'
 export interface ApiDeps extends DecisionDeps {
   /** False until the first complete rule set was published. */
   readonly isReady: () => boolean
+  /** True once shutdown has begun: readiness fails so that load balancers stop sending traffic. */
+  readonly isDraining: () => boolean
   readonly ruleStatus: () => SourceStatus[]
   /** The public keys of the id_token mutators' signers, served at `/.well-known/jwks.json`. */
   readonly jwks: () => Promise<unknown>
@@ -78,6 +80,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       case '/health/alive':
         return sendJson(res, 200, { status: 'ok' })
       case '/health/ready':
+        if (deps.isDraining()) return sendJson(res, 503, { errors: { shutdown: 'the gateway is shutting down' } })
         return deps.isReady()
           ? sendJson(res, 200, { status: 'ok' })
           : sendJson(res, 503, { errors: { rules: 'access rules have not been loaded yet' } })

@@ -3,14 +3,16 @@ import type { TokenServerContext } from './context.js'
 import { sendJson } from './http/io.js'
 import type { Route } from './http/router.js'
 
-/** `/health/alive`, `/health/ready` (the store answers) and `/version`, on both ports as Hydra. */
-export function healthRoutes(ctx: TokenServerContext): Route[] {
+/** `/health/alive`, `/health/ready` (the store answers and no shutdown has begun) and `/version`, on both ports as Hydra. */
+export function healthRoutes(ctx: TokenServerContext, isDraining: () => boolean): Route[] {
   return [
     { method: 'GET', path: '/health/alive', handler: async ({ res }) => sendJson(res, 200, { status: 'ok' }) },
     {
       method: 'GET',
       path: '/health/ready',
       handler: async ({ res }) => {
+        // Shutdown has begun: load balancers must stop sending traffic here, while it still flows.
+        if (isDraining()) return sendJson(res, 503, { errors: { shutdown: 'the token server is shutting down' } })
         try {
           await ctx.store.ping()
           sendJson(res, 200, { status: 'ok' })

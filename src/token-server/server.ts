@@ -9,7 +9,6 @@ import { keyRoutes } from './admin/keys.js'
 import { deleteTokensEndpoint } from './admin/tokens.js'
 import { listenerTls, type TokenServerConfig } from './config.js'
 import type { TokenServerContext } from './context.js'
-import { closeGracefully } from '../util/graceful-close.js'
 import { createHttpServer, type HttpServer } from '../util/http-server.js'
 import { isLoopback, requireApiKey } from './admin-auth.js'
 import { createHasher } from './hash.js'
@@ -39,6 +38,11 @@ export interface TokenServerAddresses {
 export interface TokenServer {
   /** Checks the store's schema, then listens on the public and/or admin port. */
   start(which?: Listen): Promise<TokenServerAddresses>
+  /**
+   * Shutdown begins: `/health/ready` answers 503 and every response says `Connection: close`,
+   * while the listeners still accept (close() stops them).
+   */
+  drain(): void
   /** Stops listening, lets in-flight requests finish (up to `graceMs`), closes the store. */
   close(graceMs?: number): Promise<void>
   readonly context: TokenServerContext
@@ -89,13 +93,15 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     feed: new RevocationFeed(rawStore.events, logger),
   }
   const events = revocationEvents(context)
+  let draining = false
+  const isDraining = (): boolean => draining
 
   const publicRoutes: Route[] = [
     { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context) },
     { method: 'POST', path: '/oauth2/revoke', handler: revokeEndpoint(context) },
     { method: 'GET', path: '/.well-known/openid-configuration', handler: discoveryEndpoint(context) },
     { method: 'GET', path: '/.well-known/jwks.json', handler: jwksEndpoint(context) },
-    ...healthRoutes(context),
+    ...healthRoutes(context, isDraining),
   ]
   const adminRoutes: Route[] = [
     ...clientRoutes(context),
@@ -103,7 +109,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     { method: 'DELETE', path: '/admin/oauth2/tokens', handler: deleteTokensEndpoint(context) },
     { method: 'GET', path: '/admin/revocations/events', handler: events.handler },
     ...keyRoutes(context),
-    ...healthRoutes(context),
+    ...healthRoutes(context, isDraining),
     {
       method: 'GET',
       path: '/admin/metrics/prometheus',
@@ -159,12 +165,17 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       stopJanitor = startJanitor(store, logger, parseDuration(config.janitor.interval), config.janitor.batch_size)
       return out
     },
+    drain() {
+      draining = true
+      for (const s of servers) s.drain()
+    },
     async close(graceMs = 10_000) {
+      draining = true
       stopJanitor?.()
       // Event streams never finish on their own; subscribers reconnect elsewhere.
       events.closeAll()
       context.feed.close()
-      await Promise.all(servers.map((s) => closeGracefully(s.server, graceMs)))
+      await Promise.all(servers.map((s) => s.closeGracefully(graceMs)))
       for (const s of servers) s.close()
       await store.close()
     },
