@@ -33,9 +33,8 @@ export function onShutdown(logger: Logger, target: Drainable, delayMs: number): 
     const delay = opts.now === true ? 0 : delayMs
     logger.info({ signal: reason, delay_ms: delay }, 'shutting down')
     target.drain()
-    // Even with no delay, closing waits for the next turn of the event loop: connections the
-    // kernel accepted before the signal are taken up first instead of being reset with the
-    // listener.
+    // Connections the kernel has queued but the process not yet taken up when the listeners
+    // close are reset: the delay is what lets the load balancer stop sending before that.
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, delay)
       endDelay = () => {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { parseDuration } from '../config/duration.js'
@@ -138,8 +138,15 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
         )
       }
     }
+    const inFlight = metrics.inFlight.labels({ api: name })
+    const route = handler
+    const counted = (req: IncomingMessage, res: ServerResponse): void => {
+      inFlight.inc()
+      res.once('close', () => inFlight.dec())
+      route(req, res)
+    }
     const tls = listenerTls(config, name)
-    const served = createHttpServer({ tls: tls?.config, where: tls?.where ?? `serve.${name}.tls`, logger, options: { keepAliveTimeout: 65_000 } }, handler)
+    const served = createHttpServer({ tls: tls?.config, where: tls?.where ?? `serve.${name}.tls`, logger, options: { keepAliveTimeout: 65_000 } }, counted)
     servers.push(served)
     const server: Server = served.server
     await new Promise<void>((resolve, reject) => {
