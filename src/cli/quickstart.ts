@@ -8,7 +8,7 @@ import { loadConfigFor } from '../config/load.js'
 import { TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
 import { collect } from './options.js'
 import { loadConfigOrExit } from './serve.js'
-import { onShutdown } from './shutdown.js'
+import { onShutdown, type BeginShutdown } from './shutdown.js'
 import { loadTokenServerConfigOrExit, openStoreOrExit } from './token-server.js'
 
 /** The example upstream's address; the example rules in rules/ point to it. */
@@ -76,8 +76,32 @@ export function quickstartCommand(): Command {
       }
       // One delay for both parts: the longer of the two configured.
       const delayMs = Math.max(parseDuration(config.serve.shutdown_delay), parseDuration(tsConfig.serve.shutdown_delay))
-      onShutdown(logger, { drain: () => drainers.forEach((d) => d()), close: stopAll }, delayMs)
+      const begin = onShutdown(logger, { drain: () => drainers.forEach((d) => d()), close: stopAll }, delayMs)
+      exitWithParent(begin)
     })
+}
+
+/** How often the quickstart checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 1000
+
+/**
+ * Shuts down when the parent process (the terminal's shell, `npm start`) goes away without
+ * passing a signal on: a development tool left running would keep the quickstart's ports, and
+ * the next `npm start` would fail. An orphan is adopted by another process, so its parent id
+ * changes. (`npm start` runs `exec node …`, so npm's forwarded SIGTERM reaches this process; this
+ * covers an npm that is killed outright, or a script shell that forwards nothing.)
+ */
+function exitWithParent(begin: BeginShutdown): void {
+  const parent = process.ppid
+  // Started by init (a container's entrypoint): there is no parent to outlive.
+  if (parent <= 1) return
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    begin('the parent process is gone', { now: true })
+  }, PARENT_CHECK_MS)
+  // Watching is no reason to stay up.
+  timer.unref()
 }
 
 /**
