@@ -1,26 +1,15 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import t from 'tap'
 import { clean, ROOT } from './helpers/cli.js'
+import { quickstartPortsFree as portsFree, takeQuickstartPorts } from './helpers/quickstart-ports.js'
 import { exitOf, outputMatching, until } from './helpers/wait.js'
 
 // `npm start` as a developer runs it, stopped the ways a developer (or a tool) stops it. Uses the
-// quickstart's fixed ports: another test (quickstart.test.ts) may hold them for a while, so each
-// test first waits for them to be free instead of failing on EADDRINUSE.
-const PORTS = [4444, 4445, 4455, 4456, 4460, 9000]
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1')
-    s.once('connect', () => {
-      s.destroy()
-      resolve(false)
-    })
-    s.once('error', () => resolve(true))
-  })
-}
-const portsFree = async (): Promise<boolean> => (await Promise.all(PORTS.map(refused))).every(Boolean)
+// quickstart's fixed ports, taken through helpers/quickstart-ports.ts (quickstart.test.ts needs
+// them too).
+const release = await takeQuickstartPorts()
+t.teardown(release)
 
 /** Every process below `pid` (Linux /proc). */
 function descendants(pid: number): number[] {
@@ -60,7 +49,7 @@ function alive(pid: number): boolean {
 
 /** `npm start` without its prestart build (the suite builds first), up to "gateway listening". */
 async function npmStart(t: Tap) {
-  await until(portsFree, 'the quickstart ports to be free', 120_000, 250)
+  await until(portsFree, 'the quickstart ports to be free', 60_000, 250)
   // --ignore-scripts skips only the pre/post scripts: npm still runs `start` its usual way.
   const npm = spawn('npm', ['start', '--ignore-scripts'], { cwd: ROOT, env: clean(), stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
