@@ -6,6 +6,7 @@ import { buildConfig } from '../src/config/load.js'
 import { createGateway } from '../src/gateway/gateway.js'
 import { createLogger } from '../src/observability/logger.js'
 import { ALL_HANDLERS } from './helpers/servers.js'
+import { until } from './helpers/wait.js'
 
 const RULES = `- id: r
   match: { url: 'http://gw.test/<.*>', methods: [GET] }
@@ -47,9 +48,11 @@ async function status(url: string): Promise<number> {
 }
 
 t.test('while the rules load, /health/alive is 200 and /health/ready 503; then ready is 200', async (t) => {
-  // An http repository that takes 1 s to answer.
+  // An http repository that answers only when the test says so.
+  let release: () => void = () => undefined
+  const answered = new Promise<void>((r) => (release = r))
   const repo = createServer((_req, res) => {
-    setTimeout(() => res.writeHead(200, { 'content-type': 'application/yaml' }).end(RULES), 1000)
+    void answered.then(() => res.writeHead(200, { 'content-type': 'application/yaml' }).end(RULES))
   })
   const repoPort = await listen(repo)
   t.teardown(() => {
@@ -61,13 +64,11 @@ t.test('while the rules load, /health/alive is 200 and /health/ready 503; then r
   t.teardown(() => gw.close())
   const started = gw.start()
   const api = `http://127.0.0.1:${apiPort}`
-  let alive = 0
-  for (let i = 0; i < 50 && alive !== 200; i++) {
-    alive = await status(`${api}/health/alive`).catch(() => 0)
-    if (alive !== 200) await new Promise((r) => setTimeout(r, 20))
-  }
-  t.equal(alive, 200, 'alive while loading')
+  // The API listens before the rules load (the repository holds them back until released).
+  await until(async () => (await status(`${api}/health/alive`).catch(() => 0)) === 200, 'the API to listen')
+  t.pass('alive while loading')
   t.equal(await status(`${api}/health/ready`), 503, 'not ready while loading')
+  release()
   await started
   t.equal(await status(`${api}/health/ready`), 200, 'ready once loaded')
 })

@@ -4,10 +4,13 @@ import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { request } from 'undici'
 import { ROOT, start } from './helpers/cli.js'
+import { takeQuickstartPorts } from './helpers/quickstart-ports.js'
 
 // The quickstart on its real ports (4455, 4456, 4460) with the real config/ and rules/, and
 // the README's curl walk-through run verbatim against it.
 const sh = promisify(execFile)
+// npm-start.test.ts needs the same ports: take turns.
+t.teardown(await takeQuickstartPorts())
 const qs = await start(['quickstart'], /gateway listening/, { timeoutMs: 30_000 })
 t.teardown(() => qs.stop())
 

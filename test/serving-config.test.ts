@@ -47,6 +47,13 @@ t.test('Oathkeeper TLS keys are accepted, also from the environment; unknown TLS
   ])
 })
 
+t.test('serve.shutdown_delay: 0s by default (as Oathkeeper), a duration, from files and SERVE_SHUTDOWN_DELAY', async (t) => {
+  t.equal(buildConfig({}, {}).serve.shutdown_delay, '0s')
+  t.equal(buildConfig({ serve: { shutdown_delay: '5s' } }, {}).serve.shutdown_delay, '5s')
+  t.equal(buildConfig({}, { SERVE_SHUTDOWN_DELAY: '7s' }).serve.shutdown_delay, '7s')
+  t.match(problemsOf(() => buildConfig({ serve: { shutdown_delay: 'soon' } }, {})), [/^serve\.shutdown_delay: must be a duration/])
+})
+
 t.test('serve.shutdown_grace is a duration', async (t) => {
   t.equal(buildConfig({}, { SERVE_SHUTDOWN_GRACE: '30s' }).serve.shutdown_grace, '30s')
   t.match(problemsOf(() => buildConfig({ serve: { shutdown_grace: 10 } }, {})), [/^serve\.shutdown_grace: must be a duration/])

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { clean, run, start } from './helpers/cli.js'
+import { rawConnection } from './helpers/raw-http.js'
+import { exitOf, outputMatching, until } from './helpers/wait.js'
 
 const SECRET = 'cli-test-system-secret-0123456789'
 
@@ -61,12 +63,14 @@ t.test('serve lists every start-up problem at once: no system secret, http issue
 t.test('serve public / admin: only that API listens', async (t) => {
   const pub = await start(['token-server', 'serve', 'public', '--dev'], /token server public API listening/, { env: env({ LOG_LEVEL: 'info' }) })
   t.teardown(() => pub.stop())
-  await new Promise((r) => setTimeout(r, 200))
-  t.notMatch(pub.output(), /admin API listening/)
+  // Everything it logged, up to its exit: no sleep that a slow start could outlast.
   await pub.stop()
+  t.match(pub.output(), /"msg":"shutting down"/)
+  t.notMatch(pub.output(), /admin API listening/)
   const admin = await start(['token-server', 'serve', 'admin', '--dev'], /token server admin API listening/, { env: env({ LOG_LEVEL: 'info' }) })
   t.teardown(() => admin.stop())
-  await new Promise((r) => setTimeout(r, 200))
+  await admin.stop()
+  t.match(admin.output(), /"msg":"shutting down"/)
   t.notMatch(admin.output(), /public API listening/)
 })
 
@@ -78,34 +82,89 @@ t.test('--help on the token-server verbs', async (t) => {
   }
 })
 
-t.test('SIGTERM under load: in-flight token requests all complete, then a clean exit', async (t) => {
+/** Migrates a fresh database, starts `serve all` and registers `n` clients (c0…, secret-0…). */
+async function tokenServerWithClients(t: Tap, n: number, extra: NodeJS.ProcessEnv = {}) {
   const dsn = tempDsn(t)
-  const e = env({ DSN: dsn, LOG_LEVEL: 'info', OAUTH2_HASHERS_PBKDF2_ITERATIONS: '100000' })
+  // Slow hashing: every token request is still running when the signal comes.
+  const e = env({ DSN: dsn, LOG_LEVEL: 'info', OAUTH2_HASHERS_PBKDF2_ITERATIONS: '100000', ...extra })
   t.equal((await run(['token-server', 'migrate', 'sql', '-e', '--yes'], { env: e })).code, 0)
   const server = await start(['token-server', 'serve', 'all', '--dev'], /token server admin API listening/, { env: e })
   t.teardown(() => server.stop())
-  const ports: Record<string, string> = {}
-  for (const m of server.output().matchAll(/"port":(\d+),"msg":"token server (public|admin) API listening"/g)) ports[m[2]!] = m[1]!
-  const admin = `http://127.0.0.1:${ports.admin}`
-  const pub = `http://127.0.0.1:${ports.public}`
-  // Distinct clients, so every request pays a real (slow) PBKDF2 and is still running at SIGTERM.
-  const n = 24
+  const ports: Record<string, number> = {}
+  for (const m of server.output().matchAll(/"port":(\d+),"msg":"token server (public|admin) API listening"/g)) ports[m[2]!] = Number(m[1])
   for (let i = 0; i < n; i++) {
-    const r = await request(`${admin}/admin/clients`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: `c${i}`, client_secret: `secret-${i}`, grant_types: ['client_credentials'] }) })
+    const r = await request(`http://127.0.0.1:${ports.admin}/admin/clients`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: `c${i}`, client_secret: `secret-${i}`, grant_types: ['client_credentials'] }) })
     t.equal(r.statusCode, 201)
     await r.body.dump()
   }
-  const inflight = Array.from({ length: n }, (_, i) =>
-    request(`${pub}/oauth2/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`c${i}:secret-${i}`).toString('base64')}` },
-      body: 'grant_type=client_credentials',
-    }).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }), (err: Error) => ({ status: 0, body: err.message })),
-  )
-  await new Promise((r) => setTimeout(r, 50))
-  const exited = new Promise<number | null>((r) => server.child.once('exit', (code) => r(code)))
+  return { server, publicPort: ports.public!, adminPort: ports.admin! }
+}
+
+/** Token requests the public API has received: in flight now plus answered. */
+async function receivedTokenRequests(adminPort: number): Promise<number> {
+  const r = await request(`http://127.0.0.1:${adminPort}/admin/metrics/prometheus`)
+  const text = await r.body.text()
+  const inFlight = /^gatehouse_token_server_http_requests_in_flight\{api="public"\} (\d+)$/m.exec(text)
+  const answered = [...text.matchAll(/^gatehouse_token_server_http_requests_total\{api="public",route="\/oauth2\/token"[^}]*\} (\d+)$/gm)]
+  return Number(inFlight?.[1] ?? 0) + answered.reduce((sum, m) => sum + Number(m[1]), 0)
+}
+
+/** A client-credentials token request for client `i`, as raw HTTP/1.1 (keep-alive). */
+function tokenRequest(i: number): string {
+  const body = 'grant_type=client_credentials'
+  const basic = Buffer.from(`c${i}:secret-${i}`).toString('base64')
+  return `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${basic}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+}
+
+t.test('SIGTERM under load: in-flight token requests all complete, then a clean exit', async (t) => {
+  // Default shutdown_delay (0s): even without a delay, nothing sent before the signal is reset.
+  const n = 24
+  const { server, publicPort, adminPort } = await tokenServerWithClients(t, n)
+  // Each request on its own fresh connection, as a load balancer opens them.
+  const exchanges = Array.from({ length: n }, (_, i) => rawConnection(publicPort).request(tokenRequest(i)))
+  await Promise.all(exchanges.map((e) => e.sent))
+  // The signal comes once the server has received every request (in flight or answered): a
+  // connection still in the kernel's queue when the listener closes is reset, and how fast a
+  // busy server takes them up is not what this test is about (serve.shutdown_delay is).
+  await until(async () => (await receivedTokenRequests(adminPort)) >= n, `the server to receive all ${n} token requests`)
+  const exited = exitOf(server.child)
   server.child.kill('SIGTERM')
-  const results = await Promise.all(inflight)
+  const results = await Promise.all(
+    exchanges.map((e) =>
+      e.response.then(
+        (r) => ({ status: r.status, body: r.body }),
+        (err: Error) => ({ status: 0, body: err.message }),
+      ),
+    ),
+  )
   t.same(results.filter((r) => r.status !== 200), [], `all ${n} in-flight requests answered 200`)
-  t.equal(await exited, 0, 'exit 0')
+  t.same(await exited, { code: 0, signal: null }, 'exit 0')
+})
+
+t.test('serve.shutdown_delay: /health/ready answers 503 at once, requests are still answered, idle keep-alive stays open until the delay ends', async (t) => {
+  const { server, publicPort, adminPort } = await tokenServerWithClients(t, 1, { SERVE_SHUTDOWN_DELAY: '60s' })
+  // Kept alive from before the signal, idle at it (a load balancer's pooled connection).
+  const pooled = rawConnection(publicPort)
+  const first = pooled.request('GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n')
+  t.equal((await first.response).status, 200, 'ready before the signal')
+  server.child.kill('SIGTERM')
+  await outputMatching(server.child, server.output, /"msg":"shutting down"/)
+  for (const port of [publicPort, adminPort]) {
+    const ready = await request(`http://127.0.0.1:${port}/health/ready`)
+    t.equal(ready.statusCode, 503, `/health/ready on ${port === publicPort ? 'public' : 'admin'}: 503`)
+    t.same(await ready.body.json(), { errors: { shutdown: 'the token server is shutting down' } })
+  }
+  t.equal((await request(`http://127.0.0.1:${publicPort}/health/alive`)).statusCode, 200, 'still alive')
+  // A new connection during the delay is accepted and answered.
+  const late = await rawConnection(publicPort).request(tokenRequest(0)).response
+  t.equal(late.status, 200, 'a token request sent during the delay is answered')
+  t.equal(late.headers.connection, 'close')
+  // The pooled connection still works, and is closed after its answer.
+  const again = pooled.request(tokenRequest(0))
+  t.equal((await again.response).status, 200, 'a request on a pooled connection during the delay is answered')
+  await pooled.closed
+  // A second signal ends the wait at once, as before.
+  const exited = exitOf(server.child)
+  server.child.kill('SIGTERM')
+  t.equal((await exited).code, 1, 'a second signal exits at once')
 })

@@ -19,6 +19,12 @@ t.test('Hydra defaults', async (t) => {
   t.ok(Object.isFrozen(c.serve.public), 'frozen')
 })
 
+t.test('serve.shutdown_delay: 0s by default, a duration, SERVE_SHUTDOWN_DELAY', async (t) => {
+  t.equal(build({}).serve.shutdown_delay, '0s')
+  t.equal(build({}, { SERVE_SHUTDOWN_DELAY: '5s' }).serve.shutdown_delay, '5s')
+  t.throws(() => build({ serve: { shutdown_delay: 5 } }), ConfigError)
+})
+
 t.test('environment overrides by key path, as Hydra: DSN, SECRETS_SYSTEM (list), SERVE_PUBLIC_PORT, URLS_SELF_ISSUER', async (t) => {
   const c = build({}, {
     DSN: 'sqlite://./data/x.sqlite',

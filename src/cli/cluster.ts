@@ -7,6 +7,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { Logger } from 'pino'
+import type { BeginShutdown } from './shutdown.js'
 
 /** Worker → primary, once its gateway listens. */
 interface ReadyMessage {
@@ -21,7 +22,7 @@ const SHUTDOWN = { gatehouse: 'shutdown' } as const
 const MAX_BACKOFF_MS = 30_000
 const FIRST_BACKOFF_MS = 500
 const STABLE_AFTER_MS = 30_000
-/** After the grace, workers still running are killed; this margin lets them log and exit first. */
+/** After the delay and the grace, workers still running are killed; this margin lets them log and exit first. */
 const KILL_MARGIN_MS = 5_000
 
 /** `workers: auto` is one per core the process may use. */
@@ -42,9 +43,10 @@ export interface Supervisor {
 /**
  * Forks `count` workers and keeps that many running: a worker that dies is replaced after a
  * backoff. If a worker dies before any has ever become ready (a port in use, a broken
- * certificate), restarting would only repeat that, so the primary stops and exits 1.
+ * certificate), restarting would only repeat that, so the primary stops and exits 1. `stopMs` is
+ * how long a worker may take to stop (shutdown delay + grace) before it is killed.
  */
-export function superviseWorkers(count: number, logger: Logger, graceMs: number): Supervisor {
+export function superviseWorkers(count: number, logger: Logger, stopMs: number): Supervisor {
   const started = new Map<Worker, number>()
   const restarts = new Set<NodeJS.Timeout>()
   let anyReady = false
@@ -102,7 +104,7 @@ export function superviseWorkers(count: number, logger: Logger, graceMs: number)
     return new Promise<void>((resolve, reject) => {
       const kill = setTimeout(() => {
         for (const w of started.keys()) w.process.kill('SIGKILL')
-      }, graceMs + KILL_MARGIN_MS)
+      }, stopMs + KILL_MARGIN_MS)
       stopping = {
         failed: [],
         done: () => {
@@ -131,11 +133,12 @@ export function superviseWorkers(count: number, logger: Logger, graceMs: number)
  * path as a signal) when the primary asks or disappears: without the primary no connections
  * arrive, and an orphan would only hold resources.
  */
-export function joinCluster(begin: (reason: string) => void, addresses: { proxy: AddressInfo; api: AddressInfo }): void {
+export function joinCluster(begin: BeginShutdown, addresses: { proxy: AddressInfo; api: AddressInfo }): void {
   process.on('message', (m: unknown) => {
     if (typeof m === 'object' && m !== null && (m as { gatehouse?: unknown }).gatehouse === SHUTDOWN.gatehouse) begin('shutdown requested by the primary')
   })
-  process.on('disconnect', () => begin('the cluster primary is gone'))
+  // The primary owns the listening socket: without it nothing new can arrive, so no delay.
+  process.on('disconnect', () => begin('the cluster primary is gone', { now: true }))
   const ready: ReadyMessage = { gatehouse: 'ready', proxy: addresses.proxy.port, api: addresses.api.port }
   process.send?.(ready)
 }

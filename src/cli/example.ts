@@ -25,10 +25,18 @@ export function exampleCommand(): Command {
       })
       const { address, port: bound } = echo.address() as AddressInfo
       logger.info({ upstream: `http://${address}:${bound}` }, 'example echo upstream listening')
-      onShutdown(logger, async () => {
-        echo.close()
-        echo.closeAllConnections()
-      })
+      // An example, not a service: nothing to drain, no delay.
+      onShutdown(
+        logger,
+        {
+          drain() {},
+          async close() {
+            echo.close()
+            echo.closeAllConnections()
+          },
+        },
+        0,
+      )
     })
   return example
 }

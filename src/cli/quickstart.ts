@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { dirname } from 'node:path'
+import { parseDuration } from '../config/duration.js'
 import { loadConfigFor } from '../config/load.js'
 import { TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
 import { collect } from './options.js'
 import { loadConfigOrExit } from './serve.js'
-import { onShutdown } from './shutdown.js'
+import { onShutdown, type BeginShutdown } from './shutdown.js'
 import { loadTokenServerConfigOrExit, openStoreOrExit } from './token-server.js'
 
 /** The example upstream's address; the example rules in rules/ point to it. */
@@ -39,6 +40,7 @@ export function quickstartCommand(): Command {
       // Each part that has started registers how to stop it, so a failure later (a port in use)
       // stops the earlier parts instead of leaving a half-working process behind.
       const closers: (() => Promise<void>)[] = []
+      const drainers: (() => void)[] = []
       const stopAll = async (): Promise<void> => {
         for (const close of closers.reverse()) await close().catch(() => undefined)
       }
@@ -61,17 +63,45 @@ export function quickstartCommand(): Command {
         if (applied > 0) logger.info({ migrations: applied }, 'token server database migrated')
         const tokenServer = createTokenServer(tsConfig, store, logger.child({ component: 'token-server' }))
         await tokenServer.start('all')
-        closers.push(() => tokenServer.close())
+        closers.push(() => tokenServer.close(parseDuration(tsConfig.serve.shutdown_grace)))
+        drainers.push(() => tokenServer.drain())
 
         const gateway = createGateway(config, logger)
         closers.push(() => gateway.close())
+        drainers.push(() => gateway.drain())
         await gateway.start()
       } catch (err) {
         await stopAll()
         throw err
       }
-      onShutdown(logger, stopAll)
+      // One delay for both parts: the longer of the two configured.
+      const delayMs = Math.max(parseDuration(config.serve.shutdown_delay), parseDuration(tsConfig.serve.shutdown_delay))
+      const begin = onShutdown(logger, { drain: () => drainers.forEach((d) => d()), close: stopAll }, delayMs)
+      exitWithParent(begin)
     })
+}
+
+/** How often the quickstart checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 1000
+
+/**
+ * Shuts down when the parent process (the terminal's shell, `npm start`) goes away without
+ * passing a signal on: a development tool left running would keep the quickstart's ports, and
+ * the next `npm start` would fail. An orphan is adopted by another process, so its parent id
+ * changes. (`npm start` runs `exec node …`, so npm's forwarded SIGTERM reaches this process; this
+ * covers an npm that is killed outright, or a script shell that forwards nothing.)
+ */
+function exitWithParent(begin: BeginShutdown): void {
+  const parent = process.ppid
+  // Started by init (a container's entrypoint): there is no parent to outlive.
+  if (parent <= 1) return
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    begin('the parent process is gone', { now: true })
+  }, PARENT_CHECK_MS)
+  // Watching is no reason to stay up.
+  timer.unref()
 }
 
 /**

@@ -23,8 +23,10 @@ export function serveCommand(): Command {
         // Checked here too, so that a broken certificate is one message, not one per worker.
         const problems = [tlsProblems(config.serve.proxy.tls, 'serve.proxy.tls'), tlsProblems(config.serve.api.tls, 'serve.api.tls')].flat()
         if (problems.length > 0) exitWithProblems(problems)
-        const supervisor = superviseWorkers(workers, logger, parseDuration(config.serve.shutdown_grace))
-        onShutdown(logger, () => supervisor.stop())
+        // Each worker keeps accepting for the delay itself; the primary's listening socket stays
+        // open as long as one of them does.
+        const supervisor = superviseWorkers(workers, logger, parseDuration(config.serve.shutdown_delay) + parseDuration(config.serve.shutdown_grace))
+        onShutdown(logger, { drain() {}, close: () => supervisor.stop() }, 0)
         return
       }
       let addresses: GatewayAddresses
@@ -41,7 +43,7 @@ export function serveCommand(): Command {
         }
         throw err
       }
-      const begin = onShutdown(logger, () => gateway.close())
+      const begin = onShutdown(logger, gateway, parseDuration(config.serve.shutdown_delay))
       if (isClusterWorker()) joinCluster(begin, addresses)
     })
 }

@@ -36,7 +36,11 @@ export function tokenServerCommand(): Command {
           if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`cannot listen: ${(err as Error).message}`)
           throw err
         }
-        onShutdown(logger, () => server.close(parseDuration(config.serve.shutdown_grace)))
+        onShutdown(
+          logger,
+          { drain: () => server.drain(), close: () => server.close(parseDuration(config.serve.shutdown_grace)) },
+          parseDuration(config.serve.shutdown_delay),
+        )
       }),
   )
   cmd.addCommand(migrateCommand())

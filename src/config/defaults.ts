@@ -45,6 +45,11 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
     // Multiple encoding of '.', '/' and '\\' is refused: an upstream that decodes twice would
     // read a dot segment or a separator where a name was matched.
     allow_double_encoded_paths: false,
+    // No delay, as Oathkeeper: without a load balancer (a laptop, the quickstart, tests, systemd)
+    // nobody reads the 503, and every stop would wait for nothing. Behind one, set it to how long
+    // the balancer takes to notice (deploy/kubernetes sets 5s). delay + grace must stay below
+    // the orchestrator's kill timeout (Kubernetes: terminationGracePeriodSeconds, 30s).
+    shutdown_delay: '0s',
   },
   access_rules: {
     repositories: [],

@@ -97,6 +97,7 @@ export const configSchema: SchemaNode = object({
     prometheus: object({ host: { type: 'string' }, port, metrics_path: { type: 'string', pattern: '^/' } }),
     shutdown_grace: duration,
     allow_double_encoded_paths: { type: 'boolean', description: 'accept %252e, %252f, %255c in paths (400 by default)' },
+    shutdown_delay: duration,
   }),
   access_rules: object({
     repositories: { type: 'array', items: nonEmptyString },

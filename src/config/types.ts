@@ -88,6 +88,11 @@ export interface GatehouseConfig {
     readonly allow_double_encoded_paths: boolean
     /** Beyond Oathkeeper: on SIGTERM, how long in-flight requests may take before connections are cut. */
     readonly shutdown_grace: string
+    /**
+     * Beyond Oathkeeper: on SIGTERM, how long the listeners keep accepting (with `/health/ready`
+     * already answering 503) before they stop: the time a load balancer needs to notice.
+     */
+    readonly shutdown_delay: string
   }
   readonly access_rules: {
     /** Repository URLs: file://, plain paths (files or directories), inline://, http(s)://. */

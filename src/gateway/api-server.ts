@@ -14,6 +14,8 @@ import { sendErrorResponse, sendJson, statusForLog } from './respond.js'
 export interface ApiDeps extends DecisionDeps {
   /** False until a rule set with at least one valid rule is in force. */
   readonly isReady: () => boolean
+  /** True once shutdown has begun: readiness fails so that load balancers stop sending traffic. */
+  readonly isDraining: () => boolean
   readonly ruleStatus: () => SourceStatus[]
   /** The public keys of the id_token mutators' signers, served at `/.well-known/jwks.json`. */
   readonly jwks: () => Promise<unknown>
@@ -79,6 +81,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       case '/health/alive':
         return sendJson(res, 200, { status: 'ok' })
       case '/health/ready':
+        if (deps.isDraining()) return sendJson(res, 503, { errors: { shutdown: 'the gateway is shutting down' } })
         return deps.isReady()
           ? sendJson(res, 200, { status: 'ok' })
           : sendJson(res, 503, { errors: { rules: 'no valid access rule is loaded' } })

@@ -15,7 +15,6 @@ import { publishedJwks } from '../pipeline/mutate/id-token/signer.js'
 import { createRegistries } from '../pipeline/registries.js'
 import { compileRule, errorStep, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
 import { RuleLoader } from '../rules/loader.js'
-import { closeGracefully } from '../util/graceful-close.js'
 import { createHttpServer } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
 import { compileCors } from './cors.js'
@@ -35,6 +34,11 @@ export interface GatewayAddresses {
 export interface Gateway {
   /** Loads the rules (first complete set) and starts listening. */
   start(): Promise<GatewayAddresses>
+  /**
+   * Shutdown begins: `/health/ready` answers 503 and every response says `Connection: close`,
+   * while the listeners still accept (close() stops them).
+   */
+  drain(): void
   close(): Promise<void>
   /** The rule set in force now. */
   rules(): RuleSet
@@ -133,6 +137,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
       // a gateway whose every rule file is broken (or whose rules directory is missing) is
       // kept out of the load balancer instead of answering 404 to everything.
       isReady: () => ready && current.rules.length > 0,
+      isDraining: () => draining,
       ruleStatus: () => loader.status(),
       jwks: () => publishedJwks(shared),
       cors: apiCors,
@@ -145,6 +150,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
 
   // close() is idempotent: a failed start() closes, and the caller may close again.
   let closed: Promise<void> | undefined
+  let draining = false
+  const servers = [proxyServer, apiServer, metricsServer]
 
   return {
     loader,
@@ -170,6 +177,10 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
         throw err
       }
     },
+    drain() {
+      draining = true
+      for (const s of servers) s.drain()
+    },
     close,
   }
 
@@ -180,6 +191,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
 
   async function doClose(): Promise<void> {
     closing = true
+    draining = true
     await loader.close()
     // Stop accepting, let requests in flight finish within the grace, then cut what is left.
     const graceMs = parseDuration(config.serve.shutdown_grace)
@@ -187,11 +199,9 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     const cut = setTimeout(() => {
       for (const socket of tunnels) socket.destroy()
     }, graceMs)
-    await Promise.all([closeGracefully(proxy, graceMs), closeGracefully(api, graceMs), closeGracefully(metricsServer.server, graceMs)])
+    await Promise.all(servers.map((s) => s.closeGracefully(graceMs)))
     clearTimeout(cut)
-    proxyServer.close()
-    apiServer.close()
-    metricsServer.close()
+    for (const s of servers) s.close()
     await upstreams.close()
     await shared.close()
     await http.close()

@@ -26,6 +26,8 @@ export interface TokenServerConfig {
     readonly tls: TlsConfig
     /** On SIGTERM: how long in-flight requests may take before connections are cut. */
     readonly shutdown_grace: string
+    /** On SIGTERM: how long the listeners keep accepting, `/health/ready` answering 503, before they stop. */
+    readonly shutdown_delay: string
   }
   /** `memory`, `sqlite://path` (or `sqlite::memory:`), `postgres://…` (Hydra's DSN forms). */
   readonly dsn: string
@@ -79,6 +81,7 @@ export const tokenServerSchema: SchemaNode = object({
     }),
     tls: tlsSchema(),
     shutdown_grace: duration,
+    shutdown_delay: duration,
   }),
   dsn: nonEmptyString,
   secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
@@ -116,6 +119,8 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
     admin: { host: '', port: 4445, auth: { api_keys: [] }, tls: {} },
     tls: {},
     shutdown_grace: '10s',
+    // As the gateway's (and Hydra, which has no delay): see config/defaults.ts.
+    shutdown_delay: '0s',
   },
   dsn: 'memory',
   secrets: { system: [] },

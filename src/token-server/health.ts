@@ -4,16 +4,19 @@ import { sendJson } from './http/io.js'
 import type { Route } from './http/router.js'
 
 /**
- * `/health/alive`, `/health/ready` (the store answers) and `/version`, on both ports as Hydra;
- * on the admin port under `prefix` (`/admin/health/alive`; the router also serves them unprefixed).
+ * `/health/alive`, `/health/ready` (the store answers and no shutdown has begun) and `/version`,
+ * on both ports as Hydra; on the admin port under `prefix` (`/admin/health/alive`; the router
+ * also serves them unprefixed).
  */
-export function healthRoutes(ctx: TokenServerContext, prefix = ''): Route[] {
+export function healthRoutes(ctx: TokenServerContext, isDraining: () => boolean, prefix = ''): Route[] {
   return [
     { method: 'GET', path: `${prefix}/health/alive`, handler: async ({ res }) => sendJson(res, 200, { status: 'ok' }) },
     {
       method: 'GET',
       path: `${prefix}/health/ready`,
       handler: async ({ res }) => {
+        // Shutdown has begun: load balancers must stop sending traffic here, while it still flows.
+        if (isDraining()) return sendJson(res, 503, { errors: { shutdown: 'the token server is shutting down' } })
         try {
           await ctx.store.ping()
           sendJson(res, 200, { status: 'ok' })

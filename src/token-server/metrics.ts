@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Store } from './store/types.js'
 
 /**
@@ -44,6 +44,13 @@ export class TokenServerMetrics {
     name: 'gatehouse_token_server_http_requests_total',
     help: 'HTTP requests, by API, route and status',
     labelNames: ['api', 'route', 'status'] as const,
+    registers: [this.registry],
+  })
+  /** What a shutdown waits for; also shows a server that is slower than its load. */
+  readonly inFlight = new Gauge({
+    name: 'gatehouse_token_server_http_requests_in_flight',
+    help: 'HTTP requests received and not yet answered, by API',
+    labelNames: ['api'] as const,
     registers: [this.registry],
   })
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { parseDuration } from '../config/duration.js'
@@ -9,7 +9,6 @@ import { keyRoutes } from './admin/keys.js'
 import { deleteTokensEndpoint } from './admin/tokens.js'
 import { listenerTls, type TokenServerConfig } from './config.js'
 import type { TokenServerContext } from './context.js'
-import { closeGracefully } from '../util/graceful-close.js'
 import { createHttpServer, type HttpServer } from '../util/http-server.js'
 import { isLoopback, requireApiKey } from './admin-auth.js'
 import { createHasher } from './hash.js'
@@ -42,6 +41,11 @@ export interface TokenServerAddresses {
 export interface TokenServer {
   /** Checks the store's schema, then listens on the public and/or admin port. */
   start(which?: Listen): Promise<TokenServerAddresses>
+  /**
+   * Shutdown begins: `/health/ready` answers 503 and every response says `Connection: close`,
+   * while the listeners still accept (close() stops them).
+   */
+  drain(): void
   /** Stops listening, lets in-flight requests finish (up to `graceMs`), closes the store. */
   close(graceMs?: number): Promise<void>
   readonly context: TokenServerContext
@@ -92,6 +96,8 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     feed: new RevocationFeed(rawStore.events, logger),
   }
   const events = revocationEvents(context)
+  let draining = false
+  const isDraining = (): boolean => draining
 
   const publicRoutes: Route[] = [
     { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context) },
@@ -100,7 +106,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     // RFC 8414's name for the same document, which Hydra serves there too.
     { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: discoveryEndpoint(context) },
     { method: 'GET', path: '/.well-known/jwks.json', handler: jwksEndpoint(context) },
-    ...healthRoutes(context),
+    ...healthRoutes(context, isDraining),
   ]
   const adminRoutes: Route[] = [
     ...clientRoutes(context),
@@ -108,7 +114,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     { method: 'DELETE', path: '/admin/oauth2/tokens', handler: deleteTokensEndpoint(context) },
     { method: 'GET', path: '/admin/revocations/events', handler: events.handler },
     ...keyRoutes(context),
-    ...healthRoutes(context, ADMIN_PREFIX),
+    ...healthRoutes(context, isDraining, ADMIN_PREFIX),
     {
       method: 'GET',
       path: '/admin/metrics/prometheus',
@@ -137,8 +143,15 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
         )
       }
     }
+    const inFlight = metrics.inFlight.labels({ api: name })
+    const route = handler
+    const counted = (req: IncomingMessage, res: ServerResponse): void => {
+      inFlight.inc()
+      res.once('close', () => inFlight.dec())
+      route(req, res)
+    }
     const tls = listenerTls(config, name)
-    const served = createHttpServer({ tls: tls?.config, where: tls?.where ?? `serve.${name}.tls`, logger, options: { keepAliveTimeout: 65_000 } }, handler)
+    const served = createHttpServer({ tls: tls?.config, where: tls?.where ?? `serve.${name}.tls`, logger, options: { keepAliveTimeout: 65_000 } }, counted)
     servers.push(served)
     const server: Server = served.server
     await new Promise<void>((resolve, reject) => {
@@ -167,12 +180,17 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       stopJanitor = startJanitor(store, logger, parseDuration(config.janitor.interval), config.janitor.batch_size)
       return out
     },
+    drain() {
+      draining = true
+      for (const s of servers) s.drain()
+    },
     async close(graceMs = 10_000) {
+      draining = true
       stopJanitor?.()
       // Event streams never finish on their own; subscribers reconnect elsewhere.
       events.closeAll()
       context.feed.close()
-      await Promise.all(servers.map((s) => closeGracefully(s.server, graceMs)))
+      await Promise.all(servers.map((s) => s.closeGracefully(graceMs)))
       for (const s of servers) s.close()
       await store.close()
     },

@@ -5,6 +5,7 @@ import { basename, dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { readTlsMaterial, tlsEnabled, tlsPaths, type TlsConfig, type TlsMaterial } from '../config/tls.js'
 import { ConfigError } from '../errors.js'
+import { graceful } from './graceful-close.js'
 
 /** How to build one listening server (the gateway's proxy and API, the token server's two APIs). */
 export interface HttpServerOptions {
@@ -21,6 +22,10 @@ export interface HttpServer {
   /** An `https.Server` when TLS is configured (it is an `http.Server` too). */
   readonly server: Server
   readonly secure: boolean
+  /** Shutdown has begun: every response from now on says `Connection: close`. */
+  drain(): void
+  /** Stops accepting, lets requests in flight finish within `graceMs`, then cuts the rest. */
+  closeGracefully(graceMs: number): Promise<void>
   /** Stops watching the certificate files; the server itself is closed by its owner. */
   close(): void
 }
@@ -46,7 +51,11 @@ const SETTLE_MS = 200
 export function createHttpServer(opts: HttpServerOptions, handler: RequestListener): HttpServer {
   const { tls, where, logger } = opts
   const options: ServerOptions = { connectionsCheckingInterval: CHECK_TIMEOUTS_EVERY_MS, ...opts.options }
-  if (!tlsEnabled(tls)) return { server: createHttpServerPlain(options, handler), secure: false, close() {} }
+  if (!tlsEnabled(tls)) {
+    const server = createHttpServerPlain(options, handler)
+    const g = graceful(server, false)
+    return { server, secure: false, drain: g.drain, closeGracefully: g.close, close() {} }
+  }
 
   let material = readTlsMaterial(tls, where)
   const server = createHttpsServer({ ...options, cert: material.cert, key: material.key }, handler)
@@ -67,7 +76,8 @@ export function createHttpServer(opts: HttpServerOptions, handler: RequestListen
     logger.info({ tls: where, files: tlsPaths(tls) }, 'TLS certificate reloaded')
   }
   const stop = watchFiles(tlsPaths(tls), reload, (err) => logger.warn({ tls: where, err }, 'cannot watch the TLS files; changes will not be reloaded'))
-  return { server, secure: true, close: stop }
+  const g = graceful(server, true)
+  return { server, secure: true, drain: g.drain, closeGracefully: g.close, close: stop }
 }
 
 /**

@@ -148,3 +148,52 @@ export function parseResponses(raw: string): RawResponse[] {
   }
   return out
 }
+
+/**
+ * One plain TCP connection for exchanges in sequence (keep-alive). `sent` (of each request)
+ * resolves once its bytes are in the kernel: on loopback, at the server's socket before any
+ * signal sent afterwards arrives, which is what the shutdown tests need to be deterministic.
+ */
+export interface RawConnection {
+  /** Resolves once connected (the server's kernel has accepted the connection). */
+  readonly connected: Promise<void>
+  /** Sends one request; `response` resolves with the next complete response (or rejects on close). */
+  request(data: string): { sent: Promise<void>; response: Promise<RawResponse> }
+  /** Resolves when the server ends or resets the connection. */
+  readonly closed: Promise<void>
+  destroy(): void
+}
+
+export function rawConnection(port: number): RawConnection {
+  const socket = connect(port, '127.0.0.1')
+  let buffered = ''
+  let seen = 0
+  const waiting: { resolve(r: RawResponse): void; reject(e: Error): void }[] = []
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  let failure = ''
+  socket.on('error', (err: NodeJS.ErrnoException) => (failure = ` (${err.code ?? err.message})`))
+  socket.on('data', (d: Buffer) => {
+    buffered += d.toString('latin1')
+    const all = parseResponses(buffered)
+    while (all.length > seen && waiting.length > 0) waiting.shift()!.resolve(all[seen++]!)
+  })
+  void closed.then(() => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`the server closed the connection before answering${failure}`))
+  })
+  return {
+    connected,
+    closed,
+    request(data) {
+      const response = new Promise<RawResponse>((resolve, reject) => waiting.push({ resolve, reject }))
+      const sent = connected.then(
+        () => new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve()))),
+      )
+      return { sent, response }
+    },
+    destroy: () => socket.destroy(),
+  }
+}
