@@ -7,6 +7,7 @@ import { accessRulesJson } from '../src/rules/maester-output.js'
 import { parseRuleDocument } from '../src/rules/parse.js'
 import { ConfigMapVolume } from './helpers/configmap.js'
 import { startGateway, startUpstream } from './helpers/servers.js'
+import { until } from './helpers/wait.js'
 
 // The real gateway reading a ConfigMap-mounted rules directory while the kubelet swaps versions
 // under it: rules change without a restart and no request to a rule that stays fails meanwhile.
@@ -27,15 +28,6 @@ spec:
 
 /** What Maester would have written to access-rules.json for these manifests. */
 const maesterJson = (...docs: string[]): string => accessRulesJson(parseRuleDocument(docs.join('---\n'), 'manifests.yaml'))
-
-async function until(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await cond()) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 t.test('ConfigMap updates (access-rules.json and Rule manifests) reload under load, no request fails', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-configmap-'))

@@ -3,6 +3,7 @@ import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { startGateway, startUpstream } from './helpers/servers.js'
+import { until } from './helpers/wait.js'
 
 const up = await startUpstream()
 t.teardown(() => up.close())
@@ -59,14 +60,6 @@ t.teardown(() => gw.close())
 async function call(url: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
   const res = await request(url, { headers })
   return { status: res.statusCode, text: await res.body.text() }
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 t.test('a trusted X-Forwarded-Host cannot carry a path: /admin is never matched as /public', async (t) => {

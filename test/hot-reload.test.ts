@@ -3,6 +3,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { startGateway, startUpstream } from './helpers/servers.js'
+import { until } from './helpers/wait.js'
 
 const up = await startUpstream()
 t.teardown(() => up.close())
@@ -15,15 +16,6 @@ const rule = (id: string, path: string, upstream: string, authorizer = 'allow'):
   authorizer: { handler: ${authorizer} }
   mutators: [{ handler: noop }]
 `
-
-async function until(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await cond()) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 t.test('add, change, break, fix, delete files while requests run: no request fails', async (t) => {
   const gw = await startGateway({ 'stable.yml': rule('stable', '/stable', up.url) })

@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { ConfigError } from '../src/errors.js'
 import { RuleLoader, type LoadedRules } from '../src/rules/loader.js'
 import type { RuleSpec } from '../src/rules/types.js'
+import { until } from './helpers/wait.js'
 
 interface Compiled {
   id: string
@@ -30,14 +31,6 @@ function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-loader-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 async function startLoader(t: Test, repositories: string[], extra: { cwd?: string; watch?: boolean } = {}) {

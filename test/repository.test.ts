@@ -10,6 +10,7 @@ import { ConfigError } from '../src/errors.js'
 import { RuleLoader, type LoadedRules } from '../src/rules/loader.js'
 import { openRepository, type SourceRead } from '../src/rules/repository/index.js'
 import type { RuleSpec } from '../src/rules/types.js'
+import { until } from './helpers/wait.js'
 
 const doc = (...ids: string[]): string => ids.map((id) => `- id: ${id}\n  match: { url: 'http://x/${id}' }\n`).join('')
 const opts = (cwd: string) => ({ cwd, pollIntervalMs: 0 })
@@ -18,14 +19,6 @@ function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-repo-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 /** A rules server on 127.0.0.1:0 with ETags; counts requests and the 304s it answered. */
