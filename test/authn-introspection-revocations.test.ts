@@ -1,7 +1,6 @@
 import t, { type Test } from 'tap'
-import { request } from 'undici'
 import { IntrospectionCache, signatureHash } from '../src/pipeline/authn/introspection/cache.js'
-import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
+import { introspectionGateway } from './helpers/introspection-gateway.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
 
 async function until(cond: () => Promise<boolean>, ms: number): Promise<number> {
@@ -16,41 +15,10 @@ async function until(cond: () => Promise<boolean>, ms: number): Promise<number> 
 t.test('revocation events: a cached token is rejected within 1 s of /oauth2/revoke, DELETE tokens, client deletion', async (t) => {
   const ts = await startTokenServer()
   t.teardown(() => ts.close())
-  const up = await startUpstream()
-  t.teardown(() => up.close())
-  const gw = await startGateway(
-    {
-      'rules.yml': `
-- id: api
-  match: { url: 'http://gw.test/api', methods: [GET] }
-  upstream: { url: '${up.url}' }
-  authenticators: [{ handler: oauth2_introspection }]
-  authorizer: { handler: allow }
-  mutators: [{ handler: noop }]
-`,
-    },
-    {
-      authenticators: {
-        ...ALL_HANDLERS.authenticators,
-        oauth2_introspection: {
-          enabled: true,
-          config: {
-            introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`,
-            // An hour: without events a revoked token would be accepted that long.
-            cache: { enabled: true, ttl: '1h', revocation_events_url: `${ts.adminUrl}/admin/revocations/events` },
-          },
-        },
-      },
-    },
-  )
-  t.teardown(() => gw.close())
+  // An hour: without events a revoked token would be accepted that long.
+  const { gw, get } = await gatewayFor(t, `${ts.adminUrl}/admin/oauth2/introspect`, { revocation_events_url: `${ts.adminUrl}/admin/revocations/events` })
   await call('POST', `${ts.adminUrl}/admin/clients`, { json: { client_id: 'svc', client_secret: 'secret-1', grant_types: ['client_credentials'] } })
   const token = async () => (await call('POST', `${ts.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('svc', 'secret-1') })).body.access_token as string
-  const get = async (tok: string) => {
-    const res = await request(`${gw.proxy}/api`, { headers: { host: 'gw.test', authorization: `Bearer ${tok}` } })
-    await res.body.dump()
-    return res.statusCode
-  }
   const connected = await until(async () => gw.logs.some((l) => l.msg === 'following revocation events'), 3000)
   t.ok(connected >= 0, 'the gateway follows the feed')
 
@@ -139,34 +107,9 @@ t.test('feedUrlFor: the feed next to the introspection endpoint, behind any path
 
 /** A gateway with one rule protected by oauth2_introspection at `introspectionUrl`, cached for an hour. */
 async function gatewayFor(t: Test, introspectionUrl: string, cache: Record<string, unknown> = {}) {
-  const up = await startUpstream()
-  t.teardown(() => up.close())
-  const gw = await startGateway(
-    {
-      'rules.yml': `
-- id: api
-  match: { url: 'http://gw.test/api', methods: [GET] }
-  upstream: { url: '${up.url}' }
-  authenticators: [{ handler: oauth2_introspection }]
-  authorizer: { handler: allow }
-  mutators: [{ handler: noop }]
-`,
-    },
-    {
-      authenticators: {
-        ...ALL_HANDLERS.authenticators,
-        // An Oathkeeper config: no revocation_events_url.
-        oauth2_introspection: { enabled: true, config: { introspection_url: introspectionUrl, cache: { enabled: true, ttl: '1h', ...cache } } },
-      },
-    },
-  )
-  t.teardown(() => gw.close())
-  const get = async (tok: string) => {
-    const res = await request(`${gw.proxy}/api`, { headers: { host: 'gw.test', authorization: `Bearer ${tok}` } })
-    await res.body.dump()
-    return res.statusCode
-  }
-  return { gw, get }
+  // An Oathkeeper config: no revocation_events_url.
+  const { gw, get } = await introspectionGateway(t, { introspection_url: introspectionUrl, cache: { enabled: true, ttl: '1h', ...cache } })
+  return { gw, get: async (tok: string) => (await get(tok)).status }
 }
 
 t.test('an Oathkeeper config (no revocation_events_url) still gets instant revocation from a Gatehouse token server', async (t) => {

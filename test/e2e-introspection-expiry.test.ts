@@ -1,7 +1,6 @@
 import t from 'tap'
-import { request } from 'undici'
 import { parseExposition } from './helpers/prometheus.js'
-import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
+import { introspectionGateway } from './helpers/introspection-gateway.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
 
 // A cached introspection answer must not outlive its token: a token whose lifespan is shorter
@@ -11,28 +10,11 @@ import { basic, call, startTokenServer } from './helpers/token-server.js'
 t.test('a cached token is refused as soon as it expires, though the cache ttl (1h) is longer', async (t) => {
   const ts = await startTokenServer()
   t.teardown(() => ts.close())
-  const up = await startUpstream()
-  t.teardown(() => up.close())
-  const gw = await startGateway(
-    {
-      'rules.yml': `
-- id: api
-  match: { url: 'http://gw.test/api', methods: [GET] }
-  upstream: { url: '${up.url}' }
-  authenticators: [{ handler: oauth2_introspection }]
-  authorizer: { handler: allow }
-  mutators: [{ handler: noop }]
-`,
-    },
-    {
-      authenticators: {
-        ...ALL_HANDLERS.authenticators,
-        // No revocation feed: expiry alone must end the cached answer.
-        oauth2_introspection: { enabled: true, config: { introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`, cache: { enabled: true, ttl: '1h', revocation_events_url: '' } } },
-      },
-    },
-  )
-  t.teardown(() => gw.close())
+  // No revocation feed: expiry alone must end the cached answer.
+  const { up, get: call_ } = await introspectionGateway(t, {
+    introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`,
+    cache: { enabled: true, ttl: '1h', revocation_events_url: '' },
+  })
 
   const created = await call('POST', `${ts.adminUrl}/admin/clients`, {
     json: { client_id: 'brief', client_secret: 'secret-1', grant_types: ['client_credentials'], client_credentials_grant_access_token_lifespan: '3s' },
@@ -51,11 +33,7 @@ t.test('a cached token is refused as soon as it expires, though the cache ttl (1
     const of = (active: string) => samples.find((s) => s.labels.active === active)?.value ?? 0
     return { active: of('true'), inactive: of('false') }
   }
-  const get = async () => {
-    const res = await request(`${gw.proxy}/api`, { headers: { host: 'gw.test', authorization: `Bearer ${token}` } })
-    const body = await res.body.text()
-    return { status: res.statusCode, body }
-  }
+  const get = () => call_(token)
 
   const before = await introspections()
   t.equal((await get()).status, 200, 'valid: accepted')

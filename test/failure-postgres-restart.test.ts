@@ -3,11 +3,10 @@
 // again by themselves, revocation events included, without restarting anything. The database
 // is a private instance: the machine's shared one is used by other tests in parallel.
 import t from 'tap'
-import { request } from 'undici'
 import { openStore } from '../src/token-server/store/open.js'
 import { timed, until } from './helpers/faults.js'
 import { createPrivatePostgres } from './helpers/private-postgres.js'
-import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
+import { introspectionGateway } from './helpers/introspection-gateway.js'
 import { openSse } from './helpers/sse.js'
 import { basic, call, startTokenServer, type Answer } from './helpers/token-server.js'
 
@@ -18,35 +17,15 @@ t.test('Postgres stopped and started again: 503 meanwhile, then success without 
 
   const ts = await startTokenServer({ store: openStore(pg.url) })
   t.teardown(() => ts.close())
-  const up = await startUpstream()
-  t.teardown(() => up.close())
-  const gw = await startGateway(
-    {
-      'rules.yml': `
-- id: api
-  match: { url: 'http://gw.test/api', methods: [GET] }
-  upstream: { url: '${up.url}' }
-  authenticators: [{ handler: oauth2_introspection }]
-  authorizer: { handler: allow }
-  mutators: [{ handler: noop }]
-`,
-    },
-    {
-      authenticators: {
-        ...ALL_HANDLERS.authenticators,
-        oauth2_introspection: { enabled: true, config: { introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`, retry: { give_up_after: '300ms' } } },
-      },
-    },
-  )
-  t.teardown(() => gw.close())
+  const { get } = await introspectionGateway(t, { introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`, retry: { give_up_after: '300ms' } })
 
   t.equal((await call('POST', `${ts.adminUrl}/admin/clients`, { json: { client_id: 'svc', client_secret: 'secret-svc', grant_types: ['client_credentials'] } })).status, 201)
   const tokenCall = () => call('POST', `${ts.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('svc', 'secret-svc') })
   const introspect = (tok: string) => call('POST', `${ts.adminUrl}/admin/oauth2/introspect`, { form: { token: tok } })
   const ready = () => call('GET', `${ts.adminUrl}/health/ready`)
   const viaGateway = async (tok: string) => {
-    const res = await request(`${gw.proxy}/api`, { headers: { host: 'gw.test', authorization: `Bearer ${tok}` } })
-    return { status: res.statusCode, body: (await res.body.json()) as unknown }
+    const res = await get(tok)
+    return { status: res.status, body: JSON.parse(res.body) as unknown }
   }
   const before = await tokenCall()
   t.equal(before.status, 200)
