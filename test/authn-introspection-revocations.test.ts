@@ -79,6 +79,26 @@ t.test('IntrospectionCache.clear: an answer fetched before the clear and stored 
   t.ok(cache.get(k, 60_000, 5000), 'fetched after it: stored')
 })
 
+t.test('IntrospectionCache.get: an answer past its exp is a miss even while the LRU still holds it', async (t) => {
+  const cache = new IntrospectionCache(100)
+  const exp = Math.floor(Date.now() / 1000) + 60
+  const answer = { active: true, sub: 'a', username: '', client_id: 'a', scope: '', scopes: [], exp, aud: [], iss: '', token_use: '', ext: {} }
+  const tok = 'ory_at_key10.sig10'
+  const k = IntrospectionCache.key(tok)
+  cache.set(k, answer as never, Date.now(), undefined, 5000, tok)
+  t.ok(cache.get(k, undefined, 5000), 'before exp: a hit')
+  // The LRU's own clock (performance.now, refreshed on a timer that lags on a busy machine)
+  // still says the entry lives; the wall clock is past exp.
+  const realNow = Date.now
+  Date.now = () => exp * 1000 + 1
+  try {
+    t.equal(cache.get(k, undefined, 5000), undefined, 'past exp: a miss')
+  } finally {
+    Date.now = realNow
+  }
+  t.equal(cache.lru.has(k), false, 'and the entry is dropped')
+})
+
 t.test('the stream lost: answers fetched meanwhile are kept only briefly, until it is back', async (t) => {
   const ts = await startTokenServer()
   t.teardown(() => ts.close())

@@ -411,7 +411,9 @@ t.test('cache: TTL never beyond exp (2s token, ttl 1h → rejected after exp)', 
   t.equal((await run(authn, bearer(tok))).result, 'ok')
   const key = IntrospectionCache.key(tok)
   const exp = cache().lru.get(key)!.answer.exp
-  t.ok(cache().lru.getRemainingTTL(key) <= exp * 1000 - Date.now() + 5, 'entry lives until exp at most')
+  // lru-cache's clock is refreshed by a timer that lags on a busy machine, so its remaining ttl
+  // can read a little long; what matters is that it is bounded by exp (2 s), not by the 1 h ttl.
+  t.ok(cache().lru.getRemainingTTL(key) <= exp * 1000 - Date.now() + 1000, 'entry lives until exp at most')
   t.equal(authn(bearer(tok), newSession(bearer(tok), [])), true, 'a hit answers synchronously')
   await sleep(exp * 1000 - Date.now() + 50)
   const o = await run(authn, bearer(tok))

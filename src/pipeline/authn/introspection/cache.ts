@@ -95,7 +95,14 @@ export class IntrospectionCache {
   get(key: string, ttlMs: number | undefined, negativeTtlMs: number): IntrospectionAnswer | undefined {
     const entry = this.lru.get(key)
     if (entry === undefined) return undefined
-    const age = Date.now() - entry.fetchedAt
+    const now = Date.now()
+    // lru-cache reads a clock it refreshes on a timer, which runs late on a busy event loop: the
+    // entry can outlive its ttl by that lag. An answer past its token's exp is dropped here.
+    if (entry.answer.active && entry.answer.exp > 0 && entry.answer.exp * 1000 <= now) {
+      this.lru.delete(key)
+      return undefined
+    }
+    const age = now - entry.fetchedAt
     const maxAge = entry.answer.active ? (ttlMs ?? Infinity) : negativeTtlMs
     if (age >= maxAge) return undefined
     this.stats.hits++
