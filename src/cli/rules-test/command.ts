@@ -22,9 +22,18 @@ export function testCommand(): Command {
       if (names.length === 0) throw new Error(`no test files (*.test.yml, *.test.yaml) in ${paths.join(' ')}`)
       const files = await Promise.all(names.map(readCaseFile))
       const total = files.reduce((n, f) => n + f.cases.length, 0)
-      process.stdout.write(`TAP version 14\n1..${total}\n`)
+      // The plan goes out with the first result: a rule set that does not compile is an error, not a TAP run.
+      let planned = false
+      const plan = (): void => {
+        if (!planned) process.stdout.write(`TAP version 14\n1..${total}\n`)
+        planned = true
+      }
       let n = 0
-      const results = await runCaseFiles(config, specs, files, (r) => process.stdout.write(tapLine(r, ++n)))
+      const results = await runCaseFiles(config, specs, files, (r) => {
+        plan()
+        process.stdout.write(tapLine(r, ++n))
+      })
+      plan()
       const failed = results.filter((r) => !passed(r)).length
       process.stdout.write(`# ${results.length - failed} passed, ${failed} failed\n`)
       if (opts.junit !== undefined) await writeFile(opts.junit, junit(results))

@@ -85,6 +85,7 @@ export async function runCaseFiles(
   const logger = createLogger({ level: 'silent', format: 'json' })
   const handlers = new HandlerConfigs(config, createRegistries())
   const metrics = new GatewayMetrics({ loadedRules: () => specs.length, failingSources: () => 0, introspectionCaches: () => [] })
+  await checkRules(config, handlers, logger, specs)
   const results: CaseResult[] = []
   for (const file of files) {
     const keys = await generateKeys([...(file.fixtures.jwks ?? []), ...file.cases.flatMap((c) => c.fixtures?.jwks ?? [])])
@@ -102,6 +103,27 @@ export async function runCaseFiles(
     }
   }
   return results
+}
+
+/** Compiles every rule once, so a broken rule is one error up front rather than a failure in every case. */
+async function checkRules(config: GatehouseConfig, handlers: HandlerConfigs, logger: RunDeps['logger'], specs: readonly LoadedSpec[]): Promise<void> {
+  const http = fakeServices([], new Map())
+  const shared = new SharedResources()
+  const problems: string[] = []
+  try {
+    const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared } }
+    for (const s of specs) {
+      try {
+        compileRule(s.spec, s.source, ctx)
+      } catch (err) {
+        problems.push(...(err instanceof ConfigError ? err.problems : [(err as Error).message]).map((p) => `${s.source}: ${p}`))
+      }
+    }
+  } finally {
+    await shared.close()
+    await http.close()
+  }
+  if (problems.length > 0) throw new ConfigError('the rules are not valid (see gatehouse rules validate)', problems)
 }
 
 interface RunDeps {
