@@ -6,7 +6,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { stringify } from 'yaml'
 import { readCaseFile } from '../src/cli/rules-test/cases.js'
-import { junit, passed, type CaseResult } from '../src/cli/rules-test/report.js'
+import { junit, passed, tapLine, type CaseResult } from '../src/cli/rules-test/report.js'
 import { findCaseFiles, loadSpecs, runCaseFiles } from '../src/cli/rules-test/runner.js'
 import { buildGatewayConfig, loadGatewayConfig } from '../src/pipeline/handler-settings.js'
 import { ROOT, run } from './helpers/cli.js'
@@ -115,6 +115,7 @@ t.test('jwt: tokens signed with a key generated for the run, or with the user\'s
   for (const n of ['k1', 'k2', 'expired', 'own key']) t.ok(passed(r[n]!), `${n}: ${JSON.stringify(r[n])}`)
   t.notOk(passed(r['no fixture']!))
   t.match(r['no fixture']!.reason, /own\.test/, 'the reason names the call no fixture answered')
+  t.match(tapLine(r['no fixture']!, 5), /\n {4}hint: no fixture answers this call/)
   t.match(r['unknown kid']!.problem, /no jwks fixture has the key "nope"/)
 })
 
@@ -164,6 +165,7 @@ t.test('JUnit report parses as XML, one testsuite per file, failures carry the d
     { file: 'rules/a.test.yml', name: 'bad', ms: 4, diffs: [{ field: 'status', expected: 401, actual: 200 }], reason: 'x < y' },
   ])
   t.equal(XMLValidator.validate(xml), true)
+  t.match(tapLine({ file: 'f', name: 'two\nlines # x', ms: 1, diffs: [], problem: 'a\nb' }, 1), /^not ok 1 - f: two lines \\# x\n {2}---\n.*\n {2}diff: \|\n {4}problem: a\n {4}b\n {2}\.\.\.\n$/)
   const doc = new XMLParser({ ignoreAttributes: false }).parse(xml)
   const suite = doc.testsuites.testsuite
   t.equal(suite['@_name'], 'rules/a.test.yml')

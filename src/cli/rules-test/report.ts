@@ -20,12 +20,17 @@ export function passed(r: CaseResult): boolean {
 
 function detail(r: CaseResult): string[] {
   const lines = r.problem !== undefined ? [`problem: ${r.problem}`] : formatDiff(r.diffs)
-  if (r.reason !== undefined) lines.push(`reason: ${r.reason}`)
-  return lines
+  if (r.reason !== undefined) {
+    lines.push(`reason: ${r.reason}`)
+    // undici's MockAgent names the call it could not answer; say what that means here.
+    if (/Mock dispatch not matched/.test(r.reason)) lines.push('hint: no fixture answers this call (method, url and any headers, form or json of the fixture must match)')
+  }
+  // One line each: the TAP diagnostic is a YAML block, which an unindented line would end.
+  return lines.flatMap((l) => l.split(/\r?\n/))
 }
 
 export function tapLine(r: CaseResult, n: number): string {
-  const head = `${passed(r) ? 'ok' : 'not ok'} ${n} - ${r.file}: ${r.name.replace(/#/g, '\\#')}`
+  const head = `${passed(r) ? 'ok' : 'not ok'} ${n} - ${r.file}: ${r.name.replace(/\s+/g, ' ').replace(/#/g, '\\#')}`
   if (passed(r)) return `${head}\n`
   const yaml = ['  ---', `  file: ${JSON.stringify(r.file)}`, '  diff: |', ...detail(r).map((l) => `    ${l}`), '  ...']
   return `${head}\n${yaml.join('\n')}\n`
