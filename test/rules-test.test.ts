@@ -17,7 +17,7 @@ import { ROOT, run } from './helpers/cli.js'
 const on = { enabled: true }
 const CONFIG = {
   authenticators: { anonymous: on, bearer_token: on, oauth2_introspection: on, jwt: on, cookie_session: on, noop: on },
-  authorizers: { allow: on, remote_json: on },
+  authorizers: { allow: on, remote_json: on, remote: on },
   mutators: { header: on, noop: on },
   errors: { fallback: ['json'], handlers: { json: on, redirect: { enabled: true, config: { to: 'http://login.test/signin' } } } },
 }
@@ -147,6 +147,28 @@ t.test('session check and remote authorizer: allow and deny come from fixtures; 
   })
   const r = byName(await runDir(d))
   for (const n of ['allowed', 'denied', 'no session']) t.ok(passed(r[n]!), `${n}: ${JSON.stringify(r[n])}`)
+})
+
+t.test('the request body reaches a remote authorizer; a form-encoded string body is sent as is', async (t) => {
+  const d = dir(t, {
+    'uploads.yml': [rule('uploads', 'uploads', { authenticators: [{ handler: 'anonymous' }], authorizer: { handler: 'remote', config: { remote: 'http://authz.test/body' } } })],
+    'uploads.test.yml': {
+      fixtures: {
+        http: [
+          { request: { method: 'POST', url: 'http://authz.test/body', json: { doc: { public: true } } }, response: { status: 200 } },
+          { request: { method: 'POST', url: 'http://authz.test/body', form: { doc: 'public' } }, response: { status: 200 } },
+          { request: { method: 'POST', url: 'http://authz.test/body' }, response: { status: 403 } },
+        ],
+      },
+      cases: [
+        { name: 'json allowed', request: { method: 'POST', url: 'http://api.test/uploads/x', body: { doc: { public: true, size: 3 } } }, expect: { status: 200, upstream: { headers: { 'content-type': 'application/json', 'content-length': '32' } } } },
+        { name: 'json denied', request: { method: 'POST', url: 'http://api.test/uploads/x', body: { doc: { public: false } } }, expect: { status: 403 } },
+        { name: 'form allowed', request: { method: 'POST', url: 'http://api.test/uploads/x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'doc=public' }, expect: { status: 200 } },
+      ],
+    },
+  })
+  const r = byName(await runDir(d))
+  for (const n of ['json allowed', 'json denied', 'form allowed']) t.ok(passed(r[n]!), `${n}: ${JSON.stringify(r[n])}`)
 })
 
 t.test('a case file with a mistake is refused, naming the file and the place', async (t) => {

@@ -65,7 +65,8 @@ function interceptHttp(agent: MockAgent, f: HttpFixture): void {
       path,
       method: f.request.method === undefined ? () => true : f.request.method.toUpperCase(),
       headers: (h: Record<string, string>) => headersMatch(h, f.request.headers),
-      body: (b: string) => bodyMatches(b, f.request),
+      // Handlers send strings or Buffers; the mock passes the body on as it got it.
+      body: (b: string | Buffer | null | undefined) => bodyMatches(b == null ? undefined : b.toString(), f.request),
     })
     .reply(r.status ?? 200, r.json !== undefined ? JSON.stringify(r.json) : (r.body ?? ''), { headers })
     .persist()
