@@ -171,6 +171,24 @@ t.test('the request body reaches a remote authorizer; a form-encoded string body
   for (const n of ['json allowed', 'json denied', 'form allowed']) t.ok(passed(r[n]!), `${n}: ${JSON.stringify(r[n])}`)
 })
 
+t.test('as the proxy: X-Forwarded-* from an untrusted client never reach the handlers or the upstream', async (t) => {
+  const mutators = [{ handler: 'header', config: { headers: { 'X-Seen': 'xff={{ .MatchContext.Header.Get "X-Forwarded-For" }}' } } }]
+  const d = dir(t, {
+    'fwd.yml': [rule('fwd', 'fwd', { authenticators: [{ handler: 'anonymous' }], mutators })],
+    'fwd.test.yml': {
+      cases: [
+        {
+          name: 'spoofed',
+          request: { url: 'http://api.test/fwd/x', remote_ip: '10.0.0.7', headers: { 'X-Forwarded-For': '1.2.3.4' } },
+          expect: { status: 200, upstream: { headers: { 'X-Seen': 'xff=', 'X-Forwarded-For': '10.0.0.7' } } },
+        },
+      ],
+    },
+  })
+  const r = byName(await runDir(d))
+  t.ok(passed(r.spoofed!), JSON.stringify(r.spoofed))
+})
+
 t.test('a case file with a mistake is refused, naming the file and the place', async (t) => {
   const d = dir(t, { 'x.test.yml': { cases: [{ name: 'typo', request: { url: 'http://a.test/' }, expect: { stauts: 200 } }] } })
   await t.rejects(readCaseFile(join(d, 'x.test.yml')), /x\.test\.yml: \/cases\/0\/expect must NOT have additional properties/)

@@ -10,7 +10,7 @@ import { GatehouseError, toGatehouseError } from '../../errors.js'
 import { decide, type DecisionDeps } from '../../gateway/decide.js'
 import { upstreamRequestHeaders } from '../../gateway/forward-headers.js'
 import { upstreamPath } from '../../gateway/forward.js'
-import { GatewayRequest, splitTarget } from '../../gateway/request.js'
+import { GatewayRequest, pipelineHeaders, splitTarget } from '../../gateway/request.js'
 import { RuleSet } from '../../gateway/rule-set.js'
 import type { GatewayMetrics } from '../../observability/metrics.js'
 import { renderError, selectErrorHandler } from '../../pipeline/run.js'
@@ -35,6 +35,8 @@ export interface DecideContext {
   readonly fallbackErrors: readonly ErrorStep[]
   readonly logger: Logger
   readonly allowDoubleEncoded: boolean
+  /** `serve.proxy.trust_forwarded_headers`: otherwise X-Forwarded-* of a case are dropped, as the proxy drops them. */
+  readonly trustForwardedHeaders: boolean
   /** Required by the decision path; nothing reads it here. */
   readonly metrics: GatewayMetrics
 }
@@ -46,6 +48,7 @@ export async function runRequest(ctx: DecideContext, r: CaseRequest, bearer: str
   const method = (r.method ?? 'GET').toUpperCase()
   const body = r.body === undefined ? undefined : Buffer.from(typeof r.body === 'string' ? r.body : JSON.stringify(r.body))
   const headers = requestHeaders(r, url, body, bearer)
+  const seen = pipelineHeaders(headers, ctx.trustForwardedHeaders)
   const set = new RuleSet(ctx.rules, 0)
   const set0 = (): RuleSet => set
   const paths = { allowDoubleEncoded: ctx.allowDoubleEncoded }
@@ -56,10 +59,10 @@ export async function runRequest(ctx: DecideContext, r: CaseRequest, bearer: str
   let greq: GatewayRequest
   try {
     const { path, matchPath, search } = splitTarget(`${url.pathname}${url.search}`, paths)
-    greq = new GatewayRequest({ method, scheme: url.protocol.slice(0, -1), host: url.host, path, matchPath, search }, headers, remoteAddress, REQUEST_ID, source)
+    greq = new GatewayRequest({ method, scheme: url.protocol.slice(0, -1), host: url.host, path, matchPath, search }, seen, remoteAddress, REQUEST_ID, source)
   } catch (err) {
     const e = toGatehouseError(err)
-    const unparsed = new GatewayRequest({ method, scheme: 'http', host: '', path: '/', search: '' }, headers, remoteAddress, REQUEST_ID)
+    const unparsed = new GatewayRequest({ method, scheme: 'http', host: '', path: '/', search: '' }, seen, remoteAddress, REQUEST_ID)
     return refused(deps, unparsed, undefined, e)
   }
   const d = await decide(deps, greq)
@@ -68,7 +71,7 @@ export async function runRequest(ctx: DecideContext, r: CaseRequest, bearer: str
   if (up === null) return refused(deps, greq, d.rule, new GatehouseError('GATEHOUSE_ERR_NO_UPSTREAM', { reason: `rule "${d.rule.id}" has no upstream.url` }))
   const basePath = up.url.pathname.endsWith('/') ? up.url.pathname.slice(0, -1) : up.url.pathname
   const fakeReq = { headers, socket: { remoteAddress } } as unknown as IncomingMessage
-  const list = upstreamRequestHeaders(fakeReq, { preserveHost: up.preserveHost, trustForwardedHeaders: false, requestId: REQUEST_ID, setHeaders: d.session.Header }, up.url.host)
+  const list = upstreamRequestHeaders(fakeReq, { preserveHost: up.preserveHost, trustForwardedHeaders: ctx.trustForwardedHeaders, requestId: REQUEST_ID, setHeaders: d.session.Header }, up.url.host)
   const sent: Record<string, string> = {}
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!.toLowerCase()

@@ -143,7 +143,7 @@ async function runCase(c: TestCase, file: CaseFile, keys: ReadonlyMap<string, Si
     const fallbackErrors = compileFallbackErrors(d.config, ctx)
     const bearer = c.request.jwt === undefined ? undefined : await signWith(keys, c.request.jwt)
     const outcome = await runRequest(
-      { rules, fallbackErrors, logger: d.logger, metrics: d.metrics, allowDoubleEncoded: d.config.serve.allow_double_encoded_paths },
+      { rules, fallbackErrors, logger: d.logger, metrics: d.metrics, allowDoubleEncoded: d.config.serve.allow_double_encoded_paths, trustForwardedHeaders: d.config.serve.proxy.trust_forwarded_headers },
       c.request,
       bearer,
     )
