@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { Parser, type FinalResults } from 'tap-parser'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { stringify } from 'yaml'
 import { readCaseFile } from '../src/cli/rules-test/cases.js'
@@ -235,6 +236,10 @@ t.test('CLI: the example rules pass their cases; a wrong case fails with a diff,
   t.match(bad.stdout, /not ok 1 - .*public\.test\.yml: anyone may read a public page, as guest\n {2}---\n/)
   t.match(bad.stdout, /- upstream\.headers\.X-User: "admin"\n\s+\+ upstream\.headers\.X-User: "guest"/)
   t.match(bad.stdout, /# 2 passed, 1 failed/)
+  // What a TAP consumer reads: the plan, the counts and the diff as the failure's diagnostic.
+  const parsed = await new Promise<FinalResults>((resolve) => new Parser(resolve).end(bad.stdout))
+  t.match(parsed, { ok: false, count: 3, pass: 2, fail: 1, plan: { start: 1, end: 3 } })
+  t.match(parsed.failures[0]?.diag, { diff: /- upstream\.headers\.X-User: "admin"\n\+ upstream\.headers\.X-User: "guest"/ })
   t.equal(XMLValidator.validate(readFileSync(report, 'utf8')), true)
 })
 
