@@ -11,7 +11,7 @@ import { decide, type DecisionDeps } from '../../gateway/decide.js'
 import { upstreamRequestHeaders } from '../../gateway/forward-headers.js'
 import { upstreamPath } from '../../gateway/forward.js'
 import { GatewayRequest, pipelineHeaders, splitTarget } from '../../gateway/request.js'
-import { RuleSet } from '../../gateway/rule-set.js'
+import type { RuleSet } from '../../gateway/rule-set.js'
 import type { GatewayMetrics } from '../../observability/metrics.js'
 import { renderError, selectErrorHandler } from '../../pipeline/run.js'
 import type { CompiledRule, ErrorStep } from '../../rules/compile.js'
@@ -31,7 +31,7 @@ export interface Outcome {
 }
 
 export interface DecideContext {
-  readonly rules: readonly CompiledRule[]
+  readonly rules: RuleSet
   readonly fallbackErrors: readonly ErrorStep[]
   readonly logger: Logger
   readonly allowDoubleEncoded: boolean
@@ -49,10 +49,9 @@ export async function runRequest(ctx: DecideContext, r: CaseRequest, bearer: str
   const body = r.body === undefined ? undefined : Buffer.from(typeof r.body === 'string' ? r.body : JSON.stringify(r.body))
   const headers = requestHeaders(r, url, body, bearer)
   const seen = pipelineHeaders(headers, ctx.trustForwardedHeaders)
-  const set = new RuleSet(ctx.rules, 0)
-  const set0 = (): RuleSet => set
+  const set = (): RuleSet => ctx.rules
   const paths = { allowDoubleEncoded: ctx.allowDoubleEncoded }
-  const deps: DecisionDeps = { rules: set0, fallbackErrors: ctx.fallbackErrors, paths, logger: ctx.logger, metrics: ctx.metrics }
+  const deps: DecisionDeps = { rules: set, fallbackErrors: ctx.fallbackErrors, paths, logger: ctx.logger, metrics: ctx.metrics }
   const remoteAddress = r.remote_ip ?? '127.0.0.1'
   const source = body === undefined ? undefined : (Readable.from([body]) as unknown as IncomingMessage)
 

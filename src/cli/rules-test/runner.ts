@@ -1,8 +1,8 @@
 /**
  * `gatehouse rules test`: loads the rules as `rules validate` does, finds the `*.test.yml`
  * files beside them, and runs every case through the real decision path with the fake services.
- * Each case gets freshly compiled rules and its own fake, so caches (introspection answers,
- * JWKS) never carry one case's answers into the next.
+ * Each case file gets freshly compiled rules and its own fake (so does a case with fixtures of
+ * its own), so caches (introspection answers, JWKS) never carry answers from other fixtures.
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks'
 import type { GatehouseConfig } from '../../config/types.js'
 import { ConfigError } from '../../errors.js'
 import { compileFallbackErrors } from '../../gateway/gateway.js'
+import { RuleSet } from '../../gateway/rule-set.js'
 import { createLogger } from '../../observability/logger.js'
 import { GatewayMetrics } from '../../observability/metrics.js'
 import { HandlerConfigs } from '../../pipeline/handler-config.js'
@@ -20,11 +21,11 @@ import { parseRuleDocument } from '../../rules/parse.js'
 import { openRepository } from '../../rules/repository/index.js'
 import { RULE_TEST_FILE } from '../../rules/repository/file.js'
 import type { RuleSpec } from '../../rules/types.js'
-import { readCaseFile, type CaseFile, type TestCase } from './cases.js'
+import { readCaseFile, type CaseFile, type Fixtures, type TestCase } from './cases.js'
 import { compare } from './compare.js'
 import { fakeServices, generateKeys, signJwt, type SigningKey } from './fake.js'
 import type { CaseResult } from './report.js'
-import { runRequest } from './run-case.js'
+import { runRequest, type DecideContext } from './run-case.js'
 
 interface LoadedSpec {
   readonly spec: RuleSpec
@@ -86,20 +87,33 @@ export async function runCaseFiles(
   const handlers = new HandlerConfigs(config, createRegistries())
   const metrics = new GatewayMetrics({ loadedRules: () => specs.length, failingSources: () => 0, introspectionCaches: () => [] })
   await checkRules(config, handlers, logger, specs)
+  const d: RunDeps = { config, handlers, logger, metrics, specs }
   const results: CaseResult[] = []
   for (const file of files) {
     const keys = await generateKeys([...(file.fixtures.jwks ?? []), ...file.cases.flatMap((c) => c.fixtures?.jwks ?? [])])
-    for (const c of file.cases) {
-      const started = performance.now()
-      let r: Omit<CaseResult, 'ms'>
-      try {
-        r = await runCase(c, file, keys, { config, handlers, logger, metrics, specs })
-      } catch (err) {
-        r = { file: file.source, name: c.name, diffs: [], problem: err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message }
+    // The file's cases share one compiled set: their fixtures are the same, so a cached answer is
+    // the answer the fake would give again. A case with fixtures of its own gets its own set.
+    let shared: Env | undefined
+    try {
+      for (const c of file.cases) {
+        const started = performance.now()
+        let r: Omit<CaseResult, 'ms'>
+        let own: Env | undefined
+        try {
+          if (c.fixtures !== undefined) own = prepare([c.fixtures, file.fixtures], keys, d)
+          else shared ??= prepare([file.fixtures], keys, d)
+          r = await runCase(c, file, keys, own ?? shared!)
+        } catch (err) {
+          r = { file: file.source, name: c.name, diffs: [], problem: err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message }
+        } finally {
+          await own?.close()
+        }
+        const result = { ...r, ms: performance.now() - started }
+        results.push(result)
+        onResult(result)
       }
-      const result = { ...r, ms: performance.now() - started }
-      results.push(result)
-      onResult(result)
+    } finally {
+      await shared?.close()
     }
   }
   return results
@@ -134,25 +148,44 @@ interface RunDeps {
   readonly specs: readonly LoadedSpec[]
 }
 
-async function runCase(c: TestCase, file: CaseFile, keys: ReadonlyMap<string, SigningKey>, d: RunDeps): Promise<Omit<CaseResult, 'ms'>> {
-  const http = fakeServices([c.fixtures ?? {}, file.fixtures], keys)
+/** Rules compiled against one fake, ready to decide; close() releases the fake and the handlers' resources. */
+interface Env {
+  readonly decide: DecideContext
+  close(): Promise<void>
+}
+
+function prepare(fixtures: readonly Fixtures[], keys: ReadonlyMap<string, SigningKey>, d: RunDeps): Env {
+  const http = fakeServices(fixtures, keys)
   const shared = new SharedResources()
-  try {
-    const ctx: CompileContext = { handlers: d.handlers, strategy: d.config.access_rules.matching_strategy, deps: { logger: d.logger, http, shared } }
-    const rules = d.specs.map((s) => compileRule(s.spec, s.source, ctx))
-    const fallbackErrors = compileFallbackErrors(d.config, ctx)
-    const bearer = c.request.jwt === undefined ? undefined : await signWith(keys, c.request.jwt)
-    const outcome = await runRequest(
-      { rules, fallbackErrors, logger: d.logger, metrics: d.metrics, allowDoubleEncoded: d.config.serve.allow_double_encoded_paths, trustForwardedHeaders: d.config.serve.proxy.trust_forwarded_headers },
-      c.request,
-      bearer,
-    )
-    const diffs = compare(c.expect, outcome)
-    return { file: file.source, name: c.name, diffs, reason: outcome.reason }
-  } finally {
+  const close = async (): Promise<void> => {
     await shared.close()
     await http.close()
   }
+  try {
+    const ctx: CompileContext = { handlers: d.handlers, strategy: d.config.access_rules.matching_strategy, deps: { logger: d.logger, http, shared } }
+    const rules = new RuleSet(
+      d.specs.map((s) => compileRule(s.spec, s.source, ctx)),
+      0,
+    )
+    const decide: DecideContext = {
+      rules,
+      fallbackErrors: compileFallbackErrors(d.config, ctx),
+      logger: d.logger,
+      metrics: d.metrics,
+      allowDoubleEncoded: d.config.serve.allow_double_encoded_paths,
+      trustForwardedHeaders: d.config.serve.proxy.trust_forwarded_headers,
+    }
+    return { decide, close }
+  } catch (err) {
+    void close()
+    throw err
+  }
+}
+
+async function runCase(c: TestCase, file: CaseFile, keys: ReadonlyMap<string, SigningKey>, env: Env): Promise<Omit<CaseResult, 'ms'>> {
+  const bearer = c.request.jwt === undefined ? undefined : await signWith(keys, c.request.jwt)
+  const outcome = await runRequest(env.decide, c.request, bearer)
+  return { file: file.source, name: c.name, diffs: compare(c.expect, outcome), reason: outcome.reason }
 }
 
 async function signWith(keys: ReadonlyMap<string, SigningKey>, jwt: NonNullable<TestCase['request']['jwt']>): Promise<string> {
