@@ -140,10 +140,13 @@ t.test('compose.yaml: the gateway serves the example rules, which reach the echo
   for (const hostPort of new Set(local)) t.ok(allowed.has(Number(hostPort.split(':')[1])), `${hostPort} is reachable from the gateway container`)
 })
 
-/** The text of every rule file in a directory (recursively), to search for addresses. */
+/**
+ * The text of every rule file in a directory (recursively), to search for addresses. Test cases
+ * (`*.test.yml`, run by `rules test` against an in-process fake) are not loaded by the gateway.
+ */
 function ruleTexts(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => /\.(json|ya?ml)$/i.test(f))
+    .filter((f) => /\.(json|ya?ml)$/i.test(f) && !/\.test\.ya?ml$/i.test(f))
     .map((f) => readFileSync(join(dir, f), 'utf8'))
 }
 

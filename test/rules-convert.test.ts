@@ -10,9 +10,12 @@ import { ROOT, run } from './helpers/cli.js'
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-convert-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-/** The example rules in rules/, as the gateway reads them (files in name order, as a directory is read). */
+/**
+ * The example rules in rules/, as the gateway reads them (files in name order, as a directory is
+ * read; the `rules test` cases beside them, *.test.yml, are not rules).
+ */
 const examples: RuleSpec[] = readdirSync(join(ROOT, 'rules'))
-  .filter((f) => /\.(ya?ml|json)$/.test(f))
+  .filter((f) => /\.(ya?ml|json)$/.test(f) && !/\.test\.ya?ml$/.test(f))
   .sort()
   .flatMap((f) => parseRuleDocument(readFileSync(join(ROOT, 'rules', f), 'utf8'), f))
 

@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { getJson } from './http-get.js'
 import { collect } from './options.js'
 import { convertCommand } from './rules-convert.js'
+import { testCommand } from './rules-test/command.js'
 
 export function rulesCommand(): Command {
   const rules = new Command('rules').description('validate rule files, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
@@ -32,6 +33,7 @@ export function rulesCommand(): Command {
       else process.stdout.write(table(rules))
     })
   rules.addCommand(convertCommand())
+  rules.addCommand(testCommand())
   return rules
 }
 

@@ -219,7 +219,7 @@ function* introspectionCaches(shared: SharedResources): Iterable<IntrospectionCa
  * Compiles `errors.fallback`. Every enabled handler's global config is compiled too, although
  * only rules that name it use it: a mistake in it is found at start, not on the first error.
  */
-function compileFallbackErrors(config: GatehouseConfig, ctx: CompileContext): ErrorStep[] {
+export function compileFallbackErrors(config: GatehouseConfig, ctx: CompileContext): ErrorStep[] {
   const problems: string[] = []
   const compile = (id: string, where: string): ErrorStep | undefined => {
     try {

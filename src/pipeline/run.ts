@@ -62,11 +62,22 @@ export function renderError(
   ruleHandlers: readonly ErrorStep[] | undefined,
   fallback: readonly ErrorStep[],
 ): ErrorResponse {
+  const h = selectErrorHandler(err, req, ruleHandlers, fallback)
+  return h === undefined ? NO_ERROR_HANDLER : h.run(err, req)
+}
+
+/** The error handler renderError would use; undefined when none is responsible. */
+export function selectErrorHandler(
+  err: GatehouseError,
+  req: PipelineRequest,
+  ruleHandlers: readonly ErrorStep[] | undefined,
+  fallback: readonly ErrorStep[],
+): ErrorStep | undefined {
   if (ruleHandlers !== undefined) {
-    for (const h of ruleHandlers) if (h.when(err, req)) return h.run(err, req)
+    for (const h of ruleHandlers) if (h.when(err, req)) return h
   }
-  for (const h of fallback) if (h.when(err, req)) return h.run(err, req)
-  return NO_ERROR_HANDLER
+  for (const h of fallback) if (h.when(err, req)) return h
+  return undefined
 }
 
 /**

@@ -6,6 +6,11 @@ import { ConfigError } from '../../errors.js'
 import type { Repository, SourceRead } from './index.js'
 
 const RULE_FILE = /\.(json|ya?ml)$/i
+/**
+ * Test cases kept beside the rules (`gatehouse rules test`): read by that command, never loaded
+ * as rules, so a rules directory can hold both.
+ */
+export const RULE_TEST_FILE = /\.test\.ya?ml$/i
 
 /**
  * A rule file, or a directory whose *.json / *.yaml / *.yml files (recursively, sorted by path)
@@ -135,7 +140,7 @@ async function listRuleFiles(root: string): Promise<string[]> {
         isFile = s?.isFile() ?? false
       }
       if (isDir) await walk(full, join(rel, e.name))
-      else if (isFile && RULE_FILE.test(e.name)) out.push(join(rel, e.name))
+      else if (isFile && RULE_FILE.test(e.name) && !RULE_TEST_FILE.test(e.name)) out.push(join(rel, e.name))
     }
   }
   await walk(root, '')
