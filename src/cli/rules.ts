@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { getJson } from './http-get.js'
 import { collect } from './options.js'
 import { convertCommand } from './rules-convert.js'
+import { explainCommand } from './rules-explain.js'
 
 export function rulesCommand(): Command {
   const rules = new Command('rules').description('validate rule files, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
@@ -31,6 +32,14 @@ export function rulesCommand(): Command {
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(rules, null, 2)}\n`)
       else process.stdout.write(table(rules))
     })
+  rules
+    .command('schema')
+    .description('print the JSON Schema of rule files (the one the loader validates with), for editors and CI')
+    .action(async () => {
+      const { ruleFileSchema } = await import('../rules/schema.js')
+      process.stdout.write(`${JSON.stringify(ruleFileSchema, null, 2)}\n`)
+    })
+  rules.addCommand(explainCommand())
   rules.addCommand(convertCommand())
   return rules
 }
