@@ -49,12 +49,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const requestId = requestIdOf(req.headers)
     const trace = traceContextOf(req.headers)
     /** Counts the decision (on the rule's pre-bound stats) and writes its log line. */
-    const finish = (method: string | undefined, path: string | undefined, rule: CompiledRule | undefined): void => {
+    const finish = (method: string | undefined, path: string | undefined, rule: CompiledRule | undefined, code?: string): void => {
       const ms = performance.now() - started
       const status = statusForLog(res)
       ;(rule?.stats.api ?? unmatched).record(method ?? 'GET', status, ms / 1000)
       logger.info(
-        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, duration_ms: Math.round(ms * 1000) / 1000 },
+        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, code, duration_ms: Math.round(ms * 1000) / 1000 },
         'decision',
       )
     }
@@ -63,8 +63,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       greq = new GatewayRequest(decisionTarget(req, deps.paths), req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
-      sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
-      finish(req.method, req.url, undefined)
+      const e = toGatehouseError(err)
+      sendErrorResponse(res, errorResponse(deps, r, undefined, e))
+      finish(req.method, req.url, undefined, e.code)
       return
     }
     const d = await decide(deps, greq)
@@ -75,7 +76,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: d.rule?.id, code: d.error.code, reason: d.error.reason }, 'decision failed')
       sendErrorResponse(res, errorResponse(deps, greq, d.rule, d.error))
     }
-    finish(greq.method, greq.target.path, d.rule)
+    finish(greq.method, greq.target.path, d.rule, d.ok ? undefined : d.error.code)
   }
 
   function management(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
