@@ -1,6 +1,10 @@
 import t from 'tap'
 import { request } from 'undici'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { run } from './helpers/cli.js'
+import { startFakeIntrospection } from './helpers/introspection-endpoint.js'
 import { ALL_HANDLERS, startGateway, type TestGateway } from './helpers/servers.js'
 import type { Explanation } from '../src/gateway/explain.js'
 
@@ -172,4 +176,53 @@ t.test('rules explain -c runs the example rules in-process', async (t) => {
 
   const neither = await run(['rules', 'explain', 'http://127.0.0.1:4455/x'])
   t.equal(neither.code, 2)
+})
+
+t.test('rules explain -c on the example api rule: introspection really happens; inactive → 401, active → whom and the headers', async (t) => {
+  const GOOD = 'ory_at_R29vZFRva2VuMTIzNDU2Nzg5.U2lnbmF0dXJlQUJDMTIzNDU2'
+  const BAD = 'ory_at_QmFkVG9rZW4xMjM0NTY3ODk.U2lnbmF0dXJlWFlaOTg3NjU0'
+  const fake = await startFakeIntrospection({ [GOOD]: { active: true, sub: 'svc-reporting' } })
+  t.teardown(() => fake.close())
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-explain-'))
+  const override = join(dir, 'introspection.yml')
+  // scope is sent to the endpoint (wildcard strategy), which the fake ignores; no revocation feed.
+  writeFileSync(override, `authenticators:\n  oauth2_introspection:\n    config:\n      introspection_url: ${fake.url}\n      cache: { revocation_events_url: '' }\n`)
+  // With scope_strategy none the endpoint alone judges the scope (the fake grants it).
+  const noScope = join(dir, 'scope.yml')
+  writeFileSync(noScope, 'authenticators:\n  oauth2_introspection:\n    config:\n      scope_strategy: none\n')
+  const args = (token: string, ...more: string[]): string[] => ['rules', 'explain', '-c', 'config/quickstart.yml', '-c', override, ...more, '--format', 'json', 'http://127.0.0.1:4455/api/items', '-H', `Authorization: Bearer ${token}`]
+
+  const bad = await run(args(BAD))
+  t.equal(bad.code, 0, bad.stderr)
+  const b = JSON.parse(bad.stdout) as Explanation
+  t.match(b, {
+    rules: { matched: 'api' },
+    authenticators: [{ handler: 'oauth2_introspection', outcome: 'failed', code: 'GATEHOUSE_ERR_UNAUTHORIZED', reason: 'Access token is not active' }],
+    result: { status: 401 },
+    error_handler: { handler: 'json', from: 'fallback' },
+  })
+  t.ok(fake.calls.some((c) => c.token === BAD), 'the endpoint was really asked')
+
+  const noApiRead = await run(args(GOOD))
+  t.equal(noApiRead.code, 0, noApiRead.stderr)
+  t.match(JSON.parse(noApiRead.stdout), {
+    authenticators: [{ handler: 'oauth2_introspection', outcome: 'failed', code: 'GATEHOUSE_ERR_FORBIDDEN', reason: 'Scope api.read was not granted' }],
+    authorizer: { outcome: 'not_run' },
+    result: { status: 403 },
+  })
+
+  const good = await run(args(GOOD, '-c', noScope))
+  t.equal(good.code, 0, good.stderr)
+  const g = JSON.parse(good.stdout) as Explanation
+  t.match(g, {
+    authenticators: [{ handler: 'oauth2_introspection', outcome: 'authenticated', subject: 'svc-reporting' }],
+    authorizer: { handler: 'allow', outcome: 'allowed' },
+    mutators: [{ handler: 'header', outcome: 'mutated' }, { handler: 'id_token', outcome: 'mutated' }],
+    result: { allowed: true },
+  })
+  t.equal(g.headers['X-User'], 'svc-reporting')
+  t.match(g.headers.Authorization, /^Bearer \[sha256:[0-9a-f]{8}\]$/, 'the id_token is fingerprinted')
+  for (const out of [bad.stdout, noApiRead.stdout, good.stdout]) {
+    for (const secret of [GOOD, BAD, ...GOOD.split('.'), ...BAD.split('.')]) t.notOk(out.includes(secret.replace('ory_at_', '')), 'no token part printed')
+  }
 })
