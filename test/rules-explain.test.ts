@@ -118,6 +118,10 @@ t.test('no rule: by URL, and by method', async (t) => {
   const method = await gw.gateway.explain({ method: 'DELETE', url: 'http://gw.test/api/x', headers: {} })
   t.match(method.rules.why, /"api" matches the URL but allows only GET, POST/)
   t.equal(method.result.status, 404)
+  const path = await gw.gateway.explain({ method: 'GET', url: 'http://gw.test/reset/AbCdEfGhIjKlMnOpQr123456?code=ZyXwVuTsRqPoNmLk987654', headers: {} })
+  const text = JSON.stringify(path)
+  t.notOk(text.includes('AbCdEfGhIjKlMnOpQr123456') || text.includes('ZyXwVuTsRqPoNmLk987654'), 'token-like path segments and query values are fingerprinted')
+  t.match(path.request.url, /^http:\/\/gw\.test\/reset\/\[sha256:[0-9a-f]{8}\]\?code=\[sha256:[0-9a-f]{8}\]$/)
 })
 
 t.test('POST /rules/explain is off by default', async (t) => {

@@ -6,7 +6,7 @@ import { convertCommand } from './rules-convert.js'
 import { explainCommand } from './rules-explain.js'
 
 export function rulesCommand(): Command {
-  const rules = new Command('rules').description('validate rule files, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
+  const rules = new Command('rules').description('validate rule files, explain how they treat a request, print their JSON Schema, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
   rules
     .command('validate')
     .description('check rule files and directories: format, handlers, handler config, patterns, duplicate ids; exits 1 listing every problem')

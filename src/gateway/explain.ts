@@ -100,8 +100,8 @@ export async function explain(deps: DecisionDeps, input: ExplainInput): Promise<
     delete header[cookieName]
   }
   return {
-    request: { method: req.method, url: redactText(input.url), matched_url: req.matchUrl, headers: redactHeaders(req.headers) },
-    rules: { candidates, matched: rule?.id ?? null, why: whyMatched(req.method, req.matchUrl, candidates, rule) },
+    request: { method: req.method, url: redactText(input.url), matched_url: redactText(req.matchUrl), headers: redactHeaders(req.headers) },
+    rules: { candidates, matched: rule?.id ?? null, why: redactText(whyMatched(req.method, req.matchUrl, candidates, rule)) },
     authenticators: rule === undefined ? [] : rule.authenticators.map((a, i) => report(rule!, trace, 'authenticator', i, a.id)),
     authorizer: rule === undefined ? null : report(rule, trace, 'authorizer', 0, rule.authorizer.id),
     mutators: rule === undefined ? [] : rule.mutators.map((m, i) => report(rule!, trace, 'mutator', i, m.id)),
