@@ -22,7 +22,7 @@ const RULES = {
   authorizer: { handler: allow }
   mutators:
     - handler: header
-      config: { headers: { X-User: '{{ print .Subject }}', X-Secret: 'AbCdEfGh1234567890XyZwVu' } }
+      config: { headers: { X-User: '{{ print .Subject }}', X-Secret: 'AbCdEfGh1234567890XyZwVu', X-Host-Seen: 'host {{ .MatchContext.Header.Get "X-Forwarded-Host" }}' } }
     - handler: cookie
       config: { cookies: { session: '{{ print .Subject }}' } }
 - id: forbidden
@@ -87,6 +87,12 @@ t.test('a credential for another authenticator: anonymous declines, unauthorized
   t.match(e.request.headers.authorization, /^Bearer \[sha256:[0-9a-f]{8}\]$/)
   const text = JSON.stringify(e)
   for (const part of [TOKEN, ...TOKEN.split('.')]) t.notOk(text.includes(part), 'no part of the token appears')
+})
+
+t.test('untrusted X-Forwarded-* are dropped before the pipeline, as the proxy does', async (t) => {
+  const e = await gw.gateway.explain({ method: 'GET', url: 'http://gw.test/api/x', headers: { 'X-Forwarded-Host': 'evil.test' } })
+  t.equal(e.headers['X-Host-Seen'], 'host ')
+  t.notOk('x-forwarded-host' in e.request.headers)
 })
 
 t.test("the authorizer's denial and the rule's own error handler", async (t) => {

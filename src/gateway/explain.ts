@@ -7,7 +7,13 @@ import { PipelineTrace, type TraceStep } from '../pipeline/trace.js'
 import type { CompiledRule } from '../rules/compile.js'
 import type { DecisionDeps } from './decide.js'
 import { fingerprint, redactHeaders, redactText } from './redact.js'
-import { GatewayRequest, splitTarget } from './request.js'
+import { GatewayRequest, pipelineHeaders, splitTarget } from './request.js'
+
+/** What explain needs beyond the decision's deps. */
+export interface ExplainDeps extends DecisionDeps {
+  /** `serve.proxy.trust_forwarded_headers`: untrusted X-Forwarded-* are dropped, as the proxy does. */
+  readonly trustForwardedHeaders: boolean
+}
 
 /** What to explain: a request as a client would send it. */
 export interface ExplainInput {
@@ -50,7 +56,7 @@ export interface Explanation {
 }
 
 /** Turns an explain input into the request the pipeline sees; throws a 400 GatehouseError for a bad URL. */
-function requestOf(input: ExplainInput, deps: DecisionDeps): GatewayRequest {
+function requestOf(input: ExplainInput, deps: ExplainDeps): GatewayRequest {
   let url: URL
   try {
     url = new URL(input.url)
@@ -61,16 +67,19 @@ function requestOf(input: ExplainInput, deps: DecisionDeps): GatewayRequest {
   const headers: IncomingHttpHeaders = { host: url.host }
   for (const [name, value] of Object.entries(input.headers)) headers[name.toLowerCase()] = value
   const { path, matchPath, search } = splitTarget(`${url.pathname}${url.search}`, deps.paths)
+  // As the proxy: the pipeline sees the headers a proxied request would reach it with.
+  const seen = pipelineHeaders(headers, deps.trustForwardedHeaders)
   const target = { method: input.method.toUpperCase(), scheme: url.protocol.slice(0, -1), host: url.host, path, matchPath, search }
-  return new GatewayRequest(target, headers, '127.0.0.1', `explain-${randomUUID()}`)
+  return new GatewayRequest(target, seen, '127.0.0.1', `explain-${randomUUID()}`)
 }
 
 /**
- * Runs the real match and pipeline for one request with a trace, and reports every step. Remote
+ * Runs the real match and pipeline for one request, as the proxy would receive it, with a
+ * trace, and reports every step. Remote
  * calls (introspection, JWKS, remote authorizers) really happen. Never throws for a request
  * the gateway would answer; throws a GatehouseError for an input that is not a request.
  */
-export async function explain(deps: DecisionDeps, input: ExplainInput): Promise<Explanation> {
+export async function explain(deps: ExplainDeps, input: ExplainInput): Promise<Explanation> {
   const req = requestOf(input, deps)
   const set = deps.rules()
   const candidates = set.rules

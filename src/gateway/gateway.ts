@@ -100,6 +100,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     maxQueued: upstreamLimits.max_queued,
   })
   const decisionDeps = { rules, fallbackErrors, logger, metrics, paths: { allowDoubleEncoded: config.serve.allow_double_encoded_paths } }
+  const explainDeps = { ...decisionDeps, trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers }
 
   const proxyServer = createHttpServer(
     { tls: config.serve.proxy.tls, where: 'serve.proxy.tls', logger },
@@ -144,7 +145,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
       ruleStatus: () => loader.status(),
       jwks: () => publishedJwks(shared),
       cors: apiCors,
-      explain: config.serve.api.explain.enabled ? (input) => explain(decisionDeps, input) : undefined,
+      explain: config.serve.api.explain.enabled ? (input) => explain(explainDeps, input) : undefined,
     }),
   )
   const api = apiServer.server
@@ -160,7 +161,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   return {
     loader,
     rules,
-    explain: (input) => explain(decisionDeps, input),
+    explain: (input) => explain(explainDeps, input),
     async start() {
       try {
         // The API first, so that /health/alive answers and /health/ready says 503 while the
