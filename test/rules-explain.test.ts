@@ -186,6 +186,9 @@ t.test('rules explain -c runs the example rules in-process', async (t) => {
 
   const neither = await run(['rules', 'explain', 'http://127.0.0.1:4455/x'])
   t.equal(neither.code, 2)
+  const notUrl = await run(['rules', 'explain', '-c', 'config/quickstart.yml', '/users/42/profile'])
+  t.equal(notUrl.code, 2)
+  t.match(notUrl.stderr, /"\/users\/42\/profile" is not an absolute URL/)
 })
 
 t.test('rules explain -c on the example api rule: introspection really happens; inactive → 401, active → whom and the headers', async (t) => {

@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { request } from 'undici'
+import { GatehouseError } from '../errors.js'
 import type { Explanation, StepReport } from '../gateway/explain.js'
 import { collect } from './options.js'
 
@@ -40,7 +41,16 @@ export function explainCommand(): Command {
         headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim()
       }
       const input = { method: opts.method.toUpperCase(), url, headers }
-      const answer = opts.endpoint !== undefined ? await remote(opts.endpoint, input) : await local(opts.config, input)
+      let answer: Explanation | undefined
+      try {
+        answer = opts.endpoint !== undefined ? await remote(opts.endpoint, input) : await local(opts.config, input)
+      } catch (err) {
+        // A URL that is not one: say what is wrong with it, not the client-facing "malformed".
+        if (!(err instanceof GatehouseError)) throw err
+        process.stderr.write(`${err.reason ?? err.message}\n`)
+        process.exitCode = 2
+        return
+      }
       if (answer === undefined) return
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(answer, null, 2)}\n` : text(answer))
     })
