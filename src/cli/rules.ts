@@ -4,9 +4,10 @@ import { getJson } from './http-get.js'
 import { collect } from './options.js'
 import { convertCommand } from './rules-convert.js'
 import { testCommand } from './rules-test/command.js'
+import { explainCommand } from './rules-explain.js'
 
 export function rulesCommand(): Command {
-  const rules = new Command('rules').description('validate rule files, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
+  const rules = new Command('rules').description('validate rule files, explain how they treat a request, print their JSON Schema, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
   rules
     .command('validate')
     .description('check rule files and directories: format, handlers, handler config, patterns, duplicate ids; exits 1 listing every problem')
@@ -32,6 +33,14 @@ export function rulesCommand(): Command {
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(rules, null, 2)}\n`)
       else process.stdout.write(table(rules))
     })
+  rules
+    .command('schema')
+    .description('print the JSON Schema of rule files (the one the loader validates with), for editors and CI')
+    .action(async () => {
+      const { ruleFileSchema } = await import('../rules/schema.js')
+      process.stdout.write(`${JSON.stringify(ruleFileSchema, null, 2)}\n`)
+    })
+  rules.addCommand(explainCommand())
   rules.addCommand(convertCommand())
   rules.addCommand(testCommand())
   return rules

@@ -38,7 +38,7 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
       // that drains within one write timeout instead of growing with every waiting client.
       upstream: { max_connections: 256, max_queued: 1024 },
     },
-    api: { host: '', port: 4456, tls: {}, cors: CORS_DEFAULTS },
+    api: { host: '', port: 4456, tls: {}, cors: CORS_DEFAULTS, explain: { enabled: false } },
     prometheus: { host: '', port: 9000, metrics_path: '/metrics' },
     // The token server's default too; Kubernetes waits 30s before SIGKILL, so this fits well inside.
     shutdown_grace: '10s',

@@ -79,6 +79,12 @@ export interface GatehouseConfig {
       readonly port: number
       readonly tls: TlsConfig
       readonly cors: CorsSettings
+      /**
+       * `POST /rules/explain`: runs a request description through the rules with a trace and
+       * answers every step (redacted). Off by default: it tells whoever reaches the API port how
+       * each rule treats a request, more than a 401/403 would tell a client.
+       */
+      readonly explain: { readonly enabled: boolean }
     }
     readonly prometheus: PrometheusSettings
     /**

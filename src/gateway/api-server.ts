@@ -8,6 +8,7 @@ import type { CompiledRule } from '../rules/compile.js'
 import { VERSION } from '../version.js'
 import { setHeaderList, type Cors } from './cors.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
+import type { ExplainInput, Explanation } from './explain.js'
 import { decisionTarget, GatewayRequest, requestIdOf, type RequestTarget } from './request.js'
 import { sendErrorResponse, sendJson, statusForLog } from './respond.js'
 
@@ -21,7 +22,12 @@ export interface ApiDeps extends DecisionDeps {
   readonly jwks: () => Promise<unknown>
   /** `serve.api.cors` compiled (for the whole API, as Oathkeeper); undefined when CORS is off. */
   readonly cors?: Cors | undefined
+  /** `POST /rules/explain`, when `serve.api.explain.enabled`; undefined (404) otherwise. */
+  readonly explain?: ((input: ExplainInput) => Promise<Explanation>) | undefined
 }
+
+/** The largest explain request body: a method, a URL and some headers. */
+const EXPLAIN_BODY_LIMIT = 64 * 1024
 
 const UNPARSEABLE: RequestTarget = { method: 'GET', scheme: 'http', host: '', path: '/', search: '' }
 
@@ -43,12 +49,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const requestId = requestIdOf(req.headers)
     const trace = traceContextOf(req.headers)
     /** Counts the decision (on the rule's pre-bound stats) and writes its log line. */
-    const finish = (method: string | undefined, path: string | undefined, rule: CompiledRule | undefined): void => {
+    const finish = (method: string | undefined, path: string | undefined, rule: CompiledRule | undefined, code?: string): void => {
       const ms = performance.now() - started
       const status = statusForLog(res)
       ;(rule?.stats.api ?? unmatched).record(method ?? 'GET', status, ms / 1000)
       logger.info(
-        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, duration_ms: Math.round(ms * 1000) / 1000 },
+        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, code, duration_ms: Math.round(ms * 1000) / 1000 },
         'decision',
       )
     }
@@ -57,8 +63,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       greq = new GatewayRequest(decisionTarget(req, deps.paths), req.headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, req.headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
-      sendErrorResponse(res, errorResponse(deps, r, undefined, toGatehouseError(err)))
-      finish(req.method, req.url, undefined)
+      const e = toGatehouseError(err)
+      sendErrorResponse(res, errorResponse(deps, r, undefined, e))
+      finish(req.method, req.url, undefined, e.code)
       return
     }
     const d = await decide(deps, greq)
@@ -69,7 +76,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: d.rule?.id, code: d.error.code, reason: d.error.reason }, 'decision failed')
       sendErrorResponse(res, errorResponse(deps, greq, d.rule, d.error))
     }
-    finish(greq.method, greq.target.path, d.rule)
+    finish(greq.method, greq.target.path, d.rule, d.ok ? undefined : d.error.code)
   }
 
   function management(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
@@ -113,6 +120,28 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     sendJson(res, 404, apiError(404, 'Not Found', `no such endpoint: ${path}`))
   }
 
+  /** `POST /rules/explain` with `{"method","url","headers"}`: the explanation as JSON. */
+  async function explainRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (deps.explain === undefined) {
+      req.resume()
+      return sendJson(res, 404, apiError(404, 'Not Found', 'POST /rules/explain is off: set serve.api.explain.enabled to true in the gateway config'))
+    }
+    if (req.method !== 'POST') {
+      req.resume()
+      return sendJson(res, 405, apiError(405, 'Method Not Allowed', `${req.method} is not allowed here`), { allow: 'POST' })
+    }
+    const input = explainInput(await readJson(req))
+    if (typeof input === 'string') return sendJson(res, 400, apiError(400, 'Bad Request', input))
+    try {
+      const answer = await deps.explain(input)
+      logger.info({ method: input.method, rule: answer.rules.matched, status: answer.result.status }, 'rules explained')
+      sendJson(res, 200, answer)
+    } catch (err) {
+      const e = toGatehouseError(err)
+      sendJson(res, e.status, apiError(e.status, 'Bad Request', e.reason ?? e.message))
+    }
+  }
+
   return (req, res) => {
     if (cors !== undefined) {
       // Answered before routing: a preflight carries no credentials and asks nothing of a rule.
@@ -130,6 +159,13 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       return
     }
     const q = url.indexOf('?')
+    if ((q === -1 ? url : url.slice(0, q)) === '/rules/explain') {
+      explainRoute(req, res).catch((err: unknown) => {
+        logger.error({ err }, 'unhandled error in explain handler')
+        if (!res.headersSent) sendJson(res, 500, apiError(500, 'Internal Server Error', 'An internal server error occurred'))
+      })
+      return
+    }
     try {
       management(req, res, q === -1 ? url : url.slice(0, q), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)))
     } catch (err) {
@@ -172,4 +208,37 @@ function apiError(code: number, status: string, message: string): unknown {
 function intParam(v: string | null, dflt: number, min: number, max: number): number {
   if (v === null || !/^\d+$/.test(v)) return dflt
   return Math.min(max, Math.max(min, Number(v)))
+}
+
+/** The request body parsed as JSON; undefined when it is not JSON or longer than the limit. */
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size <= EXPLAIN_BODY_LIMIT) chunks.push(c)
+    })
+    req.on('end', () => {
+      if (size > EXPLAIN_BODY_LIMIT) return resolve(undefined)
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+      } catch {
+        resolve(undefined)
+      }
+    })
+    req.on('error', () => resolve(undefined))
+  })
+}
+
+/** The explain input in a request body, or what is wrong with it. */
+function explainInput(body: unknown): ExplainInput | string {
+  if (body === null || typeof body !== 'object') return `the body must be a JSON object {"method", "url", "headers"} of at most ${EXPLAIN_BODY_LIMIT} bytes`
+  const { method = 'GET', url, headers = {} } = body as Record<string, unknown>
+  if (typeof method !== 'string' || !/^[A-Za-z]+$/.test(method)) return '"method" must be an HTTP method'
+  if (typeof url !== 'string') return '"url" must be an absolute URL'
+  if (headers === null || typeof headers !== 'object' || Object.values(headers).some((v) => typeof v !== 'string')) {
+    return '"headers" must be an object of strings'
+  }
+  return { method, url, headers: headers as Record<string, string> }
 }

@@ -18,6 +18,7 @@ import { RuleLoader } from '../rules/loader.js'
 import { createHttpServer } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
 import { compileCors } from './cors.js'
+import { explain, type ExplainInput, type Explanation } from './explain.js'
 import { createProxyHandler } from './proxy-server.js'
 import { answerClientError } from './respond.js'
 import { RuleSet } from './rule-set.js'
@@ -42,6 +43,8 @@ export interface Gateway {
   close(): Promise<void>
   /** The rule set in force now. */
   rules(): RuleSet
+  /** Explains how the rules in force treat a request (rules explain); remote calls really happen. */
+  explain(input: ExplainInput): Promise<Explanation>
   readonly loader: RuleLoader<CompiledRule>
 }
 
@@ -97,6 +100,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     maxQueued: upstreamLimits.max_queued,
   })
   const decisionDeps = { rules, fallbackErrors, logger, metrics, paths: { allowDoubleEncoded: config.serve.allow_double_encoded_paths } }
+  const explainDeps = { ...decisionDeps, trustForwardedHeaders: config.serve.proxy.trust_forwarded_headers }
 
   const proxyServer = createHttpServer(
     { tls: config.serve.proxy.tls, where: 'serve.proxy.tls', logger },
@@ -141,6 +145,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
       ruleStatus: () => loader.status(),
       jwks: () => publishedJwks(shared),
       cors: apiCors,
+      explain: config.serve.api.explain.enabled ? (input) => explain(explainDeps, input) : undefined,
     }),
   )
   const api = apiServer.server
@@ -156,6 +161,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   return {
     loader,
     rules,
+    explain: (input) => explain(explainDeps, input),
     async start() {
       try {
         // The API first, so that /health/alive answers and /health/ready says 503 while the

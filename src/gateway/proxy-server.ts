@@ -47,8 +47,9 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       greq = new GatewayRequest(target, headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
-      sendError(res, corsHeaders, errorResponse(deps, r, undefined, toGatehouseError(err)))
-      finish(req.method, req.url, undefined)
+      const e = toGatehouseError(err)
+      sendError(res, corsHeaders, errorResponse(deps, r, undefined, e))
+      finish(req.method, req.url, undefined, e.code)
       return
     }
 
@@ -57,10 +58,11 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (!d.ok) {
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: ruleId, code: d.error.code, reason: d.error.reason }, 'request failed')
       sendError(res, corsHeaders, errorResponse(deps, greq, d.rule, d.error))
-      finish(target.method, target.path, d.rule)
+      finish(target.method, target.path, d.rule, d.error.code)
       return
     }
     const up = d.rule.upstream
+    let failure: string | undefined
     try {
       if (up === null) throw new GatehouseError('GATEHOUSE_ERR_NO_UPSTREAM', { reason: `rule "${d.rule.id}" has no upstream.url` })
       await forward(
@@ -87,16 +89,21 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       else if (e.code === 'GATEHOUSE_ERR_UPSTREAM_UNREACHABLE') metrics.upstreamError(d.rule.id, 'unreachable')
       logger.warn({ request_id: requestId, rule: ruleId, code: e.code, reason: e.reason }, 'upstream failed')
       sendError(res, corsHeaders, errorResponse(deps, greq, d.rule, e))
+      failure = e.code
     }
-    finish(target.method, target.path, d.rule)
+    finish(target.method, target.path, d.rule, failure)
 
-    /** Counts the request (on the rule's pre-bound stats) and writes its log line. */
-    function finish(method: string | undefined, path: string | undefined, rule: CompiledRule | undefined): void {
+    /**
+     * Counts the request (on the rule's pre-bound stats) and writes its log line. The line names
+     * the rule and, for a refused or failed request, the error code: a 401 in production leads
+     * to the rule and the reason (GATEHOUSE_ERR_NO_AUTHENTICATOR or a handler's own) in one line.
+     */
+    function finish(method: string | undefined, path: string | undefined, rule: CompiledRule | undefined, code?: string): void {
       const ms = performance.now() - started
       const status = statusForLog(res)
       ;(rule?.stats.proxy ?? unmatched).record(method ?? 'GET', status, ms / 1000)
       logger.info(
-        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, duration_ms: Math.round(ms * 1000) / 1000 },
+        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, code, duration_ms: Math.round(ms * 1000) / 1000 },
         'request',
       )
     }

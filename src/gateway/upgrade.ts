@@ -45,7 +45,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     } catch (err) {
       const e = toGatehouseError(err)
       writeErrorResponse(socket, errorResponse(deps, new GatewayRequest(UNPARSEABLE, headers, remote, requestId), undefined, e))
-      return log(req.url, undefined, e.status)
+      return log(req.url, undefined, e.status, e.code)
     }
     const target = greq.target
     const d = deps.closing()
@@ -54,7 +54,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     if (!d.ok) {
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: d.rule?.id, code: d.error.code, reason: d.error.reason }, 'request failed')
       writeErrorResponse(socket, errorResponse(deps, greq, d.rule, d.error))
-      return log(target.path, d.rule, d.error.status)
+      return log(target.path, d.rule, d.error.status, d.error.code)
     }
     const up = d.rule.upstream
     try {
@@ -81,10 +81,10 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
       const e = toGatehouseError(err)
       logger.warn({ request_id: requestId, rule: d.rule.id, code: e.code, reason: e.reason }, 'upstream failed')
       writeErrorResponse(socket, errorResponse(deps, greq, d.rule, e))
-      log(target.path, d.rule, e.status)
+      log(target.path, d.rule, e.status, e.code)
     }
 
-    function log(path: string | undefined, rule: CompiledRule | undefined, status: number): void {
+    function log(path: string | undefined, rule: CompiledRule | undefined, status: number, code?: string): void {
       logger.info(
         {
           request_id: requestId,
@@ -93,6 +93,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
           rule: rule?.id,
           upgrade: req.headers.upgrade,
           status,
+          code,
           duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
         },
         'request',

@@ -1,6 +1,7 @@
 import { GatehouseError } from '../errors.js'
 import type { CompiledRule, ErrorStep, PipelineStep } from '../rules/compile.js'
 import type { AuthenticationSession, PipelineRequest } from './session.js'
+import type { PipelineTrace } from './trace.js'
 import type { ErrorResponse } from './types.js'
 
 /**
@@ -10,21 +11,26 @@ import type { ErrorResponse } from './types.js'
  * saves a microtask turn per step for the common noop/allow/header rules.
  * Each step's outcome is counted on its pre-bound counters (plain number fields, see
  * observability/stats.ts): an increment per step, nothing built per request.
+ * `trace` (explain only) records each step's outcome; without it nothing is recorded or built.
  */
-export async function runPipeline(rule: CompiledRule, req: PipelineRequest, session: AuthenticationSession): Promise<void> {
+export async function runPipeline(rule: CompiledRule, req: PipelineRequest, session: AuthenticationSession, trace?: PipelineTrace): Promise<void> {
   // The step that is running, blamed if it throws.
   let current: PipelineStep<unknown> | undefined
+  let index = 0
   try {
     let authenticated = false
-    for (const a of rule.authenticators) {
+    for (index = 0; index < rule.authenticators.length; index++) {
+      const a = rule.authenticators[index]!
       current = a
       const r = a.run(req, session)
       if (r === true || (r !== false && (await r))) {
         a.outcomes.authenticated++
+        trace?.record({ kind: 'authenticator', handler: a.id, index, outcome: 'authenticated', subject: session.Subject })
         authenticated = true
         break
       }
       a.outcomes.not_responsible++
+      trace?.record({ kind: 'authenticator', handler: a.id, index, outcome: 'not_responsible' })
     }
     if (!authenticated) {
       // Every authenticator was counted as not responsible; the 401 is the rule's, not theirs.
@@ -34,17 +40,22 @@ export async function runPipeline(rule: CompiledRule, req: PipelineRequest, sess
       })
     }
     current = rule.authorizer
+    index = 0
     const z = rule.authorizer.run(req, session)
     if (z !== undefined) await z
     rule.authorizer.outcomes.allowed++
-    for (const m of rule.mutators) {
+    trace?.record({ kind: 'authorizer', handler: rule.authorizer.id, index, outcome: 'allowed' })
+    for (index = 0; index < rule.mutators.length; index++) {
+      const m = rule.mutators[index]!
       current = m
       const r = m.run(req, session)
       if (r !== undefined) await r
       m.outcomes.mutated++
+      trace?.record({ kind: 'mutator', handler: m.id, index, outcome: 'mutated' })
     }
   } catch (err) {
     current?.outcomes.failed(err)
+    if (trace !== undefined && current !== undefined) trace.record({ kind: current.outcomes.kind, handler: current.id, index, outcome: 'failed', error: err })
     throw err
   }
 }
@@ -77,6 +88,20 @@ export function selectErrorHandler(
     for (const h of ruleHandlers) if (h.when(err, req)) return h
   }
   for (const h of fallback) if (h.when(err, req)) return h
+  return undefined
+}
+
+/** Which error handler renderError picks (same order), and from which list; undefined when none is responsible. */
+export function chooseErrorHandler(
+  err: GatehouseError,
+  req: PipelineRequest,
+  ruleHandlers: readonly ErrorStep[] | undefined,
+  fallback: readonly ErrorStep[],
+): { readonly step: ErrorStep; readonly from: 'rule' | 'fallback'; readonly index: number } | undefined {
+  if (ruleHandlers !== undefined) {
+    for (let i = 0; i < ruleHandlers.length; i++) if (ruleHandlers[i]!.when(err, req)) return { step: ruleHandlers[i]!, from: 'rule', index: i }
+  }
+  for (let i = 0; i < fallback.length; i++) if (fallback[i]!.when(err, req)) return { step: fallback[i]!, from: 'fallback', index: i }
   return undefined
 }
 
