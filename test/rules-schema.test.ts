@@ -5,9 +5,11 @@ import { Ajv } from 'ajv'
 import { run, ROOT } from './helpers/cli.js'
 import { parseRuleDocument } from '../src/rules/parse.js'
 import { RULE_SCHEMA_FILE, ruleFileSchema, ruleSchema } from '../src/rules/schema.js'
+import { RULE_TEST_FILE } from '../src/rules/repository/file.js'
 
 const EXAMPLES = join(ROOT, 'rules')
-const exampleFiles = readdirSync(EXAMPLES).filter((f) => /\.ya?ml$/.test(f))
+// Rule files only: `*.test.yml` beside them are `rules test` cases, which the loader skips.
+const exampleFiles = readdirSync(EXAMPLES).filter((f) => /\.ya?ml$/.test(f) && !RULE_TEST_FILE.test(f))
 
 t.test('rules schema prints the committed schema/rule.schema.json', async (t) => {
   const r = await run(['rules', 'schema'])
