@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { getJson } from './http-get.js'
 import { collect } from './options.js'
 import { convertCommand } from './rules-convert.js'
+import type { LintResult } from '../rules/lint.js'
 
 export function rulesCommand(): Command {
   const rules = new Command('rules').description('validate rule files, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
@@ -20,6 +21,28 @@ export function rulesCommand(): Command {
         if (opts.config.length === 0) process.stderr.write(withoutConfigHint(paths))
         process.exitCode = 1
       } else process.stdout.write('all rules are valid\n')
+    })
+  rules
+    .command('lint')
+    .description(
+      'validate rule files and check them together: pairs of rules that can match the same request (with a method and URL both match), ' +
+        'rules that can never match, duplicate ids; exits 1 on an error',
+    )
+    .argument('[paths...]', "rule files or directories (default: the config's access_rules.repositories)")
+    .option('-c, --config <file>', 'gateway config: handlers, matching strategy, precedence, repositories (default: every handler enabled, regexp, exclusive)', collect, [])
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (paths: string[], opts: { config: string[]; format: string }) => {
+      if (opts.format !== 'text' && opts.format !== 'json') throw new Error(`--format must be text or json, got "${opts.format}"`)
+      const { validationConfig } = await import('../rules/validate.js')
+      const { lintRuleFiles } = await import('../rules/lint.js')
+      const config = validationConfig(opts.config)
+      if (paths.length === 0 && config.access_rules.repositories.length === 0) {
+        throw new Error('no rule files: give paths, or a config (-c) whose access_rules.repositories lists them')
+      }
+      const result = await lintRuleFiles(paths, config)
+      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+      else process.stdout.write(lintText(result))
+      if (result.errors > 0) process.exitCode = 1
     })
   rules
     .command('list')
@@ -75,4 +98,11 @@ function table(rules: readonly ListedRule[]): string {
   const rows = [['ID', 'METHODS', 'URL'], ...rules.map((r) => [r.id, (r.match.methods ?? []).join(','), r.match.url])]
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`).join('\n') + '\n'
+}
+
+function lintText(result: LintResult): string {
+  const lines = result.findings.map((f) => `${f.severity}: ${f.message}`)
+  const counts = (['error', 'warning'] as const).map((s) => `${result.findings.filter((f) => f.severity === s).length} ${s}(s)`)
+  lines.push(`${result.rules} rule(s), ${result.pairsAnalysed} pair(s) analysed: ${counts.join(', ')}`)
+  return `${lines.join('\n')}\n`
 }

@@ -21,6 +21,8 @@ export const ruleSchema = {
     id: { type: 'string', minLength: 1 },
     version: { type: 'string' },
     description: { type: 'string' },
+    // Gatehouse's own: used only with access_rules.precedence: priority (highest wins).
+    priority: { type: 'integer' },
     match: {
       type: 'object',
       properties: {
