@@ -13,10 +13,14 @@
  * reported as one that could not be analysed, never guessed either way.
  *
  * Pairs are pruned as the rule index prunes requests: two patterns can only share a URL when one
- * literal prefix starts with the other, and only when their method sets meet.
+ * literal prefix starts with the other, and only when their method sets meet. Automata are built
+ * for what follows the literal prefix, once per distinct text (rules differ in their host and
+ * path, seldom in their `<…>` parts), and the longer prefix's extra text is put in front of its
+ * automaton for a pair.
  */
 import { getIntersectionWordSets, JS, NFA, Transformers, transform, Words, type ReadonlyWordSet } from 'refa'
 import type { UrlMatcher } from './matcher/index.js'
+import { escapeRegExp } from './matcher/regexp.js'
 
 /** What the analysis needs of a compiled rule. */
 export interface AnalysedRule {
@@ -80,10 +84,12 @@ export function analyseOverlaps(rules: readonly AnalysedRule[], opts: OverlapOpt
   const overlaps: Overlap[] = []
   const undecided: Undecided[] = []
   const neverMatches: NeverMatches[] = []
-  const languages = new Map<AnalysedRule, Language>()
+  // Per call, keyed by the regex source after the literal prefix.
+  const languages = new Map<string, Language>()
   const language = (r: AnalysedRule): Language => {
-    let l = languages.get(r)
-    if (l === undefined) languages.set(r, (l = languageOf(r.matcher.regex)))
+    const key = restSource(r.matcher)
+    let l = languages.get(key)
+    if (l === undefined) languages.set(key, (l = languageOf(key)))
     return l
   }
   const live: AnalysedRule[] = []
@@ -124,6 +130,7 @@ export function analyseOverlaps(rules: readonly AnalysedRule[], opts: OverlapOpt
  * its own (shorter ones, and earlier ones with the same prefix). Method sets are checked later.
  */
 function* candidatePairs(rules: readonly AnalysedRule[]): Generator<[AnalysedRule, AnalysedRule]> {
+  const order = new Map(rules.map((r, i) => [r, i]))
   const byPrefix = new Map<string, AnalysedRule[]>()
   for (const r of rules) {
     const list = byPrefix.get(r.matcher.prefix)
@@ -135,7 +142,7 @@ function* candidatePairs(rules: readonly AnalysedRule[]): Generator<[AnalysedRul
       for (let j = 0; j < i; j++) yield [group[j]!, group[i]!]
       for (let k = 0; k < prefix.length; k++) {
         const shorter = byPrefix.get(prefix.slice(0, k))
-        if (shorter !== undefined) for (const s of shorter) yield [s, group[i]!]
+        if (shorter !== undefined) for (const s of shorter) yield order.get(s)! < order.get(group[i]!)! ? [s, group[i]!] : [group[i]!, s]
       }
     }
   }
@@ -158,9 +165,15 @@ function intersect(a: AnalysedRule, b: AnalysedRule, la: Language, lb: Language)
     return `rule "${which.id}" cannot be analysed (${(la.kind === 'unknown' ? la : (lb as { reason: string })).reason})`
   }
   const exact = la.kind === 'exact' && lb.kind === 'exact'
+  // Both automata read what follows a common prefix: the shorter literal prefix. The longer
+  // prefix's extra text goes in front of its rule's automaton.
+  const [pa, pb] = [a.matcher.prefix, b.matcher.prefix]
+  const common = pa.length < pb.length ? pa : pb
+  const left = pa.length > common.length ? prefixed(pa.slice(common.length), la.nfa) : la.nfa
+  const right = pb.length > common.length ? prefixed(pb.slice(common.length), lb.nfa) : lb.nfa
   let sets: Iterator<ReadonlyWordSet>
   try {
-    sets = getIntersectionWordSets(la.nfa, lb.nfa, MAX_NODES)[Symbol.iterator]()
+    sets = getIntersectionWordSets(left, right, MAX_NODES)[Symbol.iterator]()
   } catch (err) {
     return `the intersection of the two patterns is too large to analyse (${(err as Error).message})`
   }
@@ -172,7 +185,7 @@ function intersect(a: AnalysedRule, b: AnalysedRule, la: Language, lb: Language)
       return `the intersection of the two patterns is too large to analyse (${(err as Error).message})`
     }
     if (next.done === true) return undefined
-    const url = Words.fromUTF16ToString(Words.pickMostReadableWord(next.value))
+    const url = common + Words.fromUTF16ToString(Words.pickMostReadableWord(next.value))
     if (a.matcher.match(url) !== null && b.matcher.match(url) !== null) return { url }
     // For two exact languages the word must match both: a mismatch is a fault of the analysis.
     if (exact) return `the analysis found "${url}", which the rules' matchers do not both accept (please report this)`
@@ -182,9 +195,27 @@ function intersect(a: AnalysedRule, b: AnalysedRule, la: Language, lb: Language)
   return `rule "${partial.id}" can only be analysed in part (${reason}); no shared URL was found among the ${CANDIDATES} shortest candidates, nor proved impossible`
 }
 
-/** The language of an anchored matcher RegExp (`^…$`). */
-function languageOf(re: RegExp): Language {
-  const parser = JS.Parser.fromLiteral({ source: re.source, flags: re.flags })
+/**
+ * The matcher's anchored regex source after its literal prefix, still anchored (`^…$`). The
+ * matchers build `^` + escaped prefix + the rest; should a source ever not start that way, the
+ * whole source is used and the prefix is taken as ''.
+ */
+function restSource(m: UrlMatcher): string {
+  const head = `^${escapeRegExp(m.prefix)}`
+  const source = m.regex.source
+  return source.startsWith(head) ? `^${source.slice(head.length)}` : source
+}
+
+/** `text` followed by the language of `nfa` (a new automaton; `nfa` is left as it is). */
+function prefixed(text: string, nfa: NFA): NFA {
+  const out = NFA.fromWords([Words.fromStringToUTF16(text)], { maxCharacter: nfa.maxCharacter })
+  out.append(nfa)
+  return out
+}
+
+/** The language of an anchored regex source (`^…$`, no flags, as the matchers build them). */
+function languageOf(source: string): Language {
+  const parser = JS.Parser.fromLiteral({ source, flags: '' })
   let reason: string
   try {
     const { expression, maxCharacter } = parser.parse({ backreferences: 'throw', assertions: 'parse', maxNodes: MAX_NODES })

@@ -1,0 +1,167 @@
+import t from 'tap'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildGatewayConfig } from '../src/pipeline/handler-settings.js'
+import { compileMatcher } from '../src/rules/matcher/index.js'
+import { lintRuleFiles, type LintFinding } from '../src/rules/lint.js'
+import { analyseOverlaps, type AnalysedRule } from '../src/rules/overlap.js'
+import type { MatchingStrategy } from '../src/rules/types.js'
+import { run } from './helpers/cli.js'
+
+/** A rule file's YAML: each rule `[id, url, methods, priority?]` with trivial handlers. */
+function ruleFile(rules: readonly (readonly [string, string, readonly string[], number?])[]): string {
+  return rules
+    .map(
+      ([id, url, methods, priority]) =>
+        `- id: ${id}\n  match:\n    url: '${url}'\n    methods: [${methods.join(', ')}]\n` +
+        (priority === undefined ? '' : `  priority: ${priority}\n`) +
+        '  authenticators: [{handler: anonymous}]\n  authorizer: {handler: allow}\n  mutators: [{handler: noop}]\n',
+    )
+    .join('')
+}
+
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lint-'))
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  return dir
+}
+
+function config(strategy: MatchingStrategy, precedence: 'exclusive' | 'priority' = 'exclusive') {
+  const on = { enabled: true }
+  return buildGatewayConfig(
+    {
+      access_rules: { matching_strategy: strategy, precedence },
+      authenticators: { anonymous: on },
+      authorizers: { allow: on },
+      mutators: { noop: on },
+    },
+    {},
+  )
+}
+
+const pair = (f: LintFinding): string => f.rules.map((r) => r.id).join(' & ')
+
+/** Asserts the witness really is matched by both rules' real matchers and methods. */
+function assertWitness(t: { ok(v: unknown, m: string): unknown }, strategy: MatchingStrategy, f: LintFinding, patterns: Record<string, [string, string[]]>): void {
+  for (const r of f.rules) {
+    const [pattern, methods] = patterns[r.id]!
+    t.ok(compileMatcher(strategy, pattern).match(f.witness!.url), `${r.id} matches ${f.witness!.url}`)
+    t.ok(methods.includes(f.witness!.method), `${r.id} allows ${f.witness!.method}`)
+  }
+}
+
+t.test('regexp: an alternation against a class in another file, two hosts, a method subset, rules that never match', async (t) => {
+  const patterns: Record<string, [string, string[]]> = {
+    'orders-alt': ['https://<(api|shop)>.example.com/orders/<(new|[0-9]+)>', ['GET', 'POST']],
+    'orders-any': ['https://shop.example.com/orders/<[^/]+>', ['POST', 'DELETE']],
+    'orders-get': ['https://shop.example.com/orders/<[^/]+>x', ['GET']],
+    'orders-health': ['https://api.example.com/orders/health', ['GET', 'POST']],
+    'admin-read': ['https://api.example.com/admin/<.*>', ['GET', 'HEAD']],
+    'admin-users': ['https://api.example.com/admin/users', ['PUT', 'DELETE']],
+    never: ['https://api.example.com/<[^\\s\\S]>', ['GET']],
+    'no-methods': ['https://api.example.com/nothing', []],
+  }
+  const row = (id: string) => [id, ...patterns[id]!] as const
+  const dir = dirWith({
+    'a.yml': ruleFile([row('orders-alt'), row('admin-read'), row('never')]),
+    'b.yml': ruleFile([row('orders-any'), row('orders-get'), row('orders-health'), row('admin-users'), row('no-methods')]),
+  })
+  const result = await lintRuleFiles([dir], config('regexp'))
+  const overlaps = result.findings.filter((f) => f.kind === 'overlap')
+  // orders-alt/orders-any share only POST, on the shop host; orders-get needs a trailing x that
+  // orders-alt's (new|[0-9]+) cannot give; the health path is not in orders-alt's alternation;
+  // admin-read and admin-users share no method.
+  t.same(overlaps.map(pair), ['orders-alt & orders-any'])
+  t.equal(overlaps[0]!.severity, 'error')
+  t.equal(overlaps[0]!.witness!.method, 'POST')
+  t.match(overlaps[0]!.witness!.url, /^https:\/\/shop\.example\.com\/orders\/(new|[0-9]+)$/)
+  t.same(overlaps[0]!.rules.map((r) => r.source), [join(dir, 'a.yml'), join(dir, 'b.yml')])
+  assertWitness(t, 'regexp', overlaps[0]!, patterns)
+  const never = result.findings.filter((f) => f.kind === 'never-matches')
+  t.same(never.map(pair).sort(), ['never', 'no-methods'])
+  t.match(never.find((f) => pair(f) === 'no-methods')!.message, /lists no methods/)
+  t.match(never.find((f) => pair(f) === 'never')!.message, /matches no URL/)
+  t.equal(result.errors, 3)
+})
+
+t.test('glob: an alternation in one file against a star in another; separators keep others apart', async (t) => {
+  const patterns: Record<string, [string, string[]]> = {
+    shops: ['https://<{api,shop}>.example.com/<{orders,carts}>/<*>', ['GET']],
+    'any-host': ['https://<*>.example.com/carts/<[0-9]*>', ['GET']],
+    // `*` does not cross '.', so this host never equals api.example.com or shop.example.com.
+    deep: ['https://<*>.eu.example.com/<**>', ['GET']],
+  }
+  const dir = dirWith({
+    'a.yml': ruleFile([['shops', ...patterns.shops!]]),
+    'b.yml': ruleFile([['any-host', ...patterns['any-host']!], ['deep', ...patterns.deep!]]),
+  })
+  const result = await lintRuleFiles([dir], config('glob'))
+  const overlaps = result.findings.filter((f) => f.kind === 'overlap')
+  t.same(overlaps.map(pair), ['shops & any-host'])
+  t.match(overlaps[0]!.witness!.url, /^https:\/\/(api|shop)\.example\.com\/carts\/[0-9]*$/)
+  assertWitness(t, 'glob', overlaps[0]!, patterns)
+  // The same files under the regexp strategy read `*` and `{…}` differently: the strategy is global.
+  const asRegexp = await lintRuleFiles([dir], config('regexp'))
+  t.notSame(asRegexp.findings.filter((f) => f.kind === 'overlap').map(pair), ['shops & any-host'])
+})
+
+t.test('a duplicate id and validate problems are errors too; --format json; exit codes', async (t) => {
+  const dir = dirWith({
+    'a.yml': ruleFile([['one', 'https://a.example.com/<.*>', ['GET']]]),
+    'b.yml': ruleFile([['one', 'https://b.example.com/<.*>', ['GET']], ['bad', 'https://a.example.com/<(>', ['GET']]]),
+  })
+  const r = await run(['rules', 'lint', '--format', 'json', dir])
+  t.equal(r.code, 1, r.stderr)
+  const body = JSON.parse(r.stdout) as { findings: LintFinding[]; errors: number }
+  t.ok(body.findings.some((f) => f.kind === 'invalid' && /duplicate id/.test(f.message)), 'duplicate id')
+  t.ok(body.findings.some((f) => f.kind === 'invalid' && /rule "bad"/.test(f.message)), 'invalid pattern')
+  t.equal(body.errors, body.findings.filter((f) => f.severity === 'error').length)
+
+  const overlapping = dirWith({ 'a.yml': ruleFile([['x', 'https://a.example.com/<.*>', ['GET']], ['y', 'https://a.example.com/<[a-z]+>', ['GET']]]) })
+  const text = await run(['rules', 'lint', overlapping])
+  t.equal(text.code, 1)
+  t.match(text.stdout, /error: rules "x" \(.*a\.yml\) and "y" \(.*a\.yml\) both match GET https:\/\/a\.example\.com\/[a-z]/)
+
+  const ok = await run(['rules', 'lint', '-c', 'config/quickstart.yml'])
+  t.equal(ok.code, 0, ok.stdout + ok.stderr)
+  t.match(ok.stdout, /\d+ rule\(s\), \d+ pair\(s\) analysed: 0 error\(s\), 0 warning\(s\)/)
+})
+
+const rule = (id: string, pattern: string, methods = ['GET'], strategy: MatchingStrategy = 'regexp'): AnalysedRule => ({
+  id,
+  source: 'test',
+  matcher: compileMatcher(strategy, pattern),
+  methods: new Set(methods),
+  priority: 0,
+})
+
+t.test('lookarounds refa can inline are analysed exactly', async (t) => {
+  const r = analyseOverlaps([rule('not-health', 'https://a/<(?!health$).*>'), rule('health', 'https://a/health'), rule('h', 'https://a/<h.*>')])
+  t.same(
+    r.overlaps.map((o) => [o.rules.map((x) => x.id), o.witness.url]),
+    [
+      [['not-health', 'h'], 'https://a/h'],
+      [['health', 'h'], 'https://a/health'],
+    ],
+  )
+  t.same(r.undecided, [])
+})
+
+t.test('a backreference cannot be analysed: said so, never guessed', async (t) => {
+  const r = analyseOverlaps([rule('twice', 'https://a/<([a-z]{1,3})-\\2>'), rule('digits', 'https://a/<[0-9]+>')])
+  t.same(r.overlaps, [])
+  t.equal(r.undecided.length, 1)
+  t.match(r.undecided[0]!.reason, /rule "twice" cannot be analysed \(a backreference\)/)
+})
+
+t.test('pairs are pruned by prefix: 2,000 rules on distinct paths analyse no pair', async (t) => {
+  const rules = Array.from({ length: 2000 }, (_, i) => rule(`r${i}`, `https://api.example.com/svc${i}/<.*>`))
+  // svc1/ and svc10/ are distinct prefixes, neither a prefix of the other.
+  const r = analyseOverlaps(rules)
+  t.equal(r.pairsAnalysed, 0)
+  t.same(r.overlaps, [])
+  const bounded = analyseOverlaps([rule('a', 'https://x/<.*>'), rule('b', 'https://x/<.*>'), rule('c', 'https://x/<.*>')], { maxPairs: 2 })
+  t.equal(bounded.pairsAnalysed, 2)
+  t.ok(bounded.truncated)
+})
