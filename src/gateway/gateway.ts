@@ -20,6 +20,7 @@ import { createApiHandler } from './api-server.js'
 import { compileCors } from './cors.js'
 import { createProxyHandler } from './proxy-server.js'
 import { answerClientError } from './respond.js'
+import { RuleAnalysis } from './rule-analysis.js'
 import { RuleSet } from './rule-set.js'
 import { Upstreams } from './upstreams.js'
 import { createUpgradeHandler } from './upgrade.js'
@@ -43,6 +44,8 @@ export interface Gateway {
   /** The rule set in force now. */
   rules(): RuleSet
   readonly loader: RuleLoader<CompiledRule>
+  /** Resolves when the overlap analysis of every rule set published so far is done. */
+  analysed(): Promise<void>
 }
 
 /**
@@ -68,7 +71,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared }, metrics }
   const fallbackErrors = compileFallbackErrors(config, ctx)
 
-  let current = new RuleSet([], 0)
+  const analysis = new RuleAnalysis(logger, config.access_rules.precedence)
+  let current = new RuleSet([], 0, config.access_rules.precedence)
   let ready = false
   const rules = (): RuleSet => current
 
@@ -77,10 +81,12 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     pollIntervalMs: parseDuration(config.access_rules.repository_poll_interval),
     compile: (spec, source) => compileRule(spec, source, ctx),
     onUpdate: (set) => {
-      current = new RuleSet(set.rules, set.version)
+      current = new RuleSet(set.rules, set.version, config.access_rules.precedence)
       ready = true
       metrics.ruleSetPublished()
       logger.info({ rules: set.rules.length, version: set.version }, 'access rules loaded')
+      // After the swap: the analysis never delays a reload.
+      analysis.published(set.rules, set.version)
     },
     onLoadError: () => metrics.ruleSourceFailed(),
     logger,
@@ -138,7 +144,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
       // kept out of the load balancer instead of answering 404 to everything.
       isReady: () => ready && current.rules.length > 0,
       isDraining: () => draining,
-      ruleStatus: () => loader.status(),
+      ruleStatus: () => loader.status().map((s) => ({ ...s, findings: analysis.findingsFor(s.source) })),
       jwks: () => publishedJwks(shared),
       cors: apiCors,
     }),
@@ -156,6 +162,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   return {
     loader,
     rules,
+    analysed: () => analysis.settled(),
     async start() {
       try {
         // The API first, so that /health/alive answers and /health/ready says 503 while the

@@ -79,7 +79,40 @@ const MAX_NODES = 20_000
 /** Candidate words tried against the real matchers when one side is only a superset. */
 const CANDIDATES = 32
 
+/** Runs the whole analysis at once (the CLI). */
 export function analyseOverlaps(rules: readonly AnalysedRule[], opts: OverlapOptions = {}): OverlapReport {
+  const steps = analysisSteps(rules, opts)
+  for (;;) {
+    const next = steps.next()
+    if (next.done === true) return next.value
+  }
+}
+
+/**
+ * Runs the analysis in slices of at most `sliceMs` of work, yielding to the event loop between
+ * them, so that a gateway keeps answering requests while it analyses a reloaded set. Resolves
+ * undefined when `stale()` turns true between slices (a newer set arrived: its own analysis
+ * replaces this one).
+ */
+export async function analyseOverlapsInSlices(
+  rules: readonly AnalysedRule[],
+  opts: OverlapOptions & { readonly sliceMs: number; readonly stale: () => boolean },
+): Promise<OverlapReport | undefined> {
+  const steps = analysisSteps(rules, opts)
+  for (;;) {
+    const end = performance.now() + opts.sliceMs
+    for (;;) {
+      const next = steps.next()
+      if (next.done === true) return next.value
+      if (performance.now() >= end) break
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    if (opts.stale()) return undefined
+  }
+}
+
+/** The analysis, yielding after each automaton built and each pair intersected. */
+function* analysisSteps(rules: readonly AnalysedRule[], opts: OverlapOptions): Generator<void, OverlapReport> {
   const maxPairs = opts.maxPairs ?? Infinity
   const overlaps: Overlap[] = []
   const undecided: Undecided[] = []
@@ -99,6 +132,7 @@ export function analyseOverlaps(rules: readonly AnalysedRule[], opts: OverlapOpt
       continue
     }
     const l = language(r)
+    yield
     if (l.kind !== 'unknown' && l.nfa.isEmpty) {
       neverMatches.push({ rule: r, reason: `its pattern "${r.matcher.pattern}" matches no URL` })
       continue
@@ -117,6 +151,7 @@ export function analyseOverlaps(rules: readonly AnalysedRule[], opts: OverlapOpt
     const method = sharedMethod(a, b)
     if (method === undefined) continue
     const result = intersect(a, b, language(a), language(b))
+    yield
     if (result === undefined) continue
     if (typeof result === 'string') undecided.push({ rules: [a, b], reason: result })
     else overlaps.push({ rules: [a, b], witness: { method, url: result.url } })
