@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildGatewayConfig } from '../src/pipeline/handler-settings.js'
@@ -7,7 +7,7 @@ import { compileMatcher } from '../src/rules/matcher/index.js'
 import { lintRuleFiles, type LintFinding } from '../src/rules/lint.js'
 import { analyseOverlaps, type AnalysedRule } from '../src/rules/overlap.js'
 import type { MatchingStrategy } from '../src/rules/types.js'
-import { run } from './helpers/cli.js'
+import { ROOT, run } from './helpers/cli.js'
 
 /** A rule file's YAML: each rule `[id, url, methods, priority?]` with trivial handlers. */
 function ruleFile(rules: readonly (readonly [string, string, readonly string[], number?])[]): string {
@@ -164,4 +164,40 @@ t.test('pairs are pruned by prefix: 2,000 rules on distinct paths analyse no pai
   const bounded = analyseOverlaps([rule('a', 'https://x/<.*>'), rule('b', 'https://x/<.*>'), rule('c', 'https://x/<.*>')], { maxPairs: 2 })
   t.equal(bounded.pairsAnalysed, 2)
   t.ok(bounded.truncated)
+})
+
+t.test("the README's lint example works as written, before and after the priority", async (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### Linting rules'), readme.indexOf('## Migrating from Oathkeeper and Hydra'))
+  // Each yaml block holds files, each after a "# <path>" line.
+  const files: Record<string, string> = {}
+  for (const [, block] of section.matchAll(/```yaml\n([^]*?)```/g)) {
+    for (const part of block!.split(/^# /m).filter((p) => p.trim() !== '')) {
+      const nl = part.indexOf('\n')
+      files[part.slice(0, nl)] = part.slice(nl + 1)
+    }
+  }
+  t.same(Object.keys(files).sort(), ['gateway.yml', 'rules/api.yml', 'rules/health.yml'])
+  const consoles = [...section.matchAll(/```console\n\$ npx gatehouse (.*)\n([^$]*?)(?:\$ echo \$\?\n(\d)\n)?```/g)]
+  t.equal(consoles.length, 2)
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lint-readme-'))
+  mkdirSync(join(dir, 'rules'))
+  const write = (): void => {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  }
+  const lint = async (args: string): Promise<{ code: number | null; stdout: string }> => {
+    const r = await run(args.split(' '), { cwd: dir })
+    return { code: r.code, stdout: r.stdout }
+  }
+  write()
+  const before = await lint(consoles[0]![1]!)
+  t.equal(before.stdout, consoles[0]![2])
+  t.equal(before.code, Number(consoles[0]![3]))
+  // What the prose says to change: the setting in the config, the field on `health`.
+  files['gateway.yml'] = files['gateway.yml']!.replace('  repositories: [rules]\n', '  repositories: [rules]\n  precedence: priority\n')
+  files['rules/health.yml'] = files['rules/health.yml']!.replace('  authenticators:', '  priority: 10\n  authenticators:')
+  write()
+  const after = await lint(consoles[1]![1]!)
+  t.equal(after.stdout, consoles[1]![2])
+  t.equal(after.code, 0)
 })
