@@ -31,7 +31,10 @@ export function rulesCommand(): Command {
     .argument('[paths...]', "rule files or directories (default: the config's access_rules.repositories)")
     .option('-c, --config <file>', 'gateway config: handlers, matching strategy, precedence, repositories (default: every handler enabled, regexp, exclusive)', collect, [])
     .option('--format <format>', 'text or json', 'text')
-    .action(async (paths: string[], opts: { config: string[]; format: string }) => {
+    .option('--max-pairs <n>', 'stop the overlap analysis after this many pairs of rules (a warning says so)', '1000000')
+    .action(async (paths: string[], opts: { config: string[]; format: string; maxPairs: string }) => {
+      const maxPairs = Number(opts.maxPairs)
+      if (!Number.isInteger(maxPairs) || maxPairs < 0) throw new Error(`--max-pairs must be a whole number, got "${opts.maxPairs}"`)
       if (opts.format !== 'text' && opts.format !== 'json') throw new Error(`--format must be text or json, got "${opts.format}"`)
       const { validationConfig } = await import('../rules/validate.js')
       const { lintRuleFiles } = await import('../rules/lint.js')
@@ -39,7 +42,7 @@ export function rulesCommand(): Command {
       if (paths.length === 0 && config.access_rules.repositories.length === 0) {
         throw new Error('no rule files: give paths, or a config (-c) whose access_rules.repositories lists them')
       }
-      const result = await lintRuleFiles(paths, config)
+      const result = await lintRuleFiles(paths, config, { maxPairs })
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
       else process.stdout.write(lintText(result))
       if (result.errors > 0) process.exitCode = 1

@@ -200,6 +200,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     closing = true
     draining = true
     await loader.close()
+    // An analysis in progress stops at its next slice instead of keeping the process busy.
+    analysis.close()
     // Stop accepting, let requests in flight finish within the grace, then cut what is left.
     const graceMs = parseDuration(config.serve.shutdown_grace)
     // Upgraded sockets are outside the HTTP server's bookkeeping, so the cut is ours to make.

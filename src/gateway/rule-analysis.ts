@@ -26,6 +26,7 @@ export class RuleAnalysis {
   /** Messages already logged: a finding is logged once, not again on each reload that keeps it. */
   readonly #logged = new Set<string>()
   #running: Promise<void> = Promise.resolve()
+  #closed = false
 
   constructor(logger: Logger, precedence: 'exclusive' | 'priority') {
     this.#logger = logger
@@ -35,7 +36,7 @@ export class RuleAnalysis {
   /** Starts the analysis of a newly published set (its version must increase). */
   published(rules: readonly CompiledRule[], version: number): void {
     this.#latest = version
-    const stale = (): boolean => this.#latest !== version
+    const stale = (): boolean => this.#closed || this.#latest !== version
     this.#running = this.#running.then(async () => {
       if (stale()) return
       try {
@@ -52,6 +53,11 @@ export class RuleAnalysis {
   /** The findings of the latest analysed set that concern a rule of `source`. */
   findingsFor(source: string): LintFinding[] {
     return this.#findings.filter((f) => f.rules.some((r) => r.source === source))
+  }
+
+  /** Stops the analysis in progress at its next slice; later sets are not analysed. */
+  close(): void {
+    this.#closed = true
   }
 
   /** Resolves once the analysis of every set published so far has finished (for tests and shutdown). */

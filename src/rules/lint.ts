@@ -31,11 +31,11 @@ export interface LintResult {
 }
 
 /** Lints rule files; with no paths, the repositories of the config (as the gateway would load them). */
-export async function lintRuleFiles(paths: readonly string[], config: GatehouseConfig): Promise<LintResult> {
+export async function lintRuleFiles(paths: readonly string[], config: GatehouseConfig, opts: { maxPairs?: number } = {}): Promise<LintResult> {
   const sources = paths.length > 0 ? paths : config.access_rules.repositories
   const loaded = await loadRuleFiles(sources, config)
   const findings: LintFinding[] = loaded.problems.map((p) => ({ severity: 'error', kind: 'invalid', message: p, rules: [] }))
-  const report = analyseOverlaps(loaded.rules.map(analysedRule))
+  const report = analyseOverlaps(loaded.rules.map(analysedRule), opts)
   findings.push(...overlapFindings(report, config.access_rules.precedence))
   return {
     findings,
