@@ -152,11 +152,18 @@ t.test('lookarounds refa can inline are analysed exactly', async (t) => {
   t.same(r.undecided, [])
 })
 
-t.test('a backreference cannot be analysed: said so, never guessed', async (t) => {
-  const r = analyseOverlaps([rule('twice', 'https://a/<([a-z]{1,3})-\\2>'), rule('digits', 'https://a/<[0-9]+>')])
+t.test('a backreference is analysed in part: disjoint when proved, else said so, never guessed', async (t) => {
+  const twice = rule('twice', 'https://a/<([a-z]{1,3})-\\2>')
+  // Read as [a-z]{1,3}-.* it still cannot meet digits only: proved disjoint.
+  t.same(analyseOverlaps([twice, rule('digits', 'https://a/<[0-9]+>')]), { overlaps: [], undecided: [], neverMatches: [], pairsAnalysed: 1, truncated: false })
+  // Against anything, the superset meets it, but no candidate satisfies the backreference.
+  const r = analyseOverlaps([twice, rule('any', 'https://a/<.*>')])
   t.same(r.overlaps, [])
   t.equal(r.undecided.length, 1)
-  t.match(r.undecided[0]!.reason, /rule "twice" cannot be analysed \(a backreference\)/)
+  t.match(r.undecided[0]!.reason, /rule "twice" can only be analysed in part \(a backreference\)/)
+  // A backreference refa resolves itself (a bounded group) is exact: a-a is a real witness.
+  const small = analyseOverlaps([rule('pair', 'https://a/<([a-z])-\\2>'), rule('any', 'https://a/<.*>')])
+  t.same(small.overlaps.map((o) => o.witness.url), ['https://a/a-a'])
 })
 
 t.test('pairs are pruned by prefix: 2,000 rules on distinct paths analyse no pair', async (t) => {

@@ -8,7 +8,7 @@
  *
  * refa reads every regular language JavaScript can write. Backreferences it cannot resolve and
  * lookarounds it cannot inline are not regular: such a rule is analysed with its lookarounds
- * ignored (a superset of its URLs). An empty intersection then still proves the pair disjoint,
+ * ignored and its backreferences read as "any text" (a superset of its URLs). An empty intersection then still proves the pair disjoint,
  * and a candidate word that both real matchers accept proves an overlap; otherwise the pair is
  * reported as one that could not be analysed, never guessed either way.
  *
@@ -18,7 +18,19 @@
  * path, seldom in their `<…>` parts), and the longer prefix's extra text is put in front of its
  * automaton for a pair.
  */
-import { getIntersectionWordSets, JS, NFA, Transformers, transform, Words, type ReadonlyWordSet } from 'refa'
+import {
+  CharSet,
+  getIntersectionWordSets,
+  JS,
+  NFA,
+  Transformers,
+  transform,
+  Words,
+  type Element,
+  type Expression,
+  type NoParent,
+  type ReadonlyWordSet,
+} from 'refa'
 import type { UrlMatcher } from './matcher/index.js'
 import { escapeRegExp } from './matcher/regexp.js'
 
@@ -263,12 +275,37 @@ function languageOf(source: string): Language {
     reason = describe(err)
   }
   try {
-    // Lookarounds replaced by the empty string: every URL of the rule is still accepted.
-    const { expression, maxCharacter } = parser.parse({ backreferences: 'throw', assertions: 'ignore', maxNodes: MAX_NODES })
-    return { kind: 'superset', nfa: NFA.fromRegex(expression, { maxCharacter }, { assertions: 'throw' }), reason }
+    // Lookarounds replaced by the empty string, backreferences by any text: every URL of the
+    // rule is still accepted.
+    const { expression, maxCharacter } = parser.parse({ backreferences: 'unknown', assertions: 'ignore', maxNodes: MAX_NODES })
+    return { kind: 'superset', nfa: NFA.fromRegex(anyTextForUnknowns(expression, maxCharacter), { maxCharacter }, { assertions: 'throw' }), reason }
   } catch (err) {
     return { kind: 'unknown', reason: describe(err) }
   }
+}
+
+/** `expression` with each Unknown (an unresolved backreference) replaced by `[^]*`. */
+function anyTextForUnknowns(expression: NoParent<Expression>, maxCharacter: number): NoParent<Expression> {
+  const anyText: NoParent<Element> = {
+    type: 'Quantifier',
+    lazy: false,
+    min: 0,
+    max: Infinity,
+    alternatives: [{ type: 'Concatenation', elements: [{ type: 'CharacterClass', characters: CharSet.all(maxCharacter) }] }],
+  }
+  const element = (e: NoParent<Element>): NoParent<Element> => {
+    switch (e.type) {
+      case 'Unknown':
+        return anyText
+      case 'Alternation':
+      case 'Quantifier':
+      case 'Assertion':
+        return { ...e, alternatives: e.alternatives.map((c) => ({ ...c, elements: c.elements.map(element) })) }
+      default:
+        return e
+    }
+  }
+  return { ...expression, alternatives: expression.alternatives.map((c) => ({ ...c, elements: c.elements.map(element) })) }
 }
 
 function describe(err: unknown): string {
