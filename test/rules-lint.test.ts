@@ -117,6 +117,9 @@ t.test('a duplicate id and validate problems are errors too; --format json; exit
   t.ok(body.findings.some((f) => f.kind === 'invalid' && /duplicate id/.test(f.message)), 'duplicate id')
   t.ok(body.findings.some((f) => f.kind === 'invalid' && /rule "bad"/.test(f.message)), 'invalid pattern')
   t.equal(body.errors, body.findings.filter((f) => f.severity === 'error').length)
+  const hinted = await run(['rules', 'lint', 'rules/'])
+  t.equal(hinted.code, 1, 'without -c the example rules lack their global handler config')
+  t.match(hinted.stderr, /gatehouse rules lint -c config\/quickstart\.yml rules\//)
 
   const overlapping = dirWith({ 'a.yml': ruleFile([['x', 'https://a.example.com/<.*>', ['GET']], ['y', 'https://a.example.com/<[a-z]+>', ['GET']]]) })
   const text = await run(['rules', 'lint', overlapping])

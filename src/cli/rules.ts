@@ -18,7 +18,7 @@ export function rulesCommand(): Command {
       const problems = await validateRuleFiles(paths, validationConfig(opts.config))
       if (problems.length > 0) {
         process.stderr.write(`${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
-        if (opts.config.length === 0) process.stderr.write(withoutConfigHint(paths))
+        if (opts.config.length === 0) process.stderr.write(withoutConfigHint('validate', paths))
         process.exitCode = 1
       } else process.stdout.write('all rules are valid\n')
     })
@@ -45,6 +45,8 @@ export function rulesCommand(): Command {
       const result = await lintRuleFiles(paths, config, { maxPairs })
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
       else process.stdout.write(lintText(result))
+      const invalid = result.findings.some((f) => f.kind === 'invalid')
+      if (invalid && opts.config.length === 0 && opts.format === 'text') process.stderr.write(withoutConfigHint('lint', paths))
       if (result.errors > 0) process.exitCode = 1
     })
   rules
@@ -69,12 +71,12 @@ const EXAMPLE_CONFIG = 'config/quickstart.yml'
  * settings (jwks_urls, introspection_url, …) to the gateway's config cannot be valid: say which
  * config would make it so rather than let the user guess.
  */
-function withoutConfigHint(paths: readonly string[]): string {
+function withoutConfigHint(verb: 'validate' | 'lint', paths: readonly string[]): string {
   const example = existsSync(EXAMPLE_CONFIG) ? EXAMPLE_CONFIG : '<gateway config>'
   return (
     'hint: no gateway config was given (-c), so every handler counted as enabled with an empty global config;\n' +
     '  rules that rely on the config for handler settings are valid only with it. Validate them against the\n' +
-    `  gateway's config: gatehouse rules validate -c ${example} ${paths.join(' ')}\n`
+    `  gateway's config: gatehouse rules ${verb} -c ${example} ${paths.join(' ')}\n`
   )
 }
 
