@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { buildGatewayConfig } from '../src/pipeline/handler-settings.js'
 import { compileMatcher } from '../src/rules/matcher/index.js'
 import { lintRuleFiles, type LintFinding } from '../src/rules/lint.js'
-import { analyseOverlaps, type AnalysedRule } from '../src/rules/overlap.js'
+import { analyseOverlaps, analyseOverlapsInSlices, type AnalysedRule } from '../src/rules/overlap.js'
 import type { MatchingStrategy } from '../src/rules/types.js'
 import { ROOT, run } from './helpers/cli.js'
 
@@ -214,4 +214,20 @@ t.test("the README's lint example works as written, before and after the priorit
   const after = await lint(consoles[1]![1]!)
   t.equal(after.stdout, consoles[1]![2])
   t.equal(after.code, 0)
+})
+
+t.test('in slices (the gateway): other work runs between slices, a newer set cancels, the result is the same', async (t) => {
+  const rules = Array.from({ length: 20 }, (_, i) => rule(`r${i}`, `https://x/<[a-z]{${i + 1}}.*>`))
+  let done = false
+  let interleaved = false
+  const analysis = analyseOverlapsInSlices(rules, { sliceMs: 0, stale: () => false }).then((r) => ((done = true), r))
+  setImmediate(() => (interleaved = !done))
+  const sliced = await analysis
+  t.ok(interleaved, 'a callback queued after the start ran before the analysis finished')
+  const whole = analyseOverlaps(rules)
+  t.same(sliced!.overlaps.map((o) => o.witness), whole.overlaps.map((o) => o.witness))
+  t.equal(whole.overlaps.length, 190, 'every pair overlaps')
+  let asked = 0
+  t.equal(await analyseOverlapsInSlices(rules, { sliceMs: 0, stale: () => ++asked > 1 }), undefined, 'stale: given up')
+  t.equal(asked, 2)
 })
