@@ -212,9 +212,10 @@ function intersect(a: AnalysedRule, b: AnalysedRule, la: Language, lb: Language)
     return `rule "${which.id}" cannot be analysed (${(la.kind === 'unknown' ? la : (lb as { reason: string })).reason})`
   }
   const exact = la.kind === 'exact' && lb.kind === 'exact'
-  // Both automata read what follows a common prefix: the shorter literal prefix. The longer
-  // prefix's extra text goes in front of its rule's automaton.
-  const [pa, pb] = [a.matcher.prefix, b.matcher.prefix]
+  // Both automata read what follows a common prefix: the shorter literal prefix (candidatePairs
+  // pairs only rules where one prefix starts with the other). The longer prefix's extra text
+  // goes in front of its rule's automaton.
+  const [pa, pb] = [automatonPrefix(a.matcher), automatonPrefix(b.matcher)]
   const common = pa.length < pb.length ? pa : pb
   const left = pa.length > common.length ? prefixed(pa.slice(common.length), la.nfa) : la.nfa
   const right = pb.length > common.length ? prefixed(pb.slice(common.length), lb.nfa) : lb.nfa
@@ -248,9 +249,12 @@ function intersect(a: AnalysedRule, b: AnalysedRule, la: Language, lb: Language)
  * whole source is used and the prefix is taken as ''.
  */
 function restSource(m: UrlMatcher): string {
-  const head = `^${escapeRegExp(m.prefix)}`
-  const source = m.regex.source
-  return source.startsWith(head) ? `^${source.slice(head.length)}` : source
+  return automatonPrefix(m) === '' ? m.regex.source : `^${m.regex.source.slice(`^${escapeRegExp(m.prefix)}`.length)}`
+}
+
+/** The literal text restSource leaves out of the automaton: the prefix, or '' in the fallback. */
+function automatonPrefix(m: UrlMatcher): string {
+  return m.regex.source.startsWith(`^${escapeRegExp(m.prefix)}`) ? m.prefix : ''
 }
 
 /** `text` followed by the language of `nfa` (a new automaton; `nfa` is left as it is). */
