@@ -6,7 +6,7 @@ import { convertCommand } from './rules-convert.js'
 import type { LintResult } from '../rules/lint.js'
 
 export function rulesCommand(): Command {
-  const rules = new Command('rules').description('validate rule files, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
+  const rules = new Command('rules').description('validate and lint rule files, convert them to and from Kubernetes Rule manifests, list the rules of a running gateway')
   rules
     .command('validate')
     .description('check rule files and directories: format, handlers, handler config, patterns, duplicate ids; exits 1 listing every problem')
