@@ -134,7 +134,7 @@ t.test('10,000 rules with distinct prefixes: a lookup only tests its own rules',
   for (let i = 0; i < 10_000; i++) {
     const inner = compileMatcher('regexp', `https://api.example.com/svc${i}/<.*>`)
     // Count how many matchers the index runs per lookup.
-    const counting = { prefix: inner.prefix, pattern: inner.pattern, match: (u: string) => (tested++, inner.match(u)) }
+    const counting = { prefix: inner.prefix, pattern: inner.pattern, regex: inner.regex, match: (u: string) => (tested++, inner.match(u)) }
     entries.push({ matcher: counting, methods: new Set(['GET']), value: i })
   }
   const idx = new RuleIndex(entries)

@@ -94,6 +94,14 @@ t.test('manifests: Oathkeeper rules → Rule manifests → back, same rules unde
   t.same(parseRuleDocument(again.stdout, 'again.yaml'), back)
 })
 
+t.test('a rule with a priority cannot become a manifest: refused, not silently dropped', async (t) => {
+  const f = join(dir, 'priority.yml')
+  writeFileSync(f, "- { id: health, priority: 10, match: { url: 'http://gw.test/health', methods: [GET] } }\n")
+  const r = await run(['rules', 'convert', '--format', 'manifests', f])
+  t.equal(r.code, 1)
+  t.match(r.stderr, /rule "health" \(#1\): priority has no place in a Rule manifest/)
+})
+
 t.test('ids that are no Kubernetes names are renamed, with a note', async (t) => {
   const f = join(dir, 'odd.yml')
   writeFileSync(f, "- { id: 'Users:Read_All', match: { url: 'http://gw.test/u' } }\n")

@@ -82,7 +82,7 @@ t.test('.ci/run refuses to run with GATEHOUSE_TEST_STORES set, before installing
   mkdirSync(join(root, 'bin'))
   copyFileSync(new URL('../.ci/run', import.meta.url), join(root, '.ci', 'run'))
   const ran = join(root, 'ran.log')
-  for (const cmd of ['npm', 'pg_isready', 'pg_ctlcluster', 'apt-get', 'nginx']) {
+  for (const cmd of ['npm', 'npx', 'pg_isready', 'pg_ctlcluster', 'apt-get', 'nginx']) {
     writeFileSync(join(root, 'bin', cmd), `#!/bin/sh\necho "${cmd} $*" >> "${ran}"\n`)
     chmodSync(join(root, 'bin', cmd), 0o755)
   }
@@ -97,5 +97,9 @@ t.test('.ci/run refuses to run with GATEHOUSE_TEST_STORES set, before installing
 
   const normal = spawnSync('bash', [join(root, '.ci', 'run')], { env, encoding: 'utf8' })
   t.equal(normal.status, 0, normal.stderr)
-  t.match(readFileSync(ran, 'utf8'), /npm ci\nnpm test\n/, 'without it: the clean install and the tests')
+  t.match(
+    readFileSync(ran, 'utf8'),
+    /npm ci\nnpm run build\nnpx gatehouse rules lint -c config\/quickstart\.yml rules\/\nnpx gatehouse rules lint -c deploy\/kubernetes\/gateway\.yml deploy\/kubernetes\/rules\/\nnpm test\n/,
+    'without it: the clean install, the rule lint and the tests',
+  )
 })

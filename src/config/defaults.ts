@@ -54,6 +54,7 @@ export const DEFAULTS: GatehouseConfig = deepFreeze({
   access_rules: {
     repositories: [],
     matching_strategy: 'regexp',
+    precedence: 'exclusive',
     repository_poll_interval: '30s',
   },
   authenticators: {},

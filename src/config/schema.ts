@@ -108,6 +108,7 @@ export const configSchema: SchemaNode = object({
   access_rules: object({
     repositories: { type: 'array', items: nonEmptyString },
     matching_strategy: { type: 'string', enum: ['regexp', 'glob'] },
+    precedence: { type: 'string', enum: ['exclusive', 'priority'] },
     repository_poll_interval: duration,
   }),
   authenticators: handlerMap,

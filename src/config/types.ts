@@ -104,6 +104,11 @@ export interface GatehouseConfig {
     /** Repository URLs: file://, plain paths (files or directories), inline://, http(s)://. */
     readonly repositories: readonly string[]
     readonly matching_strategy: MatchingStrategy
+    /**
+     * What happens when several rules match a request: `exclusive` (default, as Oathkeeper) answers
+     * 500; `priority` lets the rule with the highest `priority` answer, and only a tie is a 500.
+     */
+    readonly precedence: 'exclusive' | 'priority'
     /** How often http(s) repositories are re-fetched (duration string). */
     readonly repository_poll_interval: string
   }

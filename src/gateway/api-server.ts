@@ -5,6 +5,7 @@ import { traceContextOf } from '../observability/trace-context.js'
 import type { AuthenticationSession } from '../pipeline/session.js'
 import type { SourceStatus } from '../rules/loader.js'
 import type { CompiledRule } from '../rules/compile.js'
+import type { LintFinding } from '../rules/lint.js'
 import { VERSION } from '../version.js'
 import { setHeaderList, type Cors } from './cors.js'
 import { decide, errorResponse, type DecisionDeps } from './decide.js'
@@ -17,7 +18,8 @@ export interface ApiDeps extends DecisionDeps {
   readonly isReady: () => boolean
   /** True once shutdown has begun: readiness fails so that load balancers stop sending traffic. */
   readonly isDraining: () => boolean
-  readonly ruleStatus: () => SourceStatus[]
+  /** Each source with the overlap analysis' findings about its rules. */
+  readonly ruleStatus: () => (SourceStatus & { readonly findings: readonly LintFinding[] })[]
   /** The public keys of the id_token mutators' signers, served at `/.well-known/jwks.json`. */
   readonly jwks: () => Promise<unknown>
   /** `serve.api.cors` compiled (for the whole API, as Oathkeeper); undefined when CORS is off. */

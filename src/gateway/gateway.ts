@@ -21,6 +21,7 @@ import { compileCors } from './cors.js'
 import { explain, type ExplainInput, type Explanation } from './explain.js'
 import { createProxyHandler } from './proxy-server.js'
 import { answerClientError } from './respond.js'
+import { RuleAnalysis } from './rule-analysis.js'
 import { RuleSet } from './rule-set.js'
 import { Upstreams } from './upstreams.js'
 import { createUpgradeHandler } from './upgrade.js'
@@ -46,6 +47,8 @@ export interface Gateway {
   /** Explains how the rules in force treat a request (rules explain); remote calls really happen. */
   explain(input: ExplainInput): Promise<Explanation>
   readonly loader: RuleLoader<CompiledRule>
+  /** Resolves when the overlap analysis of every rule set published so far is done. */
+  analysed(): Promise<void>
 }
 
 /**
@@ -71,7 +74,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared }, metrics }
   const fallbackErrors = compileFallbackErrors(config, ctx)
 
-  let current = new RuleSet([], 0)
+  const analysis = new RuleAnalysis(logger, config.access_rules.precedence)
+  let current = new RuleSet([], 0, config.access_rules.precedence)
   let ready = false
   const rules = (): RuleSet => current
 
@@ -80,10 +84,12 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     pollIntervalMs: parseDuration(config.access_rules.repository_poll_interval),
     compile: (spec, source) => compileRule(spec, source, ctx),
     onUpdate: (set) => {
-      current = new RuleSet(set.rules, set.version)
+      current = new RuleSet(set.rules, set.version, config.access_rules.precedence)
       ready = true
       metrics.ruleSetPublished()
       logger.info({ rules: set.rules.length, version: set.version }, 'access rules loaded')
+      // After the swap: the analysis never delays a reload.
+      analysis.published(set.rules, set.version)
     },
     onLoadError: () => metrics.ruleSourceFailed(),
     logger,
@@ -142,7 +148,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
       // kept out of the load balancer instead of answering 404 to everything.
       isReady: () => ready && current.rules.length > 0,
       isDraining: () => draining,
-      ruleStatus: () => loader.status(),
+      ruleStatus: () => loader.status().map((s) => ({ ...s, findings: analysis.findingsFor(s.source) })),
       jwks: () => publishedJwks(shared),
       cors: apiCors,
       explain: config.serve.api.explain.enabled ? (input) => explain(explainDeps, input) : undefined,
@@ -162,6 +168,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     loader,
     rules,
     explain: (input) => explain(explainDeps, input),
+    analysed: () => analysis.settled(),
     async start() {
       try {
         // The API first, so that /health/alive answers and /health/ready says 503 while the
@@ -199,6 +206,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     closing = true
     draining = true
     await loader.close()
+    // An analysis in progress stops at its next slice instead of keeping the process busy.
+    analysis.close()
     // Stop accepting, let requests in flight finish within the grace, then cut what is left.
     const graceMs = parseDuration(config.serve.shutdown_grace)
     // Upgraded sockets are outside the HTTP server's bookkeeping, so the cut is ours to make.

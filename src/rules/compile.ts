@@ -38,6 +38,8 @@ export interface CompiledRule {
   readonly matcher: UrlMatcher
   /** Upper-case methods. */
   readonly methods: ReadonlySet<string>
+  /** `priority` of the spec, 0 when absent. */
+  readonly priority: number
   readonly upstream: CompiledUpstream | null
   readonly authenticators: readonly PipelineStep<Authenticate>[]
   readonly authorizer: PipelineStep<Authorize>
@@ -103,6 +105,7 @@ export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext)
     source,
     matcher: matcher!,
     methods: new Set((spec.match.methods ?? []).map((m) => m.toUpperCase())),
+    priority: spec.priority ?? 0,
     upstream: upstream ?? null,
     authenticators: authenticators as PipelineStep<Authenticate>[],
     authorizer: authorizer!,

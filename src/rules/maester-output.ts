@@ -88,6 +88,11 @@ export function manifestsYaml(rules: readonly (ParsedRule & { readonly source: s
   const docs: string[] = []
   for (const r of rules) {
     const from = `${r.source}: ${r.label}`
+    if (r.spec.priority !== undefined) {
+      // Dropping it silently would change which rule answers under precedence: priority.
+      problems.push(`${from}: priority has no place in a Rule manifest (Maester's Rule has no such field); keep this rule in a rule file`)
+      continue
+    }
     let name: string
     let namespace = opts.namespace
     if (r.manifest !== undefined) {

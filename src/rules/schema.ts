@@ -37,6 +37,7 @@ export const ruleSchema = {
     id: { type: 'string', minLength: 1, description: 'Unique id of the rule; it appears in logs, metrics, /rules and error answers.' },
     version: { type: 'string', description: 'Oathkeeper version the rule was written for (semantic version, e.g. "v0.40.0"); informational.' },
     description: { type: 'string', description: 'What the rule is for; informational.' },
+    priority: { type: 'integer', description: 'Used only with access_rules.precedence: priority: of two rules that match a request, the higher priority answers; equal priorities are an error (Gatehouse key).' },
     match: {
       type: 'object',
       description: 'Which requests the rule handles. Exactly one rule must match a request: none → 404, several → 500.',

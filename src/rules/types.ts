@@ -9,6 +9,11 @@ export interface RuleSpec {
   readonly id: string
   readonly version?: string
   readonly description?: string
+  /**
+   * With `access_rules.precedence: priority`, of several matching rules the one with the highest
+   * priority answers (default 0); ignored under the default exclusive matching.
+   */
+  readonly priority?: number
   readonly match: {
     /** URL pattern `scheme://host[:port]/path` with `<…>` parts (regexp or glob). */
     readonly url: string

@@ -88,6 +88,8 @@ export async function startGateway(
     ...ALL_HANDLERS,
     log: { level: 'info', format: 'json' },
     ...extra,
+    // Merged, so that a test can set access_rules options and keep the temp directory.
+    access_rules: { repositories: [dir], ...(extra.access_rules as Record<string, unknown> | undefined) },
   }
   // Port 0 for the metrics too (unless the test says otherwise): tests run in parallel, and
   // Oathkeeper's default 9000 would be taken by the first gateway.

@@ -18,6 +18,8 @@ export interface UrlMatcher {
   /** Literal text before the first <…> (scheme, host, leading path) — used by the index. */
   readonly prefix: string
   readonly pattern: string
+  /** The anchored RegExp it runs (`^…$`, no flags): what the overlap analysis reads. */
+  readonly regex: RegExp
 }
 
 /** A pattern cut at its top-level `<…>` groups: `literals.length === groups.length + 1`. */
@@ -70,6 +72,7 @@ const NO_CAPTURES: readonly string[] = Object.freeze([])
 /** Runs a compiled, anchored RegExp and reads the exposed captures by their group numbers. */
 export class RegExpUrlMatcher implements UrlMatcher {
   readonly #re: RegExp
+  readonly regex: RegExp
   readonly #groups: readonly number[]
 
   constructor(
@@ -79,6 +82,8 @@ export class RegExpUrlMatcher implements UrlMatcher {
     groups: readonly number[],
   ) {
     this.#re = re
+    // A separate object: exec() on the matcher's own RegExp must stay the only use of it.
+    this.regex = new RegExp(re.source, re.flags)
     this.#groups = groups
   }
 
