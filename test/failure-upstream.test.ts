@@ -8,12 +8,18 @@ import { Agent, request } from 'undici'
 import { freePort, timed, until } from './helpers/faults.js'
 import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
 
-const WRITE_MS = 1000
 /**
- * undici checks its timeouts on a coarse clock (every ~0.5 s), so a timeout of WRITE_MS fires
- * between WRITE_MS and about WRITE_MS + 1 s. This is the bound the tests hold the gateway to.
+ * Long enough that on a busy machine the work the tests compare against it (50 requests, a
+ * healthy route answering, clients going away) ends well before it; the tests compare events
+ * with this timeout, never with a small absolute figure.
  */
-const WRITE_BOUND_MS = WRITE_MS + 1100
+const WRITE_MS = 4000
+/**
+ * An answer before this can only come from serve.proxy.timeout.write: undici's own headers and
+ * body timeouts are 300 s. (undici checks timeouts on a coarse clock, so the write timeout fires
+ * between WRITE_MS and about WRITE_MS + 1 s, later still when the machine is busy.)
+ */
+const NOT_A_DEFAULT_MS = WRITE_MS * 5
 
 /**
  * An upstream that accepts and reads requests and never answers (or, with `stall`, sends headers
@@ -101,38 +107,42 @@ t.test('upstream down → 502 in the error handler’s shape, at once', async (t
   const r = await get('/down')
   t.equal(r.status, 502)
   t.same(r.body, { error: { code: 502, status: 'Bad Gateway', message: 'The upstream could not be reached' } })
-  t.ok(r.ms < 800, `a refused connection is not waited on (${r.ms}ms)`)
+  // Not waited on: waiting for a connect or write timeout ends in 504, so a 502 "could not be
+  // reached" says the refusal itself was answered (no clock is read).
   const burst = await Promise.all(Array.from({ length: 50 }, () => get('/down')))
   t.same([...new Set(burst.map((x) => x.status))], [502], '50 concurrent → 50 × 502')
-  t.ok(Math.max(...burst.map((x) => x.ms)) < 1000, `all within a second (slowest ${Math.max(...burst.map((x) => x.ms))}ms)`)
+  t.same([...new Set(burst.map((x) => JSON.stringify(x.body)))], [JSON.stringify(r.body)], 'each refused, none timed out')
 })
 
 t.test('upstream hanging → 504 within the write timeout', async (t) => {
   const r = await get('/hang')
   t.equal(r.status, 504)
   t.same(r.body, { error: { code: 504, status: 'Gateway Timeout', message: 'The upstream did not answer in time' } })
-  t.ok(r.ms >= WRITE_MS - 50 && r.ms < WRITE_BOUND_MS, `after serve.proxy.timeout.write ${WRITE_MS}ms, not much later: ${r.ms}ms`)
+  t.ok(r.ms >= WRITE_MS - 50 && r.ms < NOT_A_DEFAULT_MS, `after serve.proxy.timeout.write ${WRITE_MS}ms: ${r.ms}ms`)
 })
 
 t.test('50 concurrent requests to a hanging upstream: all 504 in time, other routes unaffected, no connection left behind', async (t) => {
   const n = 50
   // The previous test's request was aborted as its 504 was sent; the upstream may see that
   // connection close a few milliseconds later, which must not count towards this test's peak.
-  await until(() => hanging.inflight() === 0, 1000)
+  await until(() => hanging.inflight() === 0, NOT_A_DEFAULT_MS)
   for (const round of [1, 2]) {
     const before = hanging.requests
-    const burst = Promise.all(Array.from({ length: n }, () => get('/hang')))
-    // Meanwhile, a route to a healthy upstream answers as if nothing happened.
-    await until(() => hanging.requests - before === n, 2000)
+    let settled = 0
+    const burst = Promise.all(Array.from({ length: n }, () => get('/hang').finally(() => settled++)))
+    // Meanwhile, a route to a healthy upstream answers as if nothing happened: while every one
+    // of the n requests is still held by the hanging upstream.
+    await until(() => hanging.requests - before === n, NOT_A_DEFAULT_MS)
     const others = await Promise.all(Array.from({ length: 20 }, () => get('/ok')))
+    const stillHeld = settled === 0 && hanging.inflight() === n
     const results = await burst
     t.same([...new Set(results.map((x) => x.status))], [504], `round ${round}: all ${n} → 504`)
     const slowest = Math.max(...results.map((x) => x.ms))
-    t.ok(slowest < WRITE_BOUND_MS, `round ${round}: the slowest answered after ${slowest}ms (write timeout ${WRITE_MS}ms)`)
+    t.ok(slowest < NOT_A_DEFAULT_MS, `round ${round}: the slowest answered after ${slowest}ms (write timeout ${WRITE_MS}ms)`)
     t.same([...new Set(others.map((x) => x.status))], [200], `round ${round}: the healthy route answered 200 throughout`)
-    t.ok(Math.max(...others.map((x) => x.ms)) < 500, `round ${round}: and fast (slowest ${Math.max(...others.map((x) => x.ms))}ms)`)
+    t.ok(stillHeld, `round ${round}: and before any of the ${n} hanging requests was answered`)
     t.equal(hanging.requests - before, n, `round ${round}: each request reached the upstream once (no retries piling on)`)
-    t.ok((await until(() => hanging.inflight() === 0, 1000)) >= 0, `round ${round}: every timed-out upstream request is closed (${hanging.inflight()} left)`)
+    t.ok((await until(() => hanging.inflight() === 0, NOT_A_DEFAULT_MS)) >= 0, `round ${round}: every timed-out upstream request is closed (${hanging.inflight()} left)`)
   }
   // undici's Pool opens a connection per concurrent request, up to serve.proxy.upstream
   // max_connections (256 by default; test/upstream-limits.test.ts runs with a small cap).
@@ -141,13 +151,21 @@ t.test('50 concurrent requests to a hanging upstream: all 504 in time, other rou
 
 t.test('clients that give up release their upstream connection at once, not at the write timeout', async (t) => {
   const before = hanging.requests
-  const aborted = await Promise.all(Array.from({ length: 20 }, () => get('/hang', AbortSignal.timeout(200))))
-  t.same([...new Set(aborted.map((x) => x.body))], ['TimeoutError'], 'the clients gave up')
+  const giveUp = new AbortController()
+  const pending = Promise.all(Array.from({ length: 20 }, () => get('/hang', giveUp.signal)))
+  // The clients give up once the gateway has forwarded all 20 (not after a fixed time, which a
+  // busy machine could spend before forwarding them).
+  t.ok((await until(() => hanging.requests - before === 20, NOT_A_DEFAULT_MS)) >= 0, 'all 20 reached the upstream')
+  giveUp.abort()
+  const aborted = await pending
+  t.same([...new Set(aborted.map((x) => x.body))], ['AbortError'], 'the clients gave up')
   t.equal(hanging.requests - before, 20)
   // (undici then opens fresh idle keep-alive connections in their place; those carry no request.)
   const released = await until(() => hanging.inflight() === 0, WRITE_MS)
-  t.ok(released >= 0 && released < 500, `the gateway closed the 20 upstream requests (${released}ms after the clients left)`)
-  await until(() => gw.logs.filter((l) => l.msg === 'request' && l.rule === 'hang' && l.status === 499).length >= 20, 1000)
+  // At the write timeout the 20 would be closed WRITE_MS after they were sent; half of it is
+  // "at once" with room for a busy machine.
+  t.ok(released >= 0 && released < WRITE_MS / 2, `the gateway closed the 20 upstream requests (${released}ms after the clients left)`)
+  await until(() => gw.logs.filter((l) => l.msg === 'request' && l.rule === 'hang' && l.status === 499).length >= 20, NOT_A_DEFAULT_MS)
   t.equal(gw.logs.filter((l) => l.msg === 'request' && l.rule === 'hang' && l.status === 499).length, 20, 'logged as 499 (client closed)')
 })
 
@@ -164,6 +182,6 @@ t.test('upstream stalling mid-body: the response is cut within the write timeout
   })
   t.equal(value.status, 200, 'the headers had been forwarded')
   t.ok(value.cut, 'the client sees a cut response, never a silently truncated one')
-  t.ok(ms >= WRITE_MS - 50 && ms < WRITE_BOUND_MS, `cut after the body timeout (${ms}ms)`)
-  t.ok((await until(() => stalling.inflight() === 0, 1000)) >= 0, 'the stalled upstream request is closed')
+  t.ok(ms >= WRITE_MS - 50 && ms < NOT_A_DEFAULT_MS, `cut after the body timeout (${ms}ms)`)
+  t.ok((await until(() => stalling.inflight() === 0, NOT_A_DEFAULT_MS)) >= 0, 'the stalled upstream request is closed')
 })

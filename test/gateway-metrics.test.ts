@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
@@ -9,6 +8,7 @@ import { startFakeIntrospection } from './helpers/introspection-endpoint.js'
 import { closedPort } from './helpers/remote-handlers.js'
 import { samplesOf, scrape, valueOf, type Scrape } from './helpers/prometheus.js'
 import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
+import { writeAtomic } from './helpers/files.js'
 
 const up = await startUpstream()
 t.teardown(() => up.close())
@@ -141,13 +141,13 @@ t.test('after traffic, /metrics holds the counts: requests, durations, handler o
 })
 
 t.test('a broken rule file counts a reload error; a good change counts a reload', async (t) => {
-  writeFileSync(join(gw.dir, 'broken.yml'), '- id: broken\n  match: { url: 42 }\n')
+  writeAtomic(join(gw.dir, 'broken.yml'), '- id: broken\n  match: { url: 42 }\n')
   let m = await scrapeUntil((x) => valueOf(x, 'gatehouse_rule_reload_errors_total') !== 0, 'the reload error')
   t.equal(valueOf(m, 'gatehouse_rule_reload_errors_total'), 1)
   t.equal(valueOf(m, 'gatehouse_rule_sources_failing'), 1)
   t.equal(valueOf(m, 'gatehouse_rule_reloads_total'), 1, 'nothing new published')
 
-  writeFileSync(join(gw.dir, 'broken.yml'), rule('fixed', 'fixed', up.url, OPEN))
+  writeAtomic(join(gw.dir, 'broken.yml'), rule('fixed', 'fixed', up.url, OPEN))
   m = await scrapeUntil((x) => valueOf(x, 'gatehouse_rule_reloads_total') === 2, 'the reload')
   t.equal(valueOf(m, 'gatehouse_rule_reloads_total'), 2)
   t.equal(valueOf(m, 'gatehouse_rules_loaded'), 5)
@@ -157,7 +157,7 @@ t.test('a broken rule file counts a reload error; a good change counts a reload'
 
 t.test('counts survive a reload of the rule they belong to', async (t) => {
   const before = valueOf(await scrape(gw.metrics), 'gatehouse_requests_total', { service: 'proxy', rule_id: 'open', method: 'GET', status_code: '200' })!
-  writeFileSync(join(gw.dir, 'rules.yml'), `${rules}\n# touched\n`)
+  writeAtomic(join(gw.dir, 'rules.yml'), `${rules}\n# touched\n`)
   await scrapeUntil((x) => valueOf(x, 'gatehouse_rule_reloads_total') === 3, 'the reload')
   t.equal(await get(gw.proxy, '/open/x'), 200)
   const m = await scrape(gw.metrics)

@@ -1,10 +1,10 @@
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import type { LintFinding } from '../src/rules/lint.js'
 import { startGateway, startUpstream, type TestGateway } from './helpers/servers.js'
 import { until } from './helpers/wait.js'
+import { writeAtomic } from './helpers/files.js'
 
 const up = await startUpstream()
 t.teardown(() => up.close())
@@ -24,7 +24,7 @@ const status = async (gw: TestGateway): Promise<Status> => (await (await request
 /** Rewrites a rule file and waits until the gateway has loaded and analysed the new set. */
 async function reload(gw: TestGateway, file: string, text: string): Promise<void> {
   const before = gw.gateway.rules().version
-  writeFileSync(join(gw.dir, file), text)
+  writeAtomic(join(gw.dir, file), text)
   await until(() => gw.gateway.rules().version > before, 'the reload')
   await gw.gateway.analysed()
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { startGateway, startUpstream } from './helpers/servers.js'
 import { until } from './helpers/wait.js'
+import { writeAtomic } from './helpers/files.js'
 
 const up = await startUpstream()
 t.teardown(() => up.close())
@@ -75,7 +76,7 @@ t.test('add, change, break, fix, delete files while requests run: no request fai
 t.test('a duplicate id across files keeps the first and reports the second', async (t) => {
   const gw = await startGateway({ 'a.yml': rule('dup', '/a', up.url) })
   t.teardown(() => gw.close())
-  writeFileSync(join(gw.dir, 'z.yml'), rule('dup', '/z', up.url))
+  writeAtomic(join(gw.dir, 'z.yml'), rule('dup', '/z', up.url))
   await until(async () => {
     const s = (await (await request(`${gw.api}/rules/status`)).body.json()) as { source: string; error: string | null }[]
     return s.some((x) => x.source.endsWith('z.yml') && x.error !== null && x.error.includes('dup'))

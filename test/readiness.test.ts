@@ -1,8 +1,8 @@
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { startGateway } from './helpers/servers.js'
+import { writeAtomic } from './helpers/files.js'
 
 // Oathkeeper's /health/ready checks `rules_loaded`: at least one valid rule is in force.
 
@@ -32,7 +32,7 @@ t.test('every rule file broken → 503; a valid rule arriving → 200', async (t
       }
     }, 10)
   })
-  writeFileSync(join(gw.dir, 'good.yml'), VALID)
+  writeAtomic(join(gw.dir, 'good.yml'), VALID)
   await loaded
   t.same(await ready(gw.api), { status: 200, body: { status: 'ok' } })
 })
