@@ -10,6 +10,7 @@ import { Ajv } from 'ajv'
 import { isPlainObject } from '../util/deep-merge.js'
 import { describeSchemaError } from './schema-errors.js'
 import type { HandlerRef, RuleSpec } from './types.js'
+import { once } from '../util/once.js'
 
 /** The API group and version of Maester's Rule custom resource. */
 export const RULE_API_VERSION = 'oathkeeper.ory.sh/v1alpha1'
@@ -106,8 +107,8 @@ const manifestSchema = {
   additionalProperties: false,
 } as const
 
-// Compiled once (as the Oathkeeper rule schema): its `errors` are read right after each call.
-const validateManifest = new Ajv({ allErrors: true, strict: true }).compile<RuleManifest>(manifestSchema)
+// Compiled once, on first use (as the Oathkeeper rule schema): its `errors` are read right after each call.
+const validateManifest = once(() => new Ajv({ allErrors: true, strict: true }).compile<RuleManifest>(manifestSchema))
 
 /** Whether a parsed document is a Kubernetes object (it says what it is) rather than Oathkeeper rules. */
 export function isKubernetesObject(value: unknown): value is Record<string, unknown> {
@@ -149,8 +150,9 @@ export function convertManifest(value: unknown, ordinal: number, kindImplied = f
   if (item.apiVersion !== RULE_API_VERSION) {
     return { label, problems: [`${label}: apiVersion: must be "${RULE_API_VERSION}", got ${JSON.stringify(item.apiVersion ?? null)}`] }
   }
-  if (!validateManifest(item)) {
-    return { label, problems: (validateManifest.errors ?? []).map((e) => `${label}: ${friendly(describeSchemaError(e, 'manifest'))}`) }
+  const validate = validateManifest()
+  if (!validate(item)) {
+    return { label, problems: (validate.errors ?? []).map((e) => `${label}: ${friendly(describeSchemaError(e, 'manifest'))}`) }
   }
   return { label, rule: ruleFromManifest(item) }
 }

@@ -6,10 +6,11 @@ import { convertManifest, isKubernetesObject, manifestsOf } from './maester.js'
 import { ruleSchema } from './schema.js'
 import { describeSchemaError } from './schema-errors.js'
 import type { RuleSpec } from './types.js'
+import { once } from '../util/once.js'
 
-// Compiled once: compiling per document would cost milliseconds per reload. The validator's
-// `errors` property is overwritten by each call and read right after it, synchronously.
-const validateRule = new Ajv({ allErrors: true, strict: true }).compile<RuleSpec>(ruleSchema)
+// Compiled once, on first use: compiling per document would cost milliseconds per reload. The
+// validator's `errors` property is overwritten by each call and read right after it, synchronously.
+const validateRule = once(() => new Ajv({ allErrors: true, strict: true }).compile<RuleSpec>(ruleSchema))
 
 /** A rule of a document, with what messages and converters need to know about it. */
 export interface ParsedRule {
@@ -93,8 +94,9 @@ class DocumentReader {
   #addOathkeeperRule(rule: unknown): void {
     const n = ++this.#oathkeeperRules
     const label = ruleLabel(rule, n)
-    if (!validateRule(rule)) {
-      for (const e of validateRule.errors ?? []) this.problems.push(`${this.source}: ${label}: ${describeSchemaError(e, 'rule')}`)
+    const validate = validateRule()
+    if (!validate(rule)) {
+      for (const e of validate.errors ?? []) this.problems.push(`${this.source}: ${label}: ${describeSchemaError(e, 'rule')}`)
       return
     }
     this.#accept({ spec: rule, label }, `rule #${n}`)

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { Ajv } from 'ajv'
 import { parse } from 'yaml'
 import { ConfigError } from '../../errors.js'
+import { once } from '../../util/once.js'
 
 /** One call a handler may make and the answer the fake gives it. */
 export interface HttpFixture {
@@ -196,7 +197,7 @@ const SCHEMA = {
   },
 }
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile(SCHEMA)
+const validateCaseFile = once(() => new Ajv({ allErrors: true, strict: false }).compile(SCHEMA))
 
 /** Reads and checks one case file; every problem is reported at once (ConfigError). */
 export async function readCaseFile(path: string): Promise<CaseFile> {
@@ -206,6 +207,7 @@ export async function readCaseFile(path: string): Promise<CaseFile> {
   } catch (err) {
     throw new ConfigError(`${path}: ${(err as Error).message}`)
   }
+  const validate = validateCaseFile()
   if (!validate(doc)) {
     const problems = (validate.errors ?? []).map((e) => `${path}: ${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
     throw new ConfigError(`${path}: invalid test file`, problems)
