@@ -1,50 +1,50 @@
 #!/usr/bin/env node
-// End-to-end proxy benchmark: the same autocannon load against (1) the upstream directly,
-// (2) a bare undici proxy (the floor any Node proxy pays), (3) the Gatehouse gateway with a
-// noop/allow/noop rule and (4) the gateway checking bearer tokens issued by the real token
-// server: cached introspection, introspection on every request, and JWT. Each server runs in
-// its own process so that none of them shares the event loop with autocannon. See bench/README.md.
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
+// End-to-end proxy benchmark: the same autocannon load against the upstream directly, a bare
+// Node proxy (the baseline), nginx as a reverse proxy (the reference, when installed) and the
+// Gatehouse gateway in several scenarios (noop at two log levels, 10 and 10,000 rules, cached
+// and uncached introspection, JWT with a repeated and with first-seen tokens). Each server runs
+// in its own process, pinned to cores of its own when taskset is there; targets run A B B A.
+// Ends with the rows of issue 10's table against their goals. See bench/README.md.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { pipeline } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { ECHO_PATH, GATEWAY_SCENARIOS, startGateway } from './gateway.js'
+import { ECHO_PATH, findNginx, startBaseline, startNginx, stopChild } from './baselines.js'
+import { allowedCpus, coreLayout, firstChild, hasTaskset, pin, sampleProcess } from './cores.js'
+import { firstSeenTokens } from './first-seen.js'
+import { GATEWAY_SCENARIOS, RULES_LARGE, RULES_SMALL, freePorts, startGateway } from './gateway.js'
+import { combineRuns, printReport } from './report.js'
 import { clientCredentialsToken, introspectionCount, registerClient, startTokenServer, tokenServerEnv } from './token-server-process.js'
 
 const HOST = '127.0.0.1'
-const SELF = fileURLToPath(import.meta.url)
-const ROOT = resolve(dirname(SELF), '..')
-const TARGETS = ['direct', 'bare', ...Object.keys(GATEWAY_SCENARIOS)]
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const TARGETS = ['direct', 'bare', 'nginx', ...Object.keys(GATEWAY_SCENARIOS)]
 /** The gateway scenarios whose requests carry a token from the token server. */
 const TOKEN_TARGETS = TARGETS.filter((t) => GATEWAY_SCENARIOS[t]?.token !== undefined)
-/** The issue's target for cached introspection, as a share of the bare proxy's throughput. */
-const HIT_TARGET = 0.9
+/** First-seen tokens signed per second of --duration (and of --warmup), unless --first-seen-tokens says. */
+const FIRST_SEEN_PER_S = 1000
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '1' },
-    only: { type: 'string', default: TARGETS.join(',') },
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    warmup: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
     cli: { type: 'string', default: join(ROOT, 'dist/cli/main.js') },
-    // The gateway's default: one log line per request is part of the cost being measured.
-    'log-level': { type: 'string', default: 'info' },
+    // The level of every gateway target but gateway-info; warn writes no line per request, so
+    // each scenario's own cost shows (gateway-info measures the log line).
+    'log-level': { type: 'string', default: 'warn' },
+    'first-seen-tokens': { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
     // Directory for one V8 CPU profile per gateway scenario (<target>.cpuprofile).
     'cpu-prof': { type: 'string' },
-    role: { type: 'string' },
-    upstream: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
 
-if (args.role === 'upstream') await runUpstream()
-else if (args.role === 'bare') await runBareProxy(args.upstream)
-else if (args.help) printHelp()
+if (args.help) printHelp()
 else {
   try {
     await main()
@@ -55,73 +55,39 @@ else {
 }
 
 function printHelp() {
-  console.log(`usage: node bench/run.js [--duration s] [--connections n] [--warmup s] [--only ${TARGETS.join(',')}]
-                        [--cli dist/cli/main.js] [--log-level info] [--cpu-prof dir]`)
+  console.log(`usage: node bench/run.js [--duration s] [--connections n] [--warmup s] [--quick] [--only ${TARGETS.join(',')}]
+                        [--cli dist/cli/main.js] [--log-level warn] [--first-seen-tokens n] [--no-pin] [--cpu-prof dir]`)
 }
-
-// ---- roles (child processes) -------------------------------------------------------------
-
-/** The upstream: 200 with a small fixed body; on ECHO_PATH, the request headers it received. */
-async function runUpstream() {
-  const body = Buffer.from('{"ok":true}')
-  const server = createServer((req, res) => {
-    req.resume()
-    // Sanity checks only: shows what the gateway forwarded (X-User). One string compare per request, for every target alike.
-    const out = req.url === ECHO_PATH ? Buffer.from(JSON.stringify(req.headers)) : body
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': out.length })
-    res.end(out)
-  })
-  await listenAndReport(server)
-}
-
-/** The baseline: the few lines any undici-based proxy needs, and nothing else. */
-async function runBareProxy(upstream) {
-  const { Pool } = await import('undici')
-  const pool = new Pool(upstream, { pipelining: 1 })
-  const drop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'host', 'te', 'trailer', 'proxy-connection'])
-  const clean = (headers) => {
-    const out = {}
-    for (const k in headers) if (!drop.has(k)) out[k] = headers[k]
-    return out
-  }
-  const server = createServer((req, res) => {
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0'
-    pool.request({ path: req.url, method: req.method, headers: clean(req.headers), body: hasBody ? req : null }).then(
-      ({ statusCode, headers, body }) => {
-        res.writeHead(statusCode, clean(headers))
-        pipeline(body, res, () => {})
-      },
-      () => {
-        res.writeHead(502).end()
-      },
-    )
-  })
-  await listenAndReport(server)
-}
-
-async function listenAndReport(server) {
-  server.keepAliveTimeout = 60_000
-  await new Promise((r) => server.listen(0, HOST, r))
-  process.send({ port: server.address().port })
-  // The parent owns our lifetime: leave when it goes.
-  process.on('disconnect', () => process.exit(0))
-}
-
-// ---- orchestration -----------------------------------------------------------------------
 
 async function main() {
-  const only = args.only.split(',').map((s) => s.trim()).filter(Boolean)
+  const explicit = args.only !== undefined
+  const only = (args.only ?? TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
   const unknown = only.filter((t) => !TARGETS.includes(t))
   if (unknown.length > 0) throw new Error(`--only: unknown target(s) ${unknown.join(', ')}; known: ${TARGETS.join(', ')}`)
-  const targets = TARGETS.filter((t) => only.includes(t))
-  const duration = positive('duration')
-  const connections = positive('connections')
-  const warmup = Number(args.warmup)
+  const nginx = findNginx()
+  if (nginx === undefined && explicit && only.includes('nginx')) throw new Error('--only nginx: nginx is not installed (apt-get install nginx-light)')
+  if (nginx === undefined && !explicit) console.log('nginx is not installed: the nginx target is left out')
+  const targets = TARGETS.filter((t) => only.includes(t) && (t !== 'nginx' || nginx !== undefined))
+  const quick = args.quick
+  const duration = positive('duration', quick ? '1' : '10')
+  const connections = positive('connections', quick ? '10' : '50')
+  const warmup = Number(args.warmup ?? (quick ? '0' : '1'))
   const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof'])
   if (targets.some((t) => GATEWAY_SCENARIOS[t]) && !existsSync(args.cli)) {
-    throw new Error(`${args.cli} not found: run \`npm run build\` first (or use --only direct,bare)`)
+    throw new Error(`${args.cli} not found: run \`npm run build\` first (or use --only direct,bare,nginx)`)
   }
   if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true })
+  // A B B A, so that drift (a neighbour's load, thermal state) does not favour the targets that
+  // run first. One pass with --quick (a smoke test) and --cpu-prof (one profile per target).
+  const plan = quick || cpuProfDir !== undefined ? [...targets] : [...targets, ...[...targets].reverse()]
+
+  const layout = args['no-pin'] || !hasTaskset() ? undefined : coreLayout(allowedCpus())
+  if (layout !== undefined) pin(process.pid, layout.load)
+  console.log(
+    layout === undefined
+      ? 'cores: not pinned (no taskset, fewer than 2 cores, or --no-pin)'
+      : `cores: load generator ${layout.load}, upstream and token server ${layout.servers}, measured proxy ${layout.proxy}`,
+  )
 
   const children = []
   const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
@@ -135,61 +101,132 @@ async function main() {
   })
 
   try {
-    const upstreamPort = await startRole(children, ['--role', 'upstream'])
-    const upstream = `http://${HOST}:${upstreamPort}`
-    const fixed = { direct: `${upstream}/bench` }
-    if (targets.includes('bare')) {
-      fixed.bare = `http://${HOST}:${await startRole(children, ['--role', 'bare', '--upstream', upstream])}/bench`
+    const up = await startBaseline(['upstream'])
+    children.push(up.child)
+    if (layout !== undefined) pin(up.child.pid, layout.servers)
+    const upstream = `http://${HOST}:${up.port}`
+    const ctx = targets.some((t) => TOKEN_TARGETS.includes(t)) ? await startTokens(children, targets, connections, layout) : undefined
+    if (targets.includes('jwt-first-seen')) {
+      const perRun = roundUp(positive('first-seen-tokens', String(duration * FIRST_SEEN_PER_S)), connections)
+      const warm = warmup > 0 ? roundUp(warmup * FIRST_SEEN_PER_S, connections) : 0
+      const runs = plan.filter((t) => t === 'jwt-first-seen').length
+      // A client may build one request past its last (autocannon), hence a token more per connection.
+      const count = runs * (perRun + warm + 2 * connections) + 1
+      process.stdout.write(`signing ${count} first-seen tokens … `)
+      ctx.firstSeen = { ...firstSeenTokens({ template: ctx.tokens.jwt[0], count, dir: tmp }), next: 1, reused: 0, perRun, warm }
+      process.stdout.write('done\n')
     }
-    const ctx = targets.some((t) => TOKEN_TARGETS.includes(t)) ? await startTokens(children, targets, connections) : undefined
 
     const { default: autocannon } = await import('autocannon')
-    const results = {}
-    for (const target of targets) {
-      const scenario = GATEWAY_SCENARIOS[target]
-      // Gateways run one at a time, so that an idle one never competes for the CPU.
-      const gw = scenario === undefined ? undefined : await startGateway({ name: target, ctx, cli: args.cli, cwd: ROOT, tmp, upstream, logLevel: args['log-level'], cpuProfDir })
-      if (gw !== undefined) children.push(gw.child)
-      try {
-        const url = gw?.url ?? fixed[target]
-        const headers = scenario?.token === undefined ? {} : { authorization: `Bearer ${ctx.tokens[scenario.token][0]}` }
-        await sanityCheck(target, url, headers, gw, ctx)
-        const load = { url, headers, connections }
-        if (scenario?.tokenPerConnection) {
-          // Called once per connection (autocannon's Client); the headers replace `headers`.
-          let next = 0
-          load.setupClient = (client) => client.setHeaders({ authorization: `Bearer ${ctx.tokens[scenario.token][next++ % connections]}` })
-        }
-        if (warmup > 0) await autocannon({ ...load, duration: warmup })
-        process.stdout.write(`${target}: ${duration}s, ${connections} connections … `)
-        const counted = scenario?.introspections !== undefined
-        const before = counted ? await introspectionCount(ctx.server) : 0
-        const r = await autocannon({ ...load, duration })
-        if (counted) r.introspections = (await introspectionCount(ctx.server)) - before
-        results[target] = r
-        process.stdout.write(`${Math.round(r.requests.average)} req/s\n`)
-      } finally {
-        await gw?.stop()
-      }
-    }
-    printReport(results, { duration, connections })
+    const env = { autocannon, upstream, upstreamChild: up.child, ctx, layout, tmp, children, nginx, connections, duration, warmup, cpuProfDir }
+    const runs = {}
+    for (const target of plan) (runs[target] ??= []).push(await measure(target, env))
+    if (ctx?.firstSeen?.reused > 0) console.log(`warning: ${ctx.firstSeen.reused} jwt-first-seen requests reused a token (raise --first-seen-tokens)`)
+    const results = Object.fromEntries(Object.entries(runs).map(([t, rs]) => [t, combineRuns(rs)]))
+    printReport(results, { duration, connections, logLevel: args['log-level'], passes: plan.length / targets.length, layout, rulesSmall: RULES_SMALL, rulesLarge: RULES_LARGE })
   } finally {
     cleanup()
   }
 }
 
-function positive(name) {
-  const n = Number(args[name])
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${args[name]}"`)
+function positive(name, fallback) {
+  const raw = args[name] ?? fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`)
   return n
 }
 
-/** Forks this script in a role and resolves with the port it listens on. */
-async function startRole(children, roleArgs) {
-  const child = fork(SELF, roleArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  children.push(child)
-  const [msg] = await withTimeout(once(child, 'message'), 10_000, `${roleArgs.join(' ')} did not start`)
-  return msg.port
+/** n rounded up to a multiple of step (autocannon spreads an `amount` evenly over connections). */
+function roundUp(n, step) {
+  return Math.max(step, Math.ceil(n / step) * step)
+}
+
+/** Starts the target's server, checks it, warms it up, measures it once and stops it. */
+async function measure(target, env) {
+  const { autocannon, ctx, connections } = env
+  const scenario = GATEWAY_SCENARIOS[target]
+  const server = await startTarget(target, env)
+  try {
+    const headers = scenario?.token === undefined ? {} : { authorization: `Bearer ${scenario.firstSeen ? ctx.firstSeen.tokens[0] : ctx.tokens[scenario.token][0]}` }
+    await sanityCheck(target, server.url, headers, server.gw, ctx)
+    const load = { url: server.url, headers, connections }
+    if (scenario?.tokenPerConnection) {
+      // Called once per connection (autocannon's Client); the headers replace `headers`.
+      let next = 0
+      load.setupClient = (client) => client.setHeaders({ authorization: `Bearer ${ctx.tokens[scenario.token][next++ % connections]}` })
+    }
+    // A fixed number of requests (first-seen tokens) or, by default, a duration.
+    let amounts = { warm: { duration: env.warmup }, measured: { duration: env.duration } }
+    if (scenario?.firstSeen) {
+      // A token per request, never one sent before: a fixed number of requests instead of a duration.
+      const fs = ctx.firstSeen
+      load.requests = [
+        {
+          setupRequest: (req) => {
+            if (fs.next >= fs.tokens.length) fs.reused++
+            req.headers.authorization = `Bearer ${fs.tokens[fs.next++ % fs.tokens.length]}`
+            return req
+          },
+        },
+      ]
+      amounts = { warm: { amount: fs.warm }, measured: { amount: fs.perRun } }
+    }
+    if (env.warmup > 0) await autocannon({ ...load, ...amounts.warm })
+    const how = amounts.measured.amount === undefined ? `${env.duration}s` : `${amounts.measured.amount} requests`
+    process.stdout.write(`${target}: ${how}, ${connections} connections … `)
+    const counted = scenario?.introspections !== undefined
+    const before = counted ? await introspectionCount(ctx.server) : 0
+    const sampler = sampleProcess(server.pid)
+    const r = await autocannon({ ...load, ...amounts.measured })
+    const usage = sampler.stop()
+    const run = {
+      rps: r.requests.total / r.duration,
+      latencyMean: r.latency.average,
+      p99: r.latency.p99,
+      total: r.requests.total,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+      maxRssMiB: usage.maxRssMiB,
+      cpu: usage.cpu,
+      // Requests per CPU-second of the measured process: its speed on one core it had to itself,
+      // however busy the machine (see bench/README.md, "Per core").
+      perCore: usage.cpuS > 0 ? r.requests.total / usage.cpuS : undefined,
+      introspections: counted ? (await introspectionCount(ctx.server)) - before : undefined,
+    }
+    process.stdout.write(`${Math.round(run.rps)} req/s${run.perCore === undefined ? '' : `, ${Math.round(run.perCore)} per CPU-second`}\n`)
+    return run
+  } finally {
+    await server.stop()
+  }
+}
+
+/**
+ * The server a target measures, started and pinned to the proxy's cores: `url` is what
+ * autocannon calls, `pid` the process whose RSS and CPU are sampled (nginx: its worker).
+ */
+async function startTarget(target, env) {
+  const { upstream, layout, children } = env
+  const pinned = (pid) => layout !== undefined && pin(pid, layout.proxy)
+  if (target === 'direct') return { url: `${upstream}/bench/x`, pid: env.upstreamChild.pid, stop: async () => {} }
+  if (target === 'bare') {
+    const bare = await startBaseline(['bare', upstream])
+    children.push(bare.child)
+    pinned(bare.child.pid)
+    return { url: `http://${HOST}:${bare.port}/bench/x`, pid: bare.child.pid, stop: () => stopChild(bare.child) }
+  }
+  if (target === 'nginx') {
+    const [port] = await freePorts(1)
+    const wrap = layout === undefined ? [] : ['taskset', '-c', layout.proxy]
+    const accessLog = ['info', 'debug', 'trace'].includes(args['log-level'])
+    const ngx = await startNginx({ bin: env.nginx, dir: join(env.tmp, `nginx-${port}`), port, upstream, accessLog, wrap })
+    children.push(ngx.child)
+    return { url: `${ngx.url}/bench/x`, pid: firstChild(ngx.child.pid) ?? ngx.child.pid, stop: ngx.stop }
+  }
+  // Gateways run one at a time, so that an idle one never competes for the CPU.
+  const gw = await startGateway({ name: target, ctx: env.ctx, cli: args.cli, cwd: ROOT, tmp: env.tmp, upstream, logLevel: args['log-level'], cpuProfDir: env.cpuProfDir })
+  children.push(gw.child)
+  pinned(gw.child.pid)
+  return { url: gw.url, pid: gw.child.pid, gw, stop: gw.stop }
 }
 
 /**
@@ -199,9 +236,10 @@ async function startRole(children, roleArgs) {
  * selected scenario of that kind needs it. A client_credentials token's subject is its client id:
  * that is the X-User to expect.
  */
-async function startTokens(children, targets, connections) {
+async function startTokens(children, targets, connections, layout) {
   const server = await startTokenServer({ cli: args.cli, cwd: ROOT, env: tokenServerEnv('memory') })
   children.push(server.child)
+  if (layout !== undefined) pin(server.child.pid, layout.servers)
   const tokens = {}
   const subjects = {}
   const scenarios = targets.map((t) => GATEWAY_SCENARIOS[t]).filter((s) => s?.token !== undefined)
@@ -245,68 +283,17 @@ async function sanityCheck(target, url, headers, gw, ctx) {
   if (seen !== subject) throw new Error(`${target}: the upstream saw X-User ${JSON.stringify(seen)}, expected the client id ${JSON.stringify(subject)}`)
   expect(`GET ${url} without a token`, await get(url, {}), 401)
   if (scenario.introspections === undefined) return
+  // The gateway empties its introspection cache once, when its revocation feed first opens; on a
+  // busy machine that can come after the first requests, so a cached scenario gets a second round.
   const n = 3
-  const before = await introspectionCount(ctx.server)
-  for (let i = 0; i < n; i++) expect(`GET ${url} with the token`, await get(url, headers), 200)
-  const calls = (await introspectionCount(ctx.server)) - before
+  const rounds = scenario.introspections === 0 ? 2 : 1
+  let calls
+  for (let round = 0; round < rounds && calls !== n * scenario.introspections; round++) {
+    const before = await introspectionCount(ctx.server)
+    for (let i = 0; i < n; i++) expect(`GET ${url} with the token`, await get(url, headers), 200)
+    calls = (await introspectionCount(ctx.server)) - before
+  }
   if (calls !== n * scenario.introspections) {
     throw new Error(`${target}: ${n} requests caused ${calls} introspection calls, expected ${n * scenario.introspections}`)
   }
-}
-
-function withTimeout(promise, ms, message) {
-  let timer
-  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  )
-}
-
-// ---- report ------------------------------------------------------------------------------
-
-function printReport(results, { duration, connections }) {
-  // autocannon's percentiles are whole milliseconds (p50 is often 0 on loopback); the mean
-  // is fractional, so ratios use mean and p99.
-  const rows = [['target', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'non-2xx', 'errors']]
-  for (const [name, r] of Object.entries(results)) {
-    rows.push([name, Math.round(r.requests.average), r.latency.average.toFixed(2), r.latency.p50, r.latency.p99, r.non2xx, r.errors + r.timeouts].map(String))
-  }
-  console.log(`\n${duration}s per target, ${connections} connections, gateway log level ${args['log-level']}, Node ${process.version}\n`)
-  console.log(table(rows))
-
-  const ratios = [
-    ['gateway', 'direct'],
-    ['gateway', 'bare'],
-    ['bare', 'direct'],
-    ...TOKEN_TARGETS.map((t) => [t, 'bare']),
-  ].filter(([a, b]) => results[a] && results[b])
-  if (ratios.length > 0) {
-    const out = [['ratio', 'throughput', 'mean latency', 'p99 latency']]
-    for (const [a, b] of ratios) {
-      const ra = results[a]
-      const rb = results[b]
-      out.push([`${a}/${b}`, ratio(ra.requests.average, rb.requests.average), ratio(ra.latency.average, rb.latency.average), ratio(ra.latency.p99, rb.latency.p99)])
-    }
-    console.log(`\n${table(out)}`)
-  }
-
-  const counted = Object.entries(results).filter(([, r]) => r.introspections !== undefined)
-  if (counted.length > 0) console.log('')
-  for (const [name, r] of counted) {
-    console.log(`${name}: ${r.introspections} introspection calls for ${r.requests.total} requests (${(r.introspections / Math.max(r.requests.total, 1)).toFixed(2)} per request)`)
-  }
-  if (results['introspection-hit'] && results.bare) {
-    const share = results['introspection-hit'].requests.average / results.bare.requests.average
-    console.log(`\ntarget: introspection-hit/bare throughput >= ${HIT_TARGET.toFixed(2)}x: ${share >= HIT_TARGET ? 'met' : 'NOT met'} (${share.toFixed(2)}x)`)
-  }
-  if (Object.values(results).some((r) => r.non2xx > 0 || r.errors > 0 || r.timeouts > 0)) console.log('\nwarning: some requests failed; the numbers above are not comparable')
-}
-
-function ratio(a, b) {
-  return b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a'
-}
-
-function table(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
 }

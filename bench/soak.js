@@ -3,18 +3,16 @@
 // under steady autocannon load for a long time (default 10 minutes), reporting the gateway
 // process's RSS and open file descriptors at the start, every minute, and at the end. Growth
 // over 10 % means something is kept per request (a leak). Loopback only, bounded in time.
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { startBaseline } from './baselines.js'
 import { startGateway } from './gateway.js'
 import { clientCredentialsToken, registerClient, startTokenServer, tokenServerEnv } from './token-server-process.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const RUN = join(ROOT, 'bench/run.js')
 
 const { values: args } = parseArgs({
   options: {
@@ -51,10 +49,9 @@ async function main() {
   const children = []
   try {
     // The upstream is bench/run.js's, in its own process.
-    const upstreamChild = fork(RUN, ['--role', 'upstream'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    children.push({ kill: () => upstreamChild.kill() })
-    const [msg] = await once(upstreamChild, 'message')
-    const upstream = `http://127.0.0.1:${msg.port}`
+    const up = await startBaseline(['upstream'])
+    children.push({ kill: () => up.child.kill() })
+    const upstream = `http://127.0.0.1:${up.port}`
     const server = await startTokenServer({ cli: args.cli, cwd: ROOT, env: tokenServerEnv('memory') })
     children.push({ kill: () => server.child.kill('SIGTERM') })
     const client = await registerClient(server)
