@@ -4,10 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run, start } from './helpers/cli.js'
 
-// Dozens of CLI processes (~0.3 s of CPU each): on 2 busy cores this file needs more than
-// the suite's 120 s default, though it does nothing slow itself.
-t.setTimeout(300_000)
-
 t.test('version and --help on every verb', async (t) => {
   const v = await run(['version'])
   t.equal(v.code, 0)

@@ -12,8 +12,6 @@ import t from 'tap'
 import { BIN, clean, ROOT } from './helpers/cli.js'
 import { startTokenServer } from './helpers/token-server.js'
 
-t.setTimeout(300_000)
-
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const section = readme.slice(readme.indexOf('## Command line'))
 const block = section.slice(section.indexOf('```sh'), section.indexOf('```\n', section.indexOf('```sh') + 5))

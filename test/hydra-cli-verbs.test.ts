@@ -14,9 +14,6 @@ import { BIN, clean, ROOT, run } from './helpers/cli.js'
 import { selfSignedCert } from './helpers/certs.js'
 import { call, startTokenServer } from './helpers/token-server.js'
 
-// Many CLI processes (~0.3 s of CPU each) on a busy 2-core machine.
-t.setTimeout(300_000)
-
 const s = await startTokenServer()
 t.teardown(() => s.close())
 const ADMIN = ['--endpoint', s.adminUrl]

@@ -7,10 +7,6 @@ import t, { type Test } from 'tap'
 import { clean, run, type Run } from './helpers/cli.js'
 import { startTokenServer } from './helpers/token-server.js'
 
-// Dozens of CLI processes (~0.3 s of CPU each): on 2 busy cores this file needs more than
-// the suite's 120 s default, though it does nothing slow itself.
-t.setTimeout(300_000)
-
 const s = await startTokenServer()
 t.teardown(() => s.close())
 const ADMIN = ['--endpoint', s.adminUrl]

@@ -12,8 +12,6 @@ import { BIN, ROOT } from './helpers/cli.js'
 // need no running server are run verbatim (`npx gatehouse` → the built CLI) in a scratch directory
 // that sees the repository's config/ and rules/, with only the listening ports moved to 0.
 
-t.setTimeout(240_000)
-
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const block = /## Command line\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
 
