@@ -5,6 +5,7 @@ import { readTlsMaterial, tlsEnabled, type TlsConfig } from '../config/tls.js'
 import { ConfigError } from '../errors.js'
 import type { Gateway, GatewayAddresses } from '../gateway/gateway.js'
 import { collect } from './options.js'
+import { processLogger } from './process-logger.js'
 import { onShutdown } from './shutdown.js'
 
 export function serveCommand(): Command {
@@ -15,9 +16,8 @@ export function serveCommand(): Command {
       const config = await loadConfigOrExit(opts.config)
       // Loaded here, not at the top: every other verb starts faster without the gateway's modules.
       const { createGateway } = await import('../gateway/gateway.js')
-      const { createLogger } = await import('../observability/logger.js')
       const { isClusterWorker, joinCluster, superviseWorkers, workerCount } = await import('./cluster.js')
-      const logger = createLogger(config.log)
+      const logger = await processLogger(config.log)
       const workers = workerCount(config.serve.proxy.workers)
       if (workers > 1 && !isClusterWorker()) {
         // Checked here too, so that a broken certificate is one message, not one per worker.

@@ -47,10 +47,13 @@ export function onShutdown(logger: Logger, target: Drainable, delayMs: number): 
         return target.close()
       })
       .then(
-        () => process.exit(0),
+        () => {
+          logger.info('shut down; exiting')
+          exitAfterLogs(logger, 0)
+        },
         (err: unknown) => {
           logger.error({ err }, 'error during shutdown')
-          process.exit(1)
+          exitAfterLogs(logger, 1)
         },
       )
   }
@@ -61,4 +64,13 @@ export function onShutdown(logger: Logger, target: Drainable, delayMs: number): 
   process.on('SIGINT', handler)
   process.on('SIGTERM', handler)
   return begin
+}
+
+/**
+ * Exits once every line logged is written (see observability/log-destination.ts): the request
+ * lines of the last requests in flight are logged only just before this. (The `exit` handler of
+ * cli/process-logger.ts would write them too, but without waiting for a write under way.)
+ */
+function exitAfterLogs(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code))
 }
