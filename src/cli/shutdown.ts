@@ -67,9 +67,9 @@ export function onShutdown(logger: Logger, target: Drainable, delayMs: number): 
 }
 
 /**
- * Exits once every line logged is written (see observability/log-destination.ts): the request
- * lines of the last requests in flight are logged only just before this. (The `exit` handler of
- * cli/process-logger.ts would write them too, but without waiting for a write under way.)
+ * Exits once every line logged is written (observability/log-destination.ts writes once per turn
+ * of the event loop): the request lines of the last requests in flight, and the line above, are
+ * logged in the same turn as the exit.
  */
 function exitAfterLogs(logger: Logger, code: number): void {
   logger.flush(() => process.exit(code))

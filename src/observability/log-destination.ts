@@ -2,41 +2,33 @@ import { pino } from 'pino'
 
 type SonicBoom = ReturnType<typeof pino.destination>
 
-/** A batch this long is handed on at once rather than at the end of the turn (sonic-boom's own write size). */
+/** A batch this long is written at once rather than at the end of the turn (sonic-boom's own write size). */
 const MAX_BATCH = 16 * 1024
-/**
- * How long flush() waits for the writer to catch up. It only runs out when stdout is gone (a
- * broken pipe: sonic-boom then drops what it is given) or stalled; an exit must not hang on that.
- */
-const FLUSH_TIMEOUT_MS = 2000
 
 /**
  * Where JSON log lines go in production: the lines logged during one turn of the event loop are
- * joined and handed to an asynchronous sonic-boom writer once, at the end of the turn.
+ * joined and written with one write call at the end of the turn (setImmediate).
  *
- * Why: under load a turn answers several requests; one write per turn instead of one per line
- * saves a write call, a buffer and sonic-boom's per-line bookkeeping on the request path, and
- * the event loop never waits for stdout (a slow reader costs memory, not latency). A line still
+ * Why batch: under load a turn answers several requests, and a write call (with sonic-boom's
+ * per-line bookkeeping) per line was most of what a request's log line cost. A line still
  * leaves at the end of the turn that logged it, so a quiet gateway's logs are not delayed the
  * way a size threshold (sonic-boom's `minLength`) would delay them.
  *
- * Nothing is lost: flush() calls back once everything logged before it is written (graceful
- * exit, crash), and flushSync() writes what is left from an `exit` handler.
+ * Why the write itself is synchronous (as Node's own process.stdout is for pipes and files on
+ * Linux): no write is ever under way in the thread pool, so what is left can always be written
+ * at exit, in order. With sonic-boom's asynchronous mode, an exit while a write waited on a full
+ * pipe wrote the later lines first (found by test/process-logger.test.ts on a busy machine), and
+ * a crash could only wait or lose lines. The cost is that a log reader that stops reading
+ * stalls the process once the pipe is full, rather than letting it buffer without bound.
  */
 export class BatchedDestination {
   readonly #out: SonicBoom
   #batch = ''
   #scheduled = false
-  /** Bytes handed to #out, and bytes it reports written: equal when nothing is pending. */
-  #handed = 0
-  #written = 0
 
   /** @param fd the file descriptor to write to (1: stdout). */
   constructor(fd: number) {
-    this.#out = pino.destination({ dest: fd, sync: false })
-    this.#out.on('write', (n: number) => {
-      this.#written += n
-    })
+    this.#out = pino.destination({ dest: fd, sync: true })
   }
 
   /** pino's stream interface: one serialised line, newline included. */
@@ -49,36 +41,16 @@ export class BatchedDestination {
     }
   }
 
-  /**
-   * pino's `logger.flush(cb)`: calls back once every line logged so far is written, or after
-   * FLUSH_TIMEOUT_MS when the writer cannot catch up.
-   */
+  /** pino's `logger.flush(cb)`: writes what this turn has logged so far, then calls back. */
   flush(cb: (err?: Error) => void = () => {}): void {
-    this.#send()
-    const target = this.#handed
-    if (this.#written >= target) return cb()
-    const onWrite = (): void => {
-      if (this.#written >= target) done()
-    }
-    const timer = setTimeout(() => done(), FLUSH_TIMEOUT_MS)
-    const done = (): void => {
-      clearTimeout(timer)
-      this.#out.off('write', onWrite)
-      cb()
-    }
-    // Registered after the constructor's counter, so #written is up to date when this runs.
-    this.#out.on('write', onWrite)
+    this.flushSync()
+    cb()
   }
 
-  /**
-   * Writes what is left synchronously, for an `exit` handler (no more turns of the event loop).
-   * A write already under way in the thread pool is not waited for: call flush() first where
-   * the event loop still runs.
-   */
+  /** Writes what this turn has logged so far: for an `exit` handler, where no callback would run. */
   flushSync(): void {
-    this.#send()
     try {
-      this.#out.flushSync()
+      this.#send()
     } catch {
       // stdout closed or destroyed: there is nowhere left to write to.
     }
@@ -91,8 +63,8 @@ export class BatchedDestination {
 
   #send(): void {
     if (this.#batch === '') return
-    this.#handed += Buffer.byteLength(this.#batch)
-    this.#out.write(this.#batch)
+    const batch = this.#batch
     this.#batch = ''
+    this.#out.write(batch)
   }
 }

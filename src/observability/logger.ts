@@ -59,8 +59,8 @@ function censorHeaders(headers: object): object {
  * Creates the process logger (pino). Text format runs pino-pretty as a stream in this thread
  * rather than as a transport worker: a worker thread may not flush before a short CLI run exits,
  * and tests could not hand it their destination stream. JSON to stdout goes through a
- * BatchedDestination (one asynchronous write per turn of the event loop); a long-running process
- * flushes it before it exits (see cli/process-logger.ts).
+ * BatchedDestination (one write per turn of the event loop); a long-running process writes what
+ * is left when it exits (see cli/process-logger.ts).
  * @param destination where lines go (tests pass a stream); defaults to stdout.
  */
 export function createLogger(opts: LoggerSettings, destination?: NodeJS.WritableStream): Logger {
@@ -86,11 +86,7 @@ export function createLogger(opts: LoggerSettings, destination?: NodeJS.Writable
   return pino(options, destination ?? new BatchedDestination(1))
 }
 
-/**
- * Writes the lines not yet written, synchronously: for an `exit` handler, where no callback would
- * run. Where the event loop still runs, `logger.flush(cb)` is the one to use: it also waits for
- * a write under way.
- */
+/** Writes the lines not yet written (this turn's), synchronously: for an `exit` handler, where no callback would run. */
 export function flushLogsSync(logger: Logger): void {
   const stream: unknown = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym]
   if (stream instanceof BatchedDestination) stream.flushSync()
