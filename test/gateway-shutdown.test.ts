@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -88,6 +89,7 @@ t.test('SIGTERM under load: every request started before the signal is answered,
   // Two rounds answered: the connections are established and busy.
   await until(() => results.length >= 32, 'two rounds of answers')
   const exited = exitOf(gw.child)
+  const closed = once(gw.child, 'close')
   // Loops start no request after this point; every one counted was started before the signal.
   signalled = true
   // Each has reached the upstream before the signal: what this test checks is that requests in
@@ -100,6 +102,15 @@ t.test('SIGTERM under load: every request started before the signal is answered,
   t.same(results.filter((r) => r.status !== 200), [], 'none dropped')
   t.same(await exited, { code: 0, signal: null }, 'exit 0')
   t.match(gw.output(), /"msg":"shutting down"/)
+  // The requests in flight at the signal are logged while the gateway closes, just before it
+  // exits: their lines must not be lost with the process. ('close': stdout read to its end.)
+  await closed
+  const requestLines = gw
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{') && (JSON.parse(l) as { msg?: string }).msg === 'request')
+  t.equal(requestLines.length, results.length, 'exactly one request line per request answered')
+  t.match(JSON.parse(gw.output().trimEnd().split('\n').at(-1)!), { msg: 'shut down; exiting' }, 'the line logged just before the exit is there too')
 })
 
 t.test('requests longer than serve.shutdown_grace are cut when it ends; the exit is still clean', async (t) => {

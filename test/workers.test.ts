@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Pool, request } from 'undici'
 import { clean, start } from './helpers/cli.js'
+import { scrape, valueOf } from './helpers/prometheus.js'
 import { startUpstream } from './helpers/servers.js'
 import { exitOf, until } from './helpers/wait.js'
 
@@ -74,6 +75,17 @@ t.test('two workers answer every request, both take a share', async (t) => {
   await until(() => lines().filter((l) => l.msg === 'request').length >= 200, 'a log line for every request')
   const answeredBy = new Set(lines().filter((l) => l.msg === 'request').map((l) => l.pid))
   t.same([...answeredBy].sort(), [...workerPids()].sort(), 'request log lines come from both workers')
+})
+
+t.test('the metrics port (the primary) reports the sum over the workers', async (t) => {
+  const listening = lines().find((l) => l.msg === 'cluster metrics listening')!
+  t.equal(listening.pid, gw.child.pid, 'served by the primary')
+  const s = await scrape(`http://${String(listening.metrics)}`)
+  // The previous test sent 200 requests, answered by both workers (none since).
+  t.equal(valueOf(s, 'gatehouse_requests_total', { service: 'proxy', rule_id: 'old', method: 'GET', status_code: '200' }), 200, 'every request counted once')
+  t.equal(valueOf(s, 'gatehouse_requests_duration_seconds_count', { service: 'proxy', rule_id: 'old' }), 200, 'the histogram too')
+  t.equal(valueOf(s, 'gatehouse_rules_loaded'), 1, 'rules in force: the smallest of the workers, not a sum')
+  t.equal(valueOf(s, 'gatehouse_rule_reloads_total'), 2, 'counters add up: one first load per worker')
 })
 
 t.test('/health/ready answers in every worker', async (t) => {

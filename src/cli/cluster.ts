@@ -1,12 +1,17 @@
 /**
- * `serve.proxy.workers` > 1: node:cluster. The primary only supervises; every worker runs the
- * whole gateway (proxy and API, sharing their ports through the primary), loads and watches the
- * rules itself and answers its own health checks. Metrics and caches are per worker.
+ * `serve.proxy.workers` > 1: node:cluster. The primary supervises and serves the metrics port (the
+ * sum over the workers); every worker runs the rest of the gateway (proxy and API, sharing their
+ * ports through the primary), loads and watches the rules itself and answers its own health
+ * checks. Caches are per worker.
  */
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { Logger } from 'pino'
+import type { GatehouseConfig } from '../config/types.js'
+import { clusterMetricsSource } from '../observability/cluster-metrics.js'
+import { createMetricsHandler } from '../observability/metrics-server.js'
+import { createHttpServer, listen } from '../util/http-server.js'
 import type { BeginShutdown } from './shutdown.js'
 
 /** Worker → primary, once its gateway listens. */
@@ -145,4 +150,19 @@ export function joinCluster(begin: BeginShutdown, addresses: { proxy: AddressInf
 
 function isReady(m: unknown): m is ReadyMessage {
   return typeof m === 'object' && m !== null && (m as { gatehouse?: unknown }).gatehouse === 'ready'
+}
+
+/**
+ * In the primary: serves `serve.prometheus` with the sum over the workers' registries (workers do
+ * not listen on it). Listens before any worker is forked, so a port in use stops `serve` at once.
+ * Resolves with the function that closes it, letting scrapes in flight finish within `graceMs`.
+ */
+export async function serveClusterMetrics(prometheus: GatehouseConfig['serve']['prometheus'], logger: Logger): Promise<(graceMs: number) => Promise<void>> {
+  const served = createHttpServer({ where: 'serve.prometheus', logger }, createMetricsHandler(clusterMetricsSource(), prometheus.metrics_path, logger))
+  const m = await listen(served.server, prometheus.port, prometheus.host)
+  logger.info({ metrics: `${m.address}:${m.port}${prometheus.metrics_path}` }, 'cluster metrics listening')
+  return async (graceMs) => {
+    await served.closeGracefully(graceMs)
+    served.close()
+  }
 }

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander'
 import type { AddressInfo } from 'node:net'
+import { processLogger } from './process-logger.js'
 import { ECHO_HOST, ECHO_PORT } from './quickstart.js'
 import { onShutdown } from './shutdown.js'
 
@@ -17,8 +18,7 @@ export function exampleCommand(): Command {
     .action(async (opts: { host: string; port: number }) => {
       // Loaded here, not at the top: every other verb starts faster without these modules.
       const { createEchoServer } = await import('../example/echo.js')
-      const { createLogger } = await import('../observability/logger.js')
-      const logger = createLogger({ level: 'info', format: 'json' })
+      const logger = await processLogger({ level: 'info', format: 'json' })
       const echo = createEchoServer()
       await new Promise<void>((resolve, reject) => {
         echo.once('error', reject).listen(opts.port, opts.host, () => resolve())

@@ -7,6 +7,7 @@ import { parseDuration } from '../config/duration.js'
 import { loadConfigFor } from '../config/load.js'
 import { TOKEN_SERVER_CONFIG, type TokenServerConfig } from '../token-server/config.js'
 import { collect } from './options.js'
+import { processLogger } from './process-logger.js'
 import { loadConfigOrExit } from './serve.js'
 import { onShutdown, type BeginShutdown } from './shutdown.js'
 import { loadTokenServerConfigOrExit, openStoreOrExit } from './token-server.js'
@@ -33,9 +34,8 @@ export function quickstartCommand(): Command {
       // Loaded here, not at the top: every other verb starts faster without these modules.
       const { createEchoServer } = await import('../example/echo.js')
       const { createGateway } = await import('../gateway/gateway.js')
-      const { createLogger } = await import('../observability/logger.js')
       const { createTokenServer } = await import('../token-server/server.js')
-      const logger = createLogger(config.log)
+      const logger = await processLogger(config.log)
 
       // Each part that has started registers how to stop it, so a failure later (a port in use)
       // stops the earlier parts instead of leaving a half-working process behind.

@@ -5,6 +5,7 @@ import { readTlsMaterial, tlsEnabled, type TlsConfig } from '../config/tls.js'
 import { ConfigError } from '../errors.js'
 import type { Gateway, GatewayAddresses } from '../gateway/gateway.js'
 import { collect } from './options.js'
+import { processLogger } from './process-logger.js'
 import { onShutdown } from './shutdown.js'
 
 export function serveCommand(): Command {
@@ -15,24 +16,31 @@ export function serveCommand(): Command {
       const config = await loadConfigOrExit(opts.config)
       // Loaded here, not at the top: every other verb starts faster without the gateway's modules.
       const { createGateway } = await import('../gateway/gateway.js')
-      const { createLogger } = await import('../observability/logger.js')
-      const { isClusterWorker, joinCluster, superviseWorkers, workerCount } = await import('./cluster.js')
-      const logger = createLogger(config.log)
+      const { isClusterWorker, joinCluster, serveClusterMetrics, superviseWorkers, workerCount } = await import('./cluster.js')
+      const logger = await processLogger(config.log)
       const workers = workerCount(config.serve.proxy.workers)
       if (workers > 1 && !isClusterWorker()) {
         // Checked here too, so that a broken certificate is one message, not one per worker.
         const problems = [tlsProblems(config.serve.proxy.tls, 'serve.proxy.tls'), tlsProblems(config.serve.api.tls, 'serve.api.tls')].flat()
         if (problems.length > 0) exitWithProblems(problems)
+        // A port in use throws, as the single-process gateway's does (before any worker is forked).
+        const closeMetrics = await serveClusterMetrics(config.serve.prometheus, logger)
         // Each worker keeps accepting for the delay itself; the primary's listening socket stays
         // open as long as one of them does.
-        const supervisor = superviseWorkers(workers, logger, parseDuration(config.serve.shutdown_delay) + parseDuration(config.serve.shutdown_grace))
-        onShutdown(logger, { drain() {}, close: () => supervisor.stop() }, 0)
+        const grace = parseDuration(config.serve.shutdown_grace)
+        const supervisor = superviseWorkers(workers, logger, parseDuration(config.serve.shutdown_delay) + grace)
+        // The metrics port last: it reports the workers until they are gone.
+        const close = (): Promise<void> => supervisor.stop().finally(() => closeMetrics(grace))
+        onShutdown(logger, { drain() {}, close }, 0)
         return
       }
       let addresses: GatewayAddresses
       let gateway: Gateway
       try {
-        gateway = createGateway(config, logger)
+        const worker = isClusterWorker()
+        // In a worker the primary serves the metrics port, asking each worker for its registry.
+        gateway = createGateway(config, logger, { serveMetrics: !worker })
+        if (worker) (await import('../observability/cluster-metrics.js')).offerMetricsToPrimary(gateway.metricsRegistry)
         addresses = await gateway.start()
       } catch (err) {
         if (err instanceof ConfigError) exitWithProblems(err.problems)

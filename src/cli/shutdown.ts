@@ -47,10 +47,13 @@ export function onShutdown(logger: Logger, target: Drainable, delayMs: number): 
         return target.close()
       })
       .then(
-        () => process.exit(0),
+        () => {
+          logger.info('shut down; exiting')
+          exitAfterLogs(logger, 0)
+        },
         (err: unknown) => {
           logger.error({ err }, 'error during shutdown')
-          process.exit(1)
+          exitAfterLogs(logger, 1)
         },
       )
   }
@@ -61,4 +64,13 @@ export function onShutdown(logger: Logger, target: Drainable, delayMs: number): 
   process.on('SIGINT', handler)
   process.on('SIGTERM', handler)
   return begin
+}
+
+/**
+ * Exits once every line logged is written (observability/log-destination.ts writes once per turn
+ * of the event loop): the request lines of the last requests in flight, and the line above, are
+ * logged in the same turn as the exit.
+ */
+function exitAfterLogs(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code))
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js'
 import { janitorCommand } from './janitor.js'
 import { migrateCommand } from './migrate.js'
 import { collect } from './options.js'
+import { processLogger } from './process-logger.js'
 import { onShutdown } from './shutdown.js'
 
 /** `gatehouse token-server serve|migrate|janitor`: the Hydra-compatible OAuth2 server. */
@@ -23,9 +24,8 @@ export function tokenServerCommand(): Command {
       .action(async (which: Listen, opts: { config: string[]; dev: boolean }) => {
         const config = loadTokenServerConfigOrExit(opts.config, opts.dev)
         // Loaded here, not at the top: the Hydra-style client verbs start faster without them.
-        const { createLogger } = await import('../observability/logger.js')
         const { createTokenServer, NotMigratedError } = await import('../token-server/server.js')
-        const logger = createLogger(config.log)
+        const logger = await processLogger(config.log)
         const store = await openStoreOrExit(config.dsn, logger)
         const server = createTokenServer(config, store, logger)
         try {

@@ -1,7 +1,7 @@
-import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import { Agent } from 'undici'
 import { SharedResources } from '../pipeline/shared.js'
 import { parseDuration } from '../config/duration.js'
@@ -15,7 +15,7 @@ import { publishedJwks } from '../pipeline/mutate/id-token/signer.js'
 import { createRegistries } from '../pipeline/registries.js'
 import { compileRule, errorStep, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
 import { RuleLoader } from '../rules/loader.js'
-import { createHttpServer } from '../util/http-server.js'
+import { createHttpServer, listen } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
 import { compileCors } from './cors.js'
 import { explain, type ExplainInput, type Explanation } from './explain.js'
@@ -29,8 +29,16 @@ import { createUpgradeHandler } from './upgrade.js'
 export interface GatewayAddresses {
   readonly proxy: AddressInfo
   readonly api: AddressInfo
-  /** The Prometheus endpoint (`serve.prometheus`). */
-  readonly metrics: AddressInfo
+  /** The Prometheus endpoint (`serve.prometheus`); undefined when the cluster primary serves it. */
+  readonly metrics: AddressInfo | undefined
+}
+
+export interface GatewayOptions {
+  /**
+   * Whether this gateway listens on `serve.prometheus` (default true). A cluster worker does
+   * not: the primary serves the sum over the workers (observability/cluster-metrics.ts).
+   */
+  readonly serveMetrics?: boolean
 }
 
 export interface Gateway {
@@ -49,6 +57,8 @@ export interface Gateway {
   readonly loader: RuleLoader<CompiledRule>
   /** Resolves when the overlap analysis of every rule set published so far is done. */
   analysed(): Promise<void>
+  /** The gateway's Prometheus registry (what `serve.prometheus` renders). */
+  readonly metricsRegistry: Registry
 }
 
 /**
@@ -56,7 +66,7 @@ export interface Gateway {
  * rule loader, the upstream pools and the two servers. Throws ConfigError for problems that
  * can be found before anything listens (e.g. an unknown fallback error handler).
  */
-export function createGateway(config: GatehouseConfig, logger: Logger): Gateway {
+export function createGateway(config: GatehouseConfig, logger: Logger, opts: GatewayOptions = {}): Gateway {
   const handlers = new HandlerConfigs(config, createRegistries())
   // Before anything is created: a bad allowed_origins entry is a ConfigError.
   const proxyCors = compileCors(config.serve.proxy.cors, 'serve.proxy.cors', logger)
@@ -157,16 +167,18 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
   const api = apiServer.server
   api.on('clientError', answerClientError)
   const prometheus = config.serve.prometheus
-  const metricsServer = createHttpServer({ where: 'serve.prometheus', logger }, createMetricsHandler(metrics.registry, prometheus.metrics_path, logger))
+  const metricsServer =
+    opts.serveMetrics === false ? undefined : createHttpServer({ where: 'serve.prometheus', logger }, createMetricsHandler(metrics.registry, prometheus.metrics_path, logger))
 
   // close() is idempotent: a failed start() closes, and the caller may close again.
   let closed: Promise<void> | undefined
   let draining = false
-  const servers = [proxyServer, apiServer, metricsServer]
+  const servers = metricsServer === undefined ? [proxyServer, apiServer] : [proxyServer, apiServer, metricsServer]
 
   return {
     loader,
     rules,
+    metricsRegistry: metrics.registry,
     explain: (input) => explain(explainDeps, input),
     analysed: () => analysis.settled(),
     async start() {
@@ -175,11 +187,11 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
         // rules load (an http repository may take a while); the proxy only once they have.
         const a = await listen(api, config.serve.api.port, config.serve.api.host)
         // Metrics before the rules, so a first load that fails is counted and can be scraped.
-        const m = await listen(metricsServer.server, prometheus.port, prometheus.host)
+        const m = metricsServer === undefined ? undefined : await listen(metricsServer.server, prometheus.port, prometheus.host)
         await loader.start()
         const p = await listen(proxy, config.serve.proxy.port, config.serve.proxy.host)
         logger.info(
-          { proxy: `${p.address}:${p.port}`, api: `${a.address}:${a.port}`, metrics: `${m.address}:${m.port}${prometheus.metrics_path}` },
+          { proxy: `${p.address}:${p.port}`, api: `${a.address}:${a.port}`, metrics: m === undefined ? undefined : `${m.address}:${m.port}${prometheus.metrics_path}` },
           'gateway listening',
         )
         return { proxy: p, api: a, metrics: m }
@@ -250,14 +262,4 @@ export function compileFallbackErrors(config: GatehouseConfig, ctx: CompileConte
     .filter((s): s is ErrorStep => s !== undefined)
   if (problems.length > 0) throw new ConfigError('invalid error handler configuration', problems)
   return fallbackErrors
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host === '' ? undefined : host, () => {
-      server.off('error', reject)
-      resolve(server.address() as AddressInfo)
-    })
-  })
 }

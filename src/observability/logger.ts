@@ -1,5 +1,7 @@
 import { pino, type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
+import { BatchedDestination } from './log-destination.js'
+import { isoTime } from './log-time.js'
 
 export type { Logger }
 
@@ -56,13 +58,15 @@ function censorHeaders(headers: object): object {
 /**
  * Creates the process logger (pino). Text format runs pino-pretty as a stream in this thread
  * rather than as a transport worker: a worker thread may not flush before a short CLI run exits,
- * and tests could not hand it their destination stream.
+ * and tests could not hand it their destination stream. JSON to stdout goes through a
+ * BatchedDestination (one write per turn of the event loop); a long-running process writes what
+ * is left when it exits (see cli/process-logger.ts).
  * @param destination where lines go (tests pass a stream); defaults to stdout.
  */
 export function createLogger(opts: LoggerSettings, destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {
     level: opts.level,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime(),
     formatters: { log: redactSecrets },
   }
   if (opts.format === 'text') {
@@ -79,5 +83,11 @@ export function createLogger(opts: LoggerSettings, destination?: NodeJS.Writable
   // Level names ("info") rather than pino's numbers: what Oathkeeper's JSON logs carry, and what
   // log pipelines filter on.
   options.formatters = { ...options.formatters, level: (label) => ({ level: label }) }
-  return destination === undefined ? pino(options) : pino(options, destination)
+  return pino(options, destination ?? new BatchedDestination(1))
+}
+
+/** Writes the lines not yet written (this turn's), synchronously: for an `exit` handler, where no callback would run. */
+export function flushLogsSync(logger: Logger): void {
+  const stream: unknown = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym]
+  if (stream instanceof BatchedDestination) stream.flushSync()
 }

@@ -1,13 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import type { Registry } from 'prom-client'
+
+/** What the metrics port renders: a prom-client Registry, or the cluster primary's aggregate of its workers' registries. */
+export interface MetricsSource {
+  metrics(): Promise<string>
+  readonly contentType: string
+}
 
 /**
  * The request handler of the Prometheus port (`serve.prometheus`): the registry's text at
  * `path` (GET or HEAD), 404 elsewhere, as Oathkeeper's metrics server. A port of its own, so
  * the scrape endpoint can stay inside the cluster while the proxy faces the world.
  */
-export function createMetricsHandler(registry: Registry, path: string, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function createMetricsHandler(registry: MetricsSource, path: string, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const url = req.url ?? '/'
     const q = url.indexOf('?')

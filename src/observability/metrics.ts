@@ -94,10 +94,13 @@ export class GatewayMetrics {
       help: 'Failed loads of an access rule source (unreadable, invalid, or an id used elsewhere)',
       registers,
     })
+    // With workers the primary aggregates (cluster-metrics.ts): the worker with the fewest rules
+    // and the most failing sources are what an alert on these should see, not sums.
     new Gauge({
       name: 'gatehouse_rules_loaded',
       help: 'Access rules in force',
       registers,
+      aggregator: 'min',
       collect() {
         this.set(sources.loadedRules())
       },
@@ -106,6 +109,7 @@ export class GatewayMetrics {
       name: 'gatehouse_rule_sources_failing',
       help: 'Access rule sources whose last load failed (their last good rules stay in force)',
       registers,
+      aggregator: 'max',
       collect() {
         this.set(sources.failingSources())
       },

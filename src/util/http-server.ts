@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { createServer as createHttpServerPlain, type RequestListener, type Server, type ServerOptions } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { basename, dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { readTlsMaterial, tlsEnabled, tlsPaths, type TlsConfig, type TlsMaterial } from '../config/tls.js'
@@ -119,4 +120,15 @@ function watchFiles(paths: readonly string[], onChange: () => void, onError: (er
     clearTimeout(timer)
     for (const w of watchers) w.close()
   }
+}
+
+/** Listens on `port` and `host` ('' for all interfaces); rejects on an error such as EADDRINUSE. */
+export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host === '' ? undefined : host, () => {
+      server.off('error', reject)
+      resolve(server.address() as AddressInfo)
+    })
+  })
 }

@@ -104,7 +104,7 @@ export async function startGateway(
     gateway,
     proxy: `http://127.0.0.1:${addrs.proxy.port}`,
     api: `http://127.0.0.1:${addrs.api.port}`,
-    metrics: `http://127.0.0.1:${addrs.metrics.port}${config.serve.prometheus.metrics_path}`,
+    metrics: `http://127.0.0.1:${addrs.metrics!.port}${config.serve.prometheus.metrics_path}`,
     dir,
     logs: sink.lines,
     async close() {
