@@ -3,8 +3,8 @@ import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { GatehouseError } from '../../../errors.js'
-import { parseJwks, readJwksFileSync, readJwksText, type JwksLocation, type RawJwk } from '../../authn/jwks/document.js'
-import { defaultAlg, isPrivateJwk, keyFitsAlg, publicJwk } from '../../authn/jwks/keys.js'
+import { parseJwks, readJwksFileSync, readJwksText, type JwksLocation, type RawJwk } from '../../jwks/document.js'
+import { defaultAlg, isPrivateJwk, keyFitsAlg, publicJwk } from '../../jwks/keys.js'
 import type { Disposable, SharedResources } from '../../shared.js'
 
 /** Shared-resources key prefix of the signers: the gateway's JWKS endpoint lists them by it. */
