@@ -68,6 +68,25 @@ t.test('a session’s claims are its own: changing them does not change the cach
   t.same(second.session.Extra.scp, ['read'])
   t.same(second.session.Extra.org, { id: 'acme', roles: ['user'] })
   t.equal(second.session.Extra.sub, 'alice')
+
+  // Deeper than the plain walk goes (structuredClone takes over there), and a claim named __proto__.
+  let deep: Record<string, unknown> = { leaf: ['x'] }
+  for (let i = 0; i < 20; i++) deep = { d: deep }
+  const odd = await sign(rsa, { deep, ['__proto__']: { admin: true } })
+  const leafOf = (extra: Record<string, unknown>): string[] => {
+    let v = extra.deep as Record<string, unknown>
+    while (v.d !== undefined) v = v.d as Record<string, unknown>
+    return v.leaf as string[]
+  }
+  const a = await run(authn, odd)
+  t.equal(a.status, 200)
+  t.equal(a.session.Extra.admin, undefined, 'a claim named __proto__ does not become the prototype')
+  t.same(Object.getOwnPropertyDescriptor(a.session.Extra, '__proto__')?.value, { admin: true }, 'it stays a plain member')
+  leafOf(a.session.Extra).push('changed')
+  const b = await run(authn, odd)
+  t.equal(cacheOf(shared).hits, 2)
+  t.same(leafOf(b.session.Extra), ['x'], 'a change 21 levels down stays in its own session')
+  t.equal(b.session.Extra.admin, undefined)
 })
 
 t.test('a token that fails verification is never cached as valid', async (t) => {

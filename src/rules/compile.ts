@@ -122,7 +122,8 @@ function step<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref
   const outcomes = ctx.metrics?.handler(STEP_KIND[kind], def.id) ?? new HandlerOutcomes(STEP_KIND[kind], def.id)
   const resources = new Set<string>()
   try {
-    return { id: def.id, run: ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps)) as Fn, outcomes, resources }
+    const run = ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps)) as Fn
+    return { id: def.id, run, outcomes, resources: kept(resources) }
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${where}: ${err.message}`, err.problems.map((p) => `${where}: ${p}`))
     throw new ConfigError(`${where}: ${(err as Error).message}`)
@@ -133,8 +134,13 @@ function step<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref
 export function errorStep(ctx: CompileContext, ref: HandlerRef, where: string): ErrorStep {
   const { def, config, when } = ctx.handlers.resolve('errors', ref, where)
   const resources = new Set<string>()
-  return { id: def.id, run: ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps)), resources, when: compileWhen(when, where) }
+  const run = ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps))
+  return { id: def.id, run, resources: kept(resources), when: compileWhen(when, where) }
 }
+
+/** Most handlers hold no shared resource: they all point at one empty set rather than a set each. */
+const NO_RESOURCES: ReadonlySet<string> = new Set()
+const kept = (resources: Set<string>): ReadonlySet<string> => (resources.size === 0 ? NO_RESOURCES : resources)
 
 /** The shared resources the rules' handlers (and the global error handlers) hold. */
 export function resourcesIn(rules: Iterable<CompiledRule>, globalErrors: readonly ErrorStep[] = []): Set<string> {

@@ -96,17 +96,28 @@ export function settingsTag(jwksUrls: readonly string[], algorithms: readonly st
 }
 
 /**
- * The session's copy of cached claims: a new top-level object, new arrays, and deep copies of
- * nested objects, so a pipeline step that changes `Extra` changes only its own request's.
+ * The session's copy of cached claims: new objects and arrays all the way down, so a pipeline
+ * step that changes `Extra` changes only its own request's. Claims are JSON values, so a plain
+ * walk does (several times cheaper than structuredClone for the usual few claims, `ext: {}` and
+ * two short lists); past a depth no real token has, structuredClone takes over, so a hostile
+ * nesting cannot exhaust the stack.
  */
 export function copyClaims(claims: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  // Spread first: it defines own properties, so a claim named `__proto__` stays a plain member
+  return copyJson(claims, 0) as Record<string, unknown>
+}
+
+const MAX_WALK_DEPTH = 16
+
+function copyJson(v: unknown, depth: number): unknown {
+  if (typeof v !== 'object' || v === null) return v
+  if (depth === MAX_WALK_DEPTH) return structuredClone(v)
+  if (Array.isArray(v)) return v.map((x) => copyJson(x, depth + 1))
+  // Spread first: it defines own properties, so a member named `__proto__` stays a plain member
   // below, where assigning to it on an empty object would set the prototype instead.
-  const out: Record<string, unknown> = { ...claims }
+  const out: Record<string, unknown> = { ...(v as Record<string, unknown>) }
   for (const k of Object.keys(out)) {
-    const v = out[k]
-    if (typeof v !== 'object' || v === null) continue
-    out[k] = Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null) ? v.slice() : structuredClone(v)
+    const x = out[k]
+    if (typeof x === 'object' && x !== null) out[k] = copyJson(x, depth + 1)
   }
   return out
 }
