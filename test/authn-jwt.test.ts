@@ -1,64 +1,14 @@
 import t from 'tap'
-import { Ajv } from 'ajv'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
-import { pino } from 'pino'
-import { Agent } from 'undici'
-import { ConfigError, GatehouseError } from '../src/errors.js'
-import { authenticators } from '../src/pipeline/authn/index.js'
-import { parseJwksLocation } from '../src/pipeline/authn/jwks/document.js'
-import { JwksSource, jwksSourceKey } from '../src/pipeline/authn/jwks/source.js'
-import { newSession, type PipelineRequest } from '../src/pipeline/session.js'
-import { SharedResources } from '../src/pipeline/shared.js'
-import type { Authenticate } from '../src/pipeline/types.js'
+import { exportJWK, exportSPKI, SignJWT } from 'jose'
+import { ConfigError } from '../src/errors.js'
+import { b64, build, jwks, jwksServer, key, now, run, req, sharedWith, sign } from './helpers/jwt.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
 
-const logger = pino({ level: 'silent' })
-const http = new Agent()
-t.teardown(() => http.close())
-
-interface Key {
-  kid: string
-  alg: string
-  privateKey: CryptoKey
-  publicKey: CryptoKey
-  jwk: JWK
-}
-async function key(kid: string, alg: string): Promise<Key> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
-  return { kid, alg, privateKey, publicKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } }
-}
 const [rsa, ec, rotated, other] = await Promise.all([key('rsa-1', 'RS256'), key('ec-1', 'ES256'), key('rsa-2', 'RS256'), key('rsa-x', 'RS256')])
-const jwks = (...keys: Key[]): { keys: JWK[] } => ({ keys: keys.map((k) => k.jwk) })
-
-const now = (): number => Math.floor(Date.now() / 1000)
-function sign(k: Key, claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({ sub: 'alice', iat: now(), exp: now() + 60, ...claims })
-    .setProtectedHeader({ alg: k.alg, kid: k.kid, ...header })
-    .sign(k.privateKey)
-}
-const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
-
-/** A JWKS server on 127.0.0.1:0 whose answer, status and delay the test changes; counts requests. */
-async function jwksServer(initial: { keys: JWK[] }) {
-  const state = { body: initial as unknown, status: 200, delayMs: 0, fetches: 0 }
-  const server = createServer((_req, res) => {
-    state.fetches++
-    setTimeout(() => {
-      res.writeHead(state.status, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(state.body))
-    }, state.delayMs)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
-  t.teardown(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))))
-  return { url, state }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-jwt-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -67,32 +17,6 @@ writeFileSync(keyFile, JSON.stringify(jwks(rsa, ec)))
 // A set with the private key (e.g. the file an id_token mutator signs with): only its public part is used.
 const privateFile = join(dir, 'private.json')
 writeFileSync(privateFile, JSON.stringify({ keys: [{ ...(await exportJWK(rsa.privateKey)), kid: rsa.kid, key_ops: ['sign'] }] }))
-
-/** Validates (with defaults) and creates, as a rule load does; a fresh SharedResources unless given. */
-function build(config: Record<string, unknown>, shared = new SharedResources()): Authenticate {
-  const def = authenticators().get('jwt')
-  const validate = new Ajv({ useDefaults: true, strict: true, allowUnionTypes: true }).compile(def.schema)
-  const merged = structuredClone(config)
-  if (!validate(merged)) throw new Error(JSON.stringify(validate.errors))
-  t.teardown(() => shared.close())
-  return def.create(merged, { logger, http, shared })
-}
-
-function req(headers: IncomingHttpHeaders = {}, url = 'http://gw.test/api'): PipelineRequest {
-  return { method: 'GET', url: new URL(url), headers, remoteAddress: '127.0.0.1', requestId: 'r' }
-}
-
-/** 200 (with the session), 401/403/503 (with the error) or 'not responsible'. */
-async function run(authn: Authenticate, token: string | undefined, r?: PipelineRequest) {
-  const request = r ?? req(token === undefined ? {} : { authorization: `Bearer ${token}` })
-  const session = newSession(request, [])
-  try {
-    return (await authn(request, session)) ? { status: 200, session } : { status: 'not responsible' as const, session }
-  } catch (err) {
-    if (!(err instanceof GatehouseError)) throw err
-    return { status: err.status, error: err, session }
-  }
-}
 
 const server = await jwksServer(jwks(rsa, ec))
 
@@ -161,12 +85,6 @@ t.test('several jwks_urls: keys are merged; a token without kid finds its key by
   t.equal((await run(authn, await sign(rotated, {}, { kid: undefined }))).status, 200, 'no kid: tries every RS256 key')
 })
 
-/** A source shared the way rules share it, but with a short refresh interval so rotation is testable quickly. */
-function sharedWith(url: string, minRefreshIntervalMs: number): SharedResources {
-  const shared = new SharedResources()
-  shared.get(jwksSourceKey(url), () => new JwksSource(parseJwksLocation(url, 'jwks_urls[0]'), { http, logger, minRefreshIntervalMs }))
-  return shared
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 t.test('rotation: an unknown kid refetches (rate-limited) and picks up the new key', async (t) => {

@@ -7,13 +7,13 @@ import { SharedResources } from '../pipeline/shared.js'
 import { parseDuration } from '../config/duration.js'
 import type { GatehouseConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
-import { GatewayMetrics, type IntrospectionCacheView } from '../observability/metrics.js'
+import { GatewayMetrics } from '../observability/metrics.js'
 import { createMetricsHandler } from '../observability/metrics-server.js'
-import { INTROSPECTION_CACHE_KEY_PREFIX, IntrospectionCache } from '../pipeline/authn/introspection/cache.js'
 import { HandlerConfigs } from '../pipeline/handler-config.js'
-import { publishedJwks } from '../pipeline/mutate/id-token/signer.js'
+import { publishedJwks } from '../pipeline/jwks/published.js'
 import { createRegistries } from '../pipeline/registries.js'
-import { compileRule, errorStep, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
+import type { HandlerHooks, KeyPublisher } from '../pipeline/types.js'
+import { compileRule, errorStep, resourcesIn, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
 import { RuleLoader } from '../rules/loader.js'
 import { createHttpServer, listen } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
@@ -59,6 +59,8 @@ export interface Gateway {
   analysed(): Promise<void>
   /** The gateway's Prometheus registry (what `serve.prometheus` renders). */
   readonly metricsRegistry: Registry
+  /** The keys of the shared resources (caches, key sets…) the handlers in force hold; for tests and debugging. */
+  sharedResources(): string[]
 }
 
 /**
@@ -72,16 +74,23 @@ export function createGateway(config: GatehouseConfig, logger: Logger, opts: Gat
   const proxyCors = compileCors(config.serve.proxy.cors, 'serve.proxy.cors', logger)
   const apiCors = compileCors(config.serve.api.cors, 'serve.api.cors', logger)
   // One client and one set of shared resources for every handler of every rule set: pools and
-  // caches survive rule reloads.
+  // caches survive rule reloads, for as long as a rule uses them.
   const http = new Agent({ keepAliveTimeout: 30_000, connections: 128 })
-  const shared = new SharedResources()
+  const shared = new SharedResources({ logger })
   // Its sources are read when scraped, never before start(): `current` and `loader` exist by then.
   const metrics = new GatewayMetrics({
     loadedRules: () => current.rules.length,
     failingSources: () => loader.status().filter((s) => s.error !== null).length,
-    introspectionCaches: () => introspectionCaches(shared),
   })
-  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared }, metrics }
+  const publishers = new Set<KeyPublisher>()
+  const hooks: HandlerHooks = {
+    introspectionCache: (cache) => metrics.introspectionCache(cache),
+    publishKeys: (source) => {
+      publishers.add(source)
+      return () => publishers.delete(source)
+    },
+  }
+  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared, hooks }, metrics }
   const fallbackErrors = compileFallbackErrors(config, ctx)
 
   const analysis = new RuleAnalysis(logger, config.access_rules.precedence)
@@ -102,6 +111,12 @@ export function createGateway(config: GatehouseConfig, logger: Logger, opts: Gat
       analysis.published(set.rules, set.version)
     },
     onLoadError: () => metrics.ruleSourceFailed(),
+    // What no compiled rule holds any more (a removed rule's JWKS source, introspection cache,
+    // signer…) is dropped: closed after a grace, so requests of the previous set can finish.
+    onRebuilt: () => {
+      const dropped = shared.sweep(resourcesIn(loader.held(), fallbackErrors))
+      if (dropped.length > 0) logger.debug({ resources: dropped }, 'shared resources no rule uses any more dropped')
+    },
     logger,
   })
 
@@ -159,7 +174,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger, opts: Gat
       isReady: () => ready && current.rules.length > 0,
       isDraining: () => draining,
       ruleStatus: () => loader.status().map((s) => ({ ...s, findings: analysis.findingsFor(s.source) })),
-      jwks: () => publishedJwks(shared),
+      jwks: () => publishedJwks(publishers),
       cors: apiCors,
       explain: config.serve.api.explain.enabled ? (input) => explain(explainDeps, input) : undefined,
     }),
@@ -181,6 +196,7 @@ export function createGateway(config: GatehouseConfig, logger: Logger, opts: Gat
     metricsRegistry: metrics.registry,
     explain: (input) => explain(explainDeps, input),
     analysed: () => analysis.settled(),
+    sharedResources: () => shared.keys(),
     async start() {
       try {
         // The API first, so that /health/alive answers and /health/ready says 503 while the
@@ -232,13 +248,6 @@ export function createGateway(config: GatehouseConfig, logger: Logger, opts: Gat
     await upstreams.close()
     await shared.close()
     await http.close()
-  }
-}
-
-/** The introspection caches the rules' handlers created, as the metrics read them. */
-function* introspectionCaches(shared: SharedResources): Iterable<IntrospectionCacheView> {
-  for (const c of shared.list<unknown>(INTROSPECTION_CACHE_KEY_PREFIX)) {
-    if (c instanceof IntrospectionCache) yield { endpoint: c.endpoint, stats: c.stats, entries: c.lru.size }
   }
 }
 

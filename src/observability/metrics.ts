@@ -10,11 +10,20 @@ import {
   type StepKind,
 } from './stats.js'
 
+/** An introspection cache's counters. */
+interface CacheCounts {
+  hits: number
+  misses: number
+  coalesced: number
+  evictions: number
+}
+const COUNTS = ['hits', 'misses', 'coalesced', 'evictions'] as const
+
 /** What the metrics read of one introspection cache at scrape time. */
 export interface IntrospectionCacheView {
   /** The introspection URL without credentials or query: the `endpoint` label. */
   readonly endpoint: string
-  readonly stats: Readonly<{ hits: number; misses: number; coalesced: number; evictions: number }>
+  readonly stats: Readonly<CacheCounts>
   /** Answers held now. */
   readonly entries: number
 }
@@ -25,7 +34,6 @@ export interface MetricSources {
   readonly loadedRules: () => number
   /** Rule sources whose last load failed (they keep their last good rules). */
   readonly failingSources: () => number
-  readonly introspectionCaches: () => Iterable<IntrospectionCacheView>
 }
 
 /** Why an upstream could not answer: the `reason` label of gatehouse_upstream_errors_total. */
@@ -48,6 +56,10 @@ export class GatewayMetrics {
   readonly #upstreamErrors: Counter<'rule_id' | 'reason'>
   readonly #reloads: Counter
   readonly #reloadErrors: Counter
+  /** The introspection caches rules use now (see introspectionCache). */
+  readonly #caches = new Set<IntrospectionCacheView>()
+  /** Per endpoint, the counts of caches no rule uses any more: the counters never go back. */
+  readonly #retired = new Map<string, CacheCounts>()
 
   constructor(sources: MetricSources) {
     const registers = [this.registry]
@@ -81,7 +93,7 @@ export class GatewayMetrics {
         }
       },
     })
-    this.#registerCacheMetrics(sources)
+    this.#registerCacheMetrics()
     this.#upstreamErrors = new Counter({
       name: 'gatehouse_upstream_errors_total',
       help: 'Proxied requests whose upstream could not be reached or did not answer in time',
@@ -168,18 +180,29 @@ export class GatewayMetrics {
   }
 
   /**
-   * The introspection caches' counters, read from their `stats` when scraped. Caches with the
-   * same endpoint (different scopes or headers) are summed: the sum of counters still only grows,
-   * since caches live as long as the gateway.
+   * Counts an introspection cache in the metrics until the returned function is called (when no
+   * rule uses the cache any more); its counts then stay in the totals of its endpoint.
    */
-  #registerCacheMetrics(sources: MetricSources): void {
-    const registers = [this.registry]
-    const perEndpoint = (read: (c: IntrospectionCacheView) => number): Map<string, number> => {
-      const out = new Map<string, number>()
-      for (const c of sources.introspectionCaches()) out.set(c.endpoint, (out.get(c.endpoint) ?? 0) + read(c))
-      return out
+  introspectionCache(cache: IntrospectionCacheView): () => void {
+    this.#caches.add(cache)
+    return () => {
+      if (!this.#caches.delete(cache)) return
+      const sum = this.#retired.get(cache.endpoint) ?? { hits: 0, misses: 0, coalesced: 0, evictions: 0 }
+      for (const k of COUNTS) sum[k] += cache.stats[k]
+      this.#retired.set(cache.endpoint, sum)
     }
-    const counter = (name: string, help: string, read: (c: IntrospectionCacheView) => number): void => {
+  }
+
+  /**
+   * The introspection caches' counters, read from their `stats` when scraped. Caches with the
+   * same endpoint (different scopes or headers) are summed, with those already dropped: the sum
+   * only grows. The entries gauge counts the caches in use.
+   */
+  #registerCacheMetrics(): void {
+    const registers = [this.registry]
+    const caches = this.#caches
+    const retired = this.#retired
+    const counter = (name: string, help: string, key: keyof CacheCounts): void => {
       new Counter({
         name,
         help,
@@ -187,22 +210,27 @@ export class GatewayMetrics {
         registers,
         collect() {
           this.reset()
-          for (const [endpoint, n] of perEndpoint(read)) this.inc({ endpoint }, n)
+          const out = new Map<string, number>()
+          for (const [endpoint, sum] of retired) out.set(endpoint, sum[key])
+          for (const c of caches) out.set(c.endpoint, (out.get(c.endpoint) ?? 0) + c.stats[key])
+          for (const [endpoint, n] of out) this.inc({ endpoint }, n)
         },
       })
     }
-    counter('gatehouse_introspection_cache_hits_total', 'Introspection answers served from the cache', (c) => c.stats.hits)
-    counter('gatehouse_introspection_cache_misses_total', 'Introspection calls made (not cached, not coalesced)', (c) => c.stats.misses)
-    counter('gatehouse_introspection_cache_coalesced_total', 'Requests that waited for an introspection call another request had started', (c) => c.stats.coalesced)
-    counter('gatehouse_introspection_cache_evictions_total', 'Introspection answers dropped because the cache was full (max_cost)', (c) => c.stats.evictions)
+    counter('gatehouse_introspection_cache_hits_total', 'Introspection answers served from the cache', 'hits')
+    counter('gatehouse_introspection_cache_misses_total', 'Introspection calls made (not cached, not coalesced)', 'misses')
+    counter('gatehouse_introspection_cache_coalesced_total', 'Requests that waited for an introspection call another request had started', 'coalesced')
+    counter('gatehouse_introspection_cache_evictions_total', 'Introspection answers dropped because the cache was full (max_cost)', 'evictions')
     new Gauge({
       name: 'gatehouse_introspection_cache_entries',
-      help: 'Introspection answers held',
+      help: 'Introspection answers held, by the caches the rules in force use',
       labelNames: ['endpoint'] as const,
       registers,
       collect() {
         this.reset()
-        for (const [endpoint, n] of perEndpoint((c) => c.entries)) this.set({ endpoint }, n)
+        const out = new Map<string, number>()
+        for (const c of caches) out.set(c.endpoint, (out.get(c.endpoint) ?? 0) + c.entries)
+        for (const [endpoint, n] of out) this.set({ endpoint }, n)
       },
     })
   }

@@ -1,5 +1,7 @@
+import type { JWK } from 'jose'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
+import type { IntrospectionCacheView } from '../observability/metrics.js'
 import type { SharedResources } from './shared.js'
 import type { GatehouseError } from '../errors.js'
 import type { AuthenticationSession, PipelineRequest } from './session.js'
@@ -12,8 +14,27 @@ export interface HandlerDeps {
    * authorizers, hydrators): one keep-alive pool per origin for the whole gateway, closed with it.
    */
   readonly http: Dispatcher
-  /** Per-gateway shared resources (caches, JWKS fetchers), kept across rule reloads. */
+  /** Per-gateway shared resources (caches, JWKS fetchers), kept across rule reloads while a rule uses them. */
   readonly shared: SharedResources
+  /** How handlers show their shared resources to the gateway; absent where nothing is served (rule validation, tests). */
+  readonly hooks?: HandlerHooks
+}
+
+/**
+ * What the gateway offers handlers for their shared resources. Each registration returns the
+ * function that withdraws it: pass it to the `onRelease` of SharedResources.get, so that it ends
+ * when the resource is dropped.
+ */
+export interface HandlerHooks {
+  /** Counts an introspection cache in the `gatehouse_introspection_cache_*` metrics. */
+  introspectionCache(cache: IntrospectionCacheView): () => void
+  /** Publishes a set of public keys at the API's `/.well-known/jwks.json` (id_token signers). */
+  publishKeys(source: KeyPublisher): () => void
+}
+
+/** Something whose public keys the gateway publishes. Rejects when its keys cannot be loaded. */
+export interface KeyPublisher {
+  publicKeys(): Promise<readonly JWK[]>
 }
 
 /**

@@ -11,6 +11,8 @@ import type { HandlerRef, MatchingStrategy, RuleSpec } from './types.js'
 export interface Step<Fn> {
   readonly id: string
   readonly run: Fn
+  /** The keys of the shared resources the handler holds: while it is in force, they are kept. */
+  readonly resources: ReadonlySet<string>
 }
 
 /** An authenticator, authorizer or mutator ready to run, with the counters of its outcomes. */
@@ -118,8 +120,10 @@ export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext)
 function step<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref: HandlerRef, where: string): PipelineStep<Fn> {
   const { def, config } = ctx.handlers.resolve(kind, ref, where)
   const outcomes = ctx.metrics?.handler(STEP_KIND[kind], def.id) ?? new HandlerOutcomes(STEP_KIND[kind], def.id)
+  const resources = new Set<string>()
   try {
-    return { id: def.id, run: def.create(config, ctx.deps) as Fn, outcomes }
+    const run = ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps)) as Fn
+    return { id: def.id, run, outcomes, resources: kept(resources) }
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${where}: ${err.message}`, err.problems.map((p) => `${where}: ${p}`))
     throw new ConfigError(`${where}: ${(err as Error).message}`)
@@ -129,7 +133,29 @@ function step<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref
 /** Compiles an error handler reference (rule-level or global) with its `when`. */
 export function errorStep(ctx: CompileContext, ref: HandlerRef, where: string): ErrorStep {
   const { def, config, when } = ctx.handlers.resolve('errors', ref, where)
-  return { id: def.id, run: def.create(config, ctx.deps), when: compileWhen(when, where) }
+  const resources = new Set<string>()
+  const run = ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps))
+  return { id: def.id, run, resources: kept(resources), when: compileWhen(when, where) }
+}
+
+/** Most handlers hold no shared resource: they all point at one empty set rather than a set each. */
+const NO_RESOURCES: ReadonlySet<string> = new Set()
+const kept = (resources: Set<string>): ReadonlySet<string> => (resources.size === 0 ? NO_RESOURCES : resources)
+
+/** The shared resources the rules' handlers (and the global error handlers) hold. */
+export function resourcesIn(rules: Iterable<CompiledRule>, globalErrors: readonly ErrorStep[] = []): Set<string> {
+  const live = new Set<string>()
+  const add = (step: Step<unknown>): void => {
+    for (const key of step.resources) live.add(key)
+  }
+  for (const r of rules) {
+    r.authenticators.forEach(add)
+    add(r.authorizer)
+    r.mutators.forEach(add)
+    r.errors.forEach(add)
+  }
+  globalErrors.forEach(add)
+  return live
 }
 
 function compileUpstream(spec: RuleSpec, where: string): CompiledUpstream | null {

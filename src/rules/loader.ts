@@ -35,6 +35,11 @@ export interface RuleLoaderOptions<R> {
    * with source '' when a rebuild failed as a whole; for metrics.
    */
   readonly onLoadError?: (source: string, error: string) => void
+  /**
+   * Called after every rebuild, whether it published a set or not: the moment when the compiled
+   * rules the loader holds (see held) are all there is, e.g. to drop what no rule uses any more.
+   */
+  readonly onRebuilt?: () => void
   readonly logger: Logger
   readonly cwd?: string
   /** Watch files and poll http(s) repositories (default true). */
@@ -120,6 +125,16 @@ export class RuleLoader<R extends { readonly id: string }> {
     }))
   }
 
+  /**
+   * Every compiled rule the loader holds: those in force, and those held back (an id taken by
+   * another source) that a later rebuild may take in without compiling them again.
+   */
+  held(): R[] {
+    const out: R[] = []
+    for (const s of this.#states.values()) out.push(...s.rules, ...(s.blocked ?? []))
+    return out
+  }
+
   /** Resolves once no reload is pending or running. */
   async settled(): Promise<void> {
     while (!this.#closed && (this.#timer !== undefined || this.#running !== undefined || this.#pending.size > 0)) {
@@ -160,6 +175,8 @@ export class RuleLoader<R extends { readonly id: string }> {
         this.#opts.onLoadError?.('', err instanceof Error ? err.message : String(err))
         this.#opts.logger.error({ err }, 'access rules reload failed')
       })
+      .then(() => this.#opts.onRebuilt?.())
+      .catch((err: unknown) => this.#opts.logger.error({ err }, 'cleaning up after an access rules reload failed'))
       .finally(() => {
         this.#running = undefined
         if (this.#timer === undefined) this.#kick()

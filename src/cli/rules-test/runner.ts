@@ -85,7 +85,7 @@ export async function runCaseFiles(
 ): Promise<CaseResult[]> {
   const logger = createLogger({ level: 'silent', format: 'json' })
   const handlers = new HandlerConfigs(config, createRegistries())
-  const metrics = new GatewayMetrics({ loadedRules: () => specs.length, failingSources: () => 0, introspectionCaches: () => [] })
+  const metrics = new GatewayMetrics({ loadedRules: () => specs.length, failingSources: () => 0 })
   await checkRules(config, handlers, logger, specs)
   const d: RunDeps = { config, handlers, logger, metrics, specs }
   const results: CaseResult[] = []

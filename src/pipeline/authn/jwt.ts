@@ -1,13 +1,15 @@
-import { decodeProtectedHeader, errors, jwtVerify } from 'jose'
 import { parseDuration } from '../../config/duration.js'
 import { ConfigError, GatehouseError } from '../../errors.js'
 import { SCOPE_STRATEGIES, type ScopeStrategyName } from '../../scope.js'
+import type { AuthenticationSession } from '../session.js'
 import type { AuthenticatorDef } from '../types.js'
-import { normaliseScope, unmetRequirement, type ClaimRequirements } from './jwks/claims.js'
-import { parseJwksLocation, type JwksLocation } from './jwks/document.js'
-import { JWS_ALGORITHMS, type JwsAlgorithm } from './jwks/keys.js'
-import { Keyring } from './jwks/keyring.js'
-import { JwksSource, jwksSourceKey } from './jwks/source.js'
+import { normaliseScope, unmetRequirement, type ClaimRequirements } from './jwt/claims.js'
+import { parseJwksLocation, type JwksLocation } from '../jwks/document.js'
+import { JWS_ALGORITHMS, type JwsAlgorithm } from '../jwks/keys.js'
+import { Keyring } from './jwt/keyring.js'
+import { JwksSource, jwksSourceKey } from './jwt/source.js'
+import { copyClaims, DEFAULT_MAX_TOKENS, settingsTag, verifiedCacheKey, VerifiedTokens, type VerifiedToken } from './jwt/verified-cache.js'
+import { compileVerifier } from './jwt/verify.js'
 import { compileTokenFrom, tokenFromSchema, type TokenFrom } from './token-from.js'
 
 /** Config of the `jwt` authenticator; the keys are Oathkeeper's, so its rule files work unchanged. */
@@ -33,6 +35,20 @@ export interface JwtConfig {
   readonly jwks_max_wait?: string
   /** How long a fetched key set is used before it is fetched again (Go duration). Default `30s`. */
   readonly jwks_ttl?: string
+  /** Beyond Oathkeeper: reuse of verified tokens (see VerifiedTokens). */
+  readonly cache?: JwtCacheConfig
+}
+
+/**
+ * `cache`: a repeated token is not verified again while it is valid (never past its `exp`, not
+ * before its `nbf`, and only while the key that verified it is still published). Audience,
+ * issuer and scope are still checked on every request.
+ */
+export interface JwtCacheConfig {
+  /** Default true. */
+  readonly enabled?: boolean
+  /** Most verified tokens kept (shared by the rules with the same value); the least recently used go first. Default 10000. */
+  readonly max_tokens?: number
 }
 
 const stringList = { type: 'array', items: { type: 'string' } } as const
@@ -48,6 +64,8 @@ const stringList = { type: 'array', items: { type: 'string' } } as const
  *   credentials are genuine, just not sufficient;
  * - no key set could be fetched → 503 (fail closed).
  * On success: Subject = `sub`, Extra = all claims, the scope moved into `Extra.scp` as a list.
+ * A token seen again within its validity is not verified again (`cache`, see VerifiedTokens);
+ * the audience, issuer and scope checks run on every request.
  */
 export const jwt = {
   id: 'jwt',
@@ -65,6 +83,15 @@ export const jwt = {
       token_from: tokenFromSchema,
       jwks_max_wait: { type: 'string', default: '1s' },
       jwks_ttl: { type: 'string', default: '30s' },
+      cache: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          enabled: { type: 'boolean', default: true },
+          max_tokens: { type: 'integer', minimum: 1, default: DEFAULT_MAX_TOKENS },
+        },
+      },
     },
   },
   create(config, deps) {
@@ -110,88 +137,47 @@ export const jwt = {
     }
     const readToken = compileTokenFrom(config.token_from)
 
-    async function verify(token: string): Promise<Record<string, unknown>> {
-      let alg: unknown
-      let kid: unknown
-      try {
-        ;({ alg, kid } = decodeProtectedHeader(token))
-      } catch {
-        throw unauthorized('The JSON Web Token is malformed: its header is not valid base64url-encoded JSON.')
-      }
-      // Checked before any key is looked at: `none` and HS256-with-a-public-key die here (unless HS* is allowed, and then only oct keys fit).
-      if (typeof alg !== 'string' || !allowed.has(alg)) {
-        throw unauthorized(`JSON Web Token used signing method "${String(alg)}" which is not allowed.`)
-      }
-      const keyId = typeof kid === 'string' && kid !== '' ? kid : undefined
-      const { keys, failed } = await keyring.find(keyId, alg)
-      if (keys.length === 0) {
-        if (failed.length > 0) {
-          throw new GatehouseError('GATEHOUSE_ERR_UNAVAILABLE', { reason: `No JSON Web Key Set could be fetched: ${failed.join('; ')}` })
-        }
-        throw unauthorized(
-          keyId === undefined
-            ? `No JSON Web Key for algorithm "${alg}" was found in any of the provided URIs.`
-            : `JSON Web Key ID "${keyId}" for algorithm "${alg}" could not be found in any of the provided URIs.`,
-        )
-      }
-      // Several candidates only without a kid: try each, as a signature made by another key is no verdict on this one.
-      let last: unknown
-      for (const k of keys) {
-        let key: Awaited<ReturnType<typeof k.key>>
-        try {
-          key = await k.key(alg)
-        } catch (err) {
-          last = new UnusableKey(k.kid, err)
-          continue
-        }
-        try {
-          const { payload } = await jwtVerify(token, key, { algorithms: [alg] })
-          // jose checks iat only with maxTokenAge; Oathkeeper (golang-jwt WithIssuedAt) refuses a future
-          // iat. Whole seconds, as jose compares nbf: a token issued this second is never "in the future".
-          if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000)) throw unauthorized('Token used before issued.')
-          return payload as Record<string, unknown>
-        } catch (err) {
-          if (err instanceof GatehouseError) throw err
-          last = err
-          if (err instanceof errors.JOSEError && !(err instanceof errors.JWSSignatureVerificationFailed)) break
-        }
-      }
-      throw fromVerifyError(last)
-    }
+    const verify = compileVerifier(keyring, allowed)
+    const cacheOn = config.cache?.enabled !== false
+    const maxTokens = config.cache?.max_tokens ?? DEFAULT_MAX_TOKENS
+    const cache = cacheOn ? deps.shared.get(verifiedCacheKey(maxTokens), () => new VerifiedTokens(maxTokens)) : undefined
+    const tag = settingsTag(config.jwks_urls, algorithms)
 
-    return async (req, session) => {
-      const token = readToken(req)
-      if (token === '' || !isJwtShaped(token)) return false
-      const claims = await verify(token)
-      const scp = normaliseScope(claims)
-      const unmet = unmetRequirement(claims, scp, requirements)
+    // The rule's own checks, on a fresh verification or a cached one alike.
+    const accept = (token: VerifiedToken, session: AuthenticationSession): true => {
+      const unmet = unmetRequirement(token.claims, token.scp, requirements)
       if (unmet !== undefined) throw new GatehouseError('GATEHOUSE_ERR_FORBIDDEN', { reason: unmet })
+      const claims = copyClaims(token.claims)
       session.Subject = typeof claims.sub === 'string' ? claims.sub : ''
       session.Extra = claims
       return true
     }
+    const verifyAndStore = async (token: string, key: string | undefined): Promise<VerifiedToken> => {
+      const v = await verify(token)
+      const scp = normaliseScope(v.claims)
+      const { exp, nbf, iat } = v.claims
+      const entry: VerifiedToken = { claims: v.claims, scp, exp: seconds(exp), nbf: seconds(nbf), iat: seconds(iat), key: v.key }
+      if (key !== undefined) cache?.set(key, entry, Date.now())
+      return entry
+    }
+
+    return (req, session) => {
+      const token = readToken(req)
+      if (token === '' || !isJwtShaped(token)) return false
+      if (cache === undefined) return verifyAndStore(token, undefined).then((v) => accept(v, session))
+      const key = VerifiedTokens.key(tag, token)
+      // A hit answers synchronously: no signature check, no promise. Only while the key sets are
+      // within jwks_ttl, so that a refetch (which retires removed keys) is never skipped.
+      const hit = keyring.fresh() ? cache.get(key, Date.now()) : undefined
+      if (hit !== undefined) return accept(hit, session)
+      return verifyAndStore(token, key).then((v) => accept(v, session))
+    }
   },
 } satisfies AuthenticatorDef<JwtConfig>
 
-function unauthorized(reason: string): GatehouseError {
-  return new GatehouseError('GATEHOUSE_ERR_UNAUTHORIZED', { reason })
-}
-
-/** Maps what jose (or a key import) threw to a 401 with a reason. */
-function fromVerifyError(err: unknown): GatehouseError {
-  if (err instanceof errors.JWTExpired) return unauthorized('Token is expired.')
-  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'nbf') return unauthorized('Token is not valid yet.')
-  if (err instanceof errors.JWSSignatureVerificationFailed) return unauthorized('Token signature is invalid.')
-  if (err instanceof errors.JOSEError) return unauthorized(`The JSON Web Token is invalid: ${err.message}`)
-  if (err instanceof UnusableKey) return unauthorized(err.message)
-  return new GatehouseError('GATEHOUSE_ERR_INTERNAL', { reason: err instanceof Error ? err.message : String(err), cause: err })
-}
-
-/** A key of the set that cannot be imported (bad key material): the token cannot be verified with it. */
-class UnusableKey extends Error {
-  constructor(kid: string | undefined, cause: unknown) {
-    super(`The JSON Web Key ${kid === undefined ? 'without kid' : `"${kid}"`} cannot be used: ${cause instanceof Error ? cause.message : String(cause)}`)
-  }
+/** A NumericDate claim in seconds; undefined when absent (jose has already refused a non-number). */
+function seconds(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined
 }
 
 /** Exactly three dot-separated parts, as Oathkeeper's check; JWEs (five parts) are not ours. */

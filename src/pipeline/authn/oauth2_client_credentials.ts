@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { parseDuration } from '../../config/duration.js'
 import { ConfigError, GatehouseError } from '../../errors.js'
@@ -117,7 +117,7 @@ export const oauth2ClientCredentials = {
       if (id === undefined || secret === undefined) {
         throw new GatehouseError('GATEHOUSE_ERR_UNAUTHORIZED', { reason: 'Basic credentials are not valid form-encoding' })
       }
-      const key = createHash('sha256').update(`${tokenUrl}\0${scope}\0${id}\0${secret}`).digest('base64url')
+      const key = hash('sha256', `${tokenUrl}\0${scope}\0${id}\0${secret}`, 'base64url')
       if (cacheOn && state.cache.get(key) === true) {
         session.Subject = id
         return true

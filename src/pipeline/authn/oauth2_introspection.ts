@@ -193,7 +193,11 @@ export const oauth2Introspection = {
     // the headers, who asks), shared by every rule with the same ones and kept across reloads.
     const variant = JSON.stringify([endpoint.scopeParam ?? null, endpoint.headers, pre?.identity ?? null])
     const cacheKey = `${INTROSPECTION_CACHE_KEY_PREFIX}${url} ${sha256(variant)} max_cost=${maxCost}`
-    const cache = deps.shared.get(cacheKey, () => new IntrospectionCache(maxCost, metricsEndpoint(url)))
+    const cache = deps.shared.get(cacheKey, (onRelease) => {
+      const made = new IntrospectionCache(maxCost, metricsEndpoint(url))
+      if (deps.hooks !== undefined) onRelease(deps.hooks.introspectionCache(made))
+      return made
+    })
 
     const eventsUrl = config.cache?.revocation_events_url
     if (cacheOn && eventsUrl !== '') {

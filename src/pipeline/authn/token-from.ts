@@ -50,6 +50,8 @@ function first(v: string | string[] | undefined): string {
 
 /** `Bearer <token>` → token; anything else → ''. Splits at the first space, as Go's SplitN(…, 2). */
 function bearer(header: string): string {
+  // The usual spelling first: no lower-cased copy of the scheme per request.
+  if (header.startsWith('Bearer ')) return header.slice(7)
   const space = header.indexOf(' ')
   if (space === -1 || header.slice(0, space).toLowerCase() !== 'bearer') return ''
   return header.slice(space + 1)

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { parseDuration } from '../../config/duration.js'
 import { ConfigError, GatehouseError } from '../../errors.js'
@@ -91,7 +91,7 @@ export const hydrator = {
     }
     const cache = deps.shared.get('mutate/hydrator', () => new LRUCache<string, string>({ maxSize: CACHE_BYTES, sizeCalculation: (v, k) => v.length + k.length }))
     // The key covers the API and its credentials too: two rules' hydrators must not share answers.
-    const keyPrefix = createHash('sha256').update(`${api.href}\0${authorization ?? ''}`).digest('base64url')
+    const keyPrefix = hash('sha256', `${api.href}\0${authorization ?? ''}`, 'base64url')
 
     const fail = (reason: string): GatehouseError => new GatehouseError('GATEHOUSE_ERR_INTERNAL', { reason: `hydrator: ${reason}` })
 
@@ -104,7 +104,7 @@ export const hydrator = {
 
     return async (req, session) => {
       const json = sessionJson(session, req)
-      const key = cacheOn ? `${keyPrefix}:${createHash('sha256').update(json).digest('base64url')}` : ''
+      const key = cacheOn ? `${keyPrefix}:${hash('sha256', json, 'base64url')}` : ''
       const hit = cacheOn ? cache.get(key) : undefined
       if (hit !== undefined) {
         apply(session, parseHydrated(hit) as HydratedSession)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { parseDuration } from '../../config/duration.js'
 import { ConfigError, GatehouseError } from '../../errors.js'
 import { isPlainObject } from '../../util/deep-merge.js'
-import { parseJwksLocation, type JwksLocation } from '../authn/jwks/document.js'
+import { parseJwksLocation, type JwksLocation } from '../jwks/document.js'
 import { compileTemplate, type Template } from '../template.js'
 import type { MutatorDef } from '../types.js'
 import { ID_TOKEN_CACHE_KEY, IdTokenCache } from './id-token/cache.js'
@@ -74,12 +74,16 @@ export const idToken = {
     if (problems.length > 0 || location === undefined) throw new ConfigError(problems[0] ?? 'invalid id_token config', problems)
 
     const loc = location
-    const signer = deps.shared.get(`${ID_TOKEN_SIGNER_PREFIX}${loc.url}`, () => {
+    const signer = deps.shared.get(`${ID_TOKEN_SIGNER_PREFIX}${loc.url}`, (onRelease) => {
+      let opened: IdTokenSigner
       try {
-        return IdTokenSigner.open(loc, deps)
+        opened = IdTokenSigner.open(loc, deps)
       } catch (err) {
         throw new ConfigError(`jwks_url: ${loc.url}: ${(err as Error).message}`)
       }
+      // Its public keys are served at the API's /.well-known/jwks.json while a rule signs with it.
+      if (deps.hooks !== undefined) onRelease(deps.hooks.publishKeys(opened))
+      return opened
     })
     const cache = deps.shared.get(ID_TOKEN_CACHE_KEY, () => new IdTokenCache())
     const issuer = config.issuer_url

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { IntrospectionAnswer } from './answer.js'
 
@@ -18,10 +18,7 @@ export interface CachedAnswer {
   readonly signature: string
 }
 
-/**
- * Shared-resource keys of the caches start with this (see oauth2_introspection.ts); the gateway's
- * metrics list them by it.
- */
+/** Shared-resource keys of the caches start with this (see oauth2_introspection.ts). */
 export const INTROSPECTION_CACHE_KEY_PREFIX = 'authn/oauth2_introspection '
 
 /** Counters for metrics. Mutable numbers on purpose: the hot path only increments them. */
@@ -73,6 +70,9 @@ export class IntrospectionCache {
   ) {
     this.lru = new LRUCache<string, CachedAnswer>({
       max: maxEntries,
+      // Read the clock on each lookup: the default (1 ms) caches it and arms a timer to reset it,
+      // a setTimeout per millisecond under load, and late on a busy event loop.
+      ttlResolution: 0,
       dispose: (v, k, reason) => {
         if (reason === 'evict') this.stats.evictions++
         unindex(this.#bySignature, v.signature, k)
@@ -81,10 +81,16 @@ export class IntrospectionCache {
     })
   }
 
+  /** Answers held now (what the metrics' entries gauge shows). */
+  get entries(): number {
+    return this.lru.size
+  }
+
   /** The cache key of a token: base64url SHA-256, plus whatever else varies per request. */
   static key(token: string, variant = ''): string {
-    const hash = createHash('sha256').update(token).digest('base64url')
-    return variant === '' ? hash : `${hash}|${variant}`
+    // crypto.hash: one call, no Hash object per request (a third of createHash's cost; Node ≥ 20.12).
+    const digest = hash('sha256', token, 'base64url')
+    return variant === '' ? digest : `${digest}|${variant}`
   }
 
   /**
@@ -186,7 +192,7 @@ export class IntrospectionCache {
 
 /** The token server's name for a token: hex SHA-256 of the part after the last '.'. */
 export function signatureHash(token: string): string {
-  return createHash('sha256').update(token.slice(token.lastIndexOf('.') + 1)).digest('hex')
+  return hash('sha256', token.slice(token.lastIndexOf('.') + 1), 'hex')
 }
 
 function index(map: Map<string, Set<string>>, id: string, key: string): void {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { parseDuration } from '../../../config/duration.js'
 import { ConfigError } from '../../../errors.js'
 import type { HandlerDeps } from '../../types.js'
@@ -91,5 +91,5 @@ export function duration(value: string, option: string): number {
 }
 
 export function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('base64url')
+  return hash('sha256', s, 'base64url')
 }

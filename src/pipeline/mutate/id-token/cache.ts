@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 
 /** Shared-resources key of the one token cache of a gateway (not under the signer prefix). */
@@ -38,7 +38,7 @@ export class IdTokenCache {
    */
   get(id: TokenIdentity, sign: (nowMs: number, exp: number) => Promise<string>): Promise<string> {
     // Hashed: the key stays small whatever the claims' size, and holds no claim values.
-    const key = createHash('sha256').update(JSON.stringify([id.issuer, id.jwksUrl, id.ttlMs, id.claims, id.subject])).digest('base64url')
+    const key = hash('sha256', JSON.stringify([id.issuer, id.jwksUrl, id.ttlMs, id.claims, id.subject]), 'base64url')
     const now = Date.now()
     const margin = id.ttlMs / 10
     const hit = this.#lru.get(key)

@@ -3,11 +3,11 @@ import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { GatehouseError } from '../../../errors.js'
-import { parseJwks, readJwksFileSync, readJwksText, type JwksLocation, type RawJwk } from '../../authn/jwks/document.js'
-import { defaultAlg, isPrivateJwk, keyFitsAlg, publicJwk } from '../../authn/jwks/keys.js'
-import type { Disposable, SharedResources } from '../../shared.js'
+import { parseJwks, readJwksFileSync, readJwksText, type JwksLocation, type RawJwk } from '../../jwks/document.js'
+import { defaultAlg, isPrivateJwk, keyFitsAlg, publicJwk } from '../../jwks/keys.js'
+import type { Disposable } from '../../shared.js'
 
-/** Shared-resources key prefix of the signers: the gateway's JWKS endpoint lists them by it. */
+/** Shared-resources key prefix of the signers (one per key set URL). */
 export const ID_TOKEN_SIGNER_PREFIX = 'id_token:jwks:'
 
 /** The key set is read again this often, so a rotated key file (or URL) is picked up without a restart. */
@@ -134,28 +134,4 @@ export class IdTokenSigner implements Disposable {
       reason: `id_token: the signing keys at ${this.location.url} could not be loaded: ${this.#error ?? 'unknown error'}`,
     })
   }
-}
-
-/**
- * The gateway's `/.well-known/jwks.json`: the public keys of every id_token signer (duplicates
- * removed), as Oathkeeper serves them. Signers whose set cannot be loaded are left out; when there
- * are signers and none can be loaded, this rejects (the API answers 500, as Oathkeeper does).
- */
-export async function publishedJwks(shared: SharedResources): Promise<{ keys: JWK[] }> {
-  const signers = shared.list<IdTokenSigner>(ID_TOKEN_SIGNER_PREFIX)
-  const results = await Promise.allSettled(signers.map((s) => s.publicKeys()))
-  const keys: JWK[] = []
-  const seen = new Set<string>()
-  for (const r of results) {
-    if (r.status !== 'fulfilled') continue
-    for (const k of r.value) {
-      const text = JSON.stringify(k)
-      if (seen.has(text)) continue
-      seen.add(text)
-      keys.push(k)
-    }
-  }
-  const first = results[0]
-  if (first !== undefined && first.status === 'rejected' && results.every((r) => r.status === 'rejected')) throw first.reason
-  return { keys }
 }

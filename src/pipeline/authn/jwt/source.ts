@@ -2,10 +2,10 @@ import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import type { Disposable } from '../../shared.js'
-import { parseJwks, readJwksText, type JwksLocation } from './document.js'
-import { KeySet } from './keys.js'
+import { parseJwks, readJwksText, type JwksLocation } from '../../jwks/document.js'
+import { KeySet } from '../../jwks/keys.js'
 
-/** The shared-resources key of the source for a key set URL: one source per URL per gateway. */
+/** The shared-resources key of the source for a key set URL: one source per URL per gateway (while a rule names it). */
 export function jwksSourceKey(url: string): string {
   return `jwt:jwks:${url}`
 }
@@ -27,7 +27,7 @@ const FETCH_TIMEOUT_MS = 10_000
 
 /**
  * One key set URL's keys, fetched and cached for all rules that name the URL (and kept across
- * rule reloads, so a reload does not refetch). Why not jose's createRemoteJWKSet: it caches one
+ * rule reloads while a rule names it, so a reload does not refetch). Why not jose's createRemoteJWKSet: it caches one
  * URL per verifier function (so not shared across rules), has no file:// support, and its
  * "cooldown" is a single setting, where Oathkeeper's config separates the cache TTL (per rule)
  * from how long a request may wait for a fetch.
@@ -99,8 +99,10 @@ export class JwksSource implements Disposable {
     return this.#error === undefined ? this.#set : undefined
   }
 
+  /** Stops fetching and retires the keys: tokens they verified are checked again by whoever still asks. */
   dispose(): void {
     this.#abort.abort()
+    this.#set?.retire()
   }
 
   /** The running fetch, a new one, or undefined when the last one started less than `spacingMs` ago. */
@@ -121,7 +123,12 @@ export class JwksSource implements Disposable {
   async #load(): Promise<void> {
     try {
       const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)])
-      const set = new KeySet(parseJwks(await readJwksText(this.location, this.#http, signal)))
+      // Keys the new set still publishes are carried over (what they verified stays valid); the others are retired.
+      const set = new KeySet(parseJwks(await readJwksText(this.location, this.#http, signal)), this.#set)
+      if (this.#abort.signal.aborted) {
+        set.retire()
+        return
+      }
       this.#set = set
       this.#fetchedAt = performance.now()
       this.#error = undefined

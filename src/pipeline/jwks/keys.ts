@@ -55,11 +55,21 @@ export function isPrivateJwk(jwk: RawJwk): boolean {
 export class VerificationKey {
   readonly #jwk: JWK
   readonly #imported = new Map<string, Promise<CryptoKey | Uint8Array>>()
+  /**
+   * Set once a refetched set no longer holds this key (or its source was dropped): what it
+   * verified must not be trusted any more (the jwt authenticator's verified-token cache asks).
+   */
+  retired = false
 
   constructor(readonly raw: RawJwk) {
     // Verification needs only the public part, even when the set holds private keys (e.g. the
     // same file an id_token mutator signs with); an HMAC key is its own verification key.
     this.#jwk = raw.kty === 'oct' ? stripOps(raw) : (publicJwk(raw) as JWK)
+  }
+
+  /** The key's members as published, in a canonical text: equal for the same key in a refetched set. */
+  get fingerprint(): string {
+    return canonicalJson(this.raw)
   }
 
   get kid(): string | undefined {
@@ -93,8 +103,21 @@ export class KeySet {
   readonly #all: readonly VerificationKey[]
   readonly #byKid = new Map<string, VerificationKey[]>()
 
-  constructor(jwks: readonly RawJwk[]) {
-    this.#all = jwks.map((k) => new VerificationKey(k))
+  /**
+   * @param previous the set this one replaces: a key published in both (same JWK members) is
+   * carried over, keeping its imported key and what it verified; the keys it lost are retired.
+   */
+  constructor(jwks: readonly RawJwk[], previous?: KeySet) {
+    const kept = new Map<string, VerificationKey>()
+    if (previous !== undefined) for (const k of previous.#all) kept.set(k.fingerprint, k)
+    this.#all = jwks.map((raw) => {
+      const k = new VerificationKey(raw)
+      const same = kept.get(k.fingerprint)
+      if (same === undefined) return k
+      kept.delete(k.fingerprint)
+      return same
+    })
+    for (const gone of kept.values()) gone.retired = true
     for (const k of this.#all) {
       const kid = k.kid
       if (kid === undefined) continue
@@ -108,9 +131,24 @@ export class KeySet {
     return this.#all.length
   }
 
+  /** Retires every key: the set is no longer used (its source was dropped). */
+  retire(): void {
+    for (const k of this.#all) k.retired = true
+  }
+
   /** Keys that may verify a token signed with `alg`: by kid when the token names one, else every fitting key. */
   candidates(kid: string | undefined, alg: string): VerificationKey[] {
     const pool = kid === undefined ? this.#all : (this.#byKid.get(kid) ?? [])
     return pool.filter((k) => k.usableFor(alg))
   }
+}
+
+/** JSON with object keys sorted, so that the same JWK published with its members reordered compares equal. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`
+  }
+  return JSON.stringify(v) ?? 'null'
 }

@@ -8,8 +8,8 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request, type Dispatcher } from 'undici'
-import { ConfigError } from '../../../errors.js'
-import { isPlainObject } from '../../../util/deep-merge.js'
+import { ConfigError } from '../../errors.js'
+import { isPlainObject } from '../../util/deep-merge.js'
 
 /**
  * A key set larger than this is refused. Real ones are a few KB; the bound keeps a misbehaving

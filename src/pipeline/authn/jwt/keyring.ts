@@ -1,4 +1,4 @@
-import type { KeySet, VerificationKey } from './keys.js'
+import type { KeySet, VerificationKey } from '../../jwks/keys.js'
 import type { JwksSource } from './source.js'
 
 /** Keys found for a token, and the sources that could not give keys (for a 503 rather than a 401). */
@@ -18,6 +18,15 @@ export class Keyring {
     private readonly ttlMs: number,
     private readonly maxWaitMs: number,
   ) {}
+
+  /**
+   * True when every set is younger than this rule's `jwks_ttl`. A verified token is reused only
+   * then: otherwise the full check runs, which refetches the sets and so notices a removed key.
+   */
+  fresh(): boolean {
+    for (const s of this.sources) if (s.fresh(this.ttlMs) === undefined) return false
+    return true
+  }
 
   /**
    * Keys that may verify a token with this kid (or none) and alg. When no key fits, the sets
