@@ -11,6 +11,8 @@ export interface IssueRequest {
   readonly audience: readonly string[]
   readonly lifespanSeconds: number
   readonly strategy: TokenStrategy
+  /** The grant the token belongs to; a new one (a grant of its own) when absent, as for client credentials. */
+  readonly grantId?: string
 }
 
 export interface AccessTokensDeps {
@@ -42,6 +44,8 @@ export class AccessTokens {
     }
     const record: TokenRecord = {
       signature_hash: signatureHash,
+      grant_id: r.grantId ?? randomUUID(),
+      token_use: 'access_token',
       client_id: r.clientId,
       subject: r.subject,
       scope: r.scope,
