@@ -8,6 +8,7 @@ import { createRouter } from '../src/token-server/http/router.js'
 import { OAuthError } from '../src/token-server/oauth-error.js'
 import { discoveryEndpoint } from '../src/token-server/public/discovery.js'
 import { tokenEndpoint } from '../src/token-server/public/token.js'
+import { newGrantId } from '../src/token-server/tokens/grant-id.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
 
 /** A stand-in for a grant still to be built: answers with what it read, and counts its runs. */
@@ -78,4 +79,13 @@ t.test('the token endpoint runs whatever grant the registry holds, after its che
 
   const discovery = await call('GET', `${s.url}/.well-known/openid-configuration`)
   t.same(discovery.body.grant_types_supported, ['client_credentials', 'refresh_token'], 'discovery lists the registry')
+})
+
+t.test('grant ids are UUIDv7: unique, and in time order (appended to the grant_id index, not scattered)', async (t) => {
+  const at = Date.UTC(2026, 0, 1)
+  const ids = [newGrantId(at), newGrantId(at + 1), newGrantId(at + 60_000), newGrantId(at + 86_400_000)]
+  for (const id of ids) t.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  t.same([...ids].sort(), ids, 'later ids sort after earlier ones')
+  t.equal(ids[0]!.slice(0, 13).replace('-', ''), at.toString(16).padStart(12, '0'), 'the first 48 bits are the milliseconds')
+  t.equal(new Set(Array.from({ length: 1000 }, () => newGrantId(at))).size, 1000, 'unique within one millisecond')
 })

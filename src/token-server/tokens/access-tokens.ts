@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
 import { ACCESS_TOKEN_SET, type KeyManager, type SigningAlgorithm } from '../keys.js'
 import type { Store, TokenRecord, TokenStrategy } from '../store/types.js'
+import { newGrantId } from './grant-id.js'
 import { hashSignature, type OpaqueTokens } from './opaque.js'
 
 export interface IssueRequest {
@@ -44,7 +45,7 @@ export class AccessTokens {
     }
     const record: TokenRecord = {
       signature_hash: signatureHash,
-      grant_id: r.grantId ?? randomUUID(),
+      grant_id: r.grantId ?? newGrantId(),
       token_use: 'access_token',
       client_id: r.clientId,
       subject: r.subject,
