@@ -12,6 +12,8 @@ import type { Store, TokenRecord } from '../src/token-server/store/types.js'
 
 const token = (hash: string, expiresAt: number): TokenRecord => ({
   signature_hash: hash,
+  grant_id: hash,
+  token_use: 'access_token',
   client_id: 'c',
   subject: 'c',
   scope: [],

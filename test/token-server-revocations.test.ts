@@ -33,6 +33,25 @@ forEachStore(t, 'revocation events: revoke, delete tokens, delete client and sec
   t.same(JSON.parse((await feed.next((e) => e.event === 'revoked')).data), { type: 'client', client_id: 'svc' })
 })
 
+forEachStore(t, '/oauth2/revoke revokes the whole grant of the token, and announces each of its tokens', async (t, s, store) => {
+  const token = await issue(s)
+  const record = (await store.getToken(sigHash(token)))!
+  t.equal(record.token_use, 'access_token')
+  t.match(record.grant_id, /^[0-9a-f-]{36}$/, 'a client-credentials token is a grant of its own')
+  const second = await issue(s)
+  t.not((await store.getToken(sigHash(second)))!.grant_id, record.grant_id, 'each token request is its own grant')
+  // A refresh token of the same grant, as the refresh grant will store it.
+  await store.insertToken({ ...record, signature_hash: 'refresh-of-the-grant', token_use: 'refresh_token' })
+  const feed = await openSse(`${s.adminUrl}/admin/revocations/events`)
+  t.teardown(feed.close)
+  await feed.next((e) => e.event === 'ready')
+  t.equal((await call('POST', `${s.publicUrl}/oauth2/revoke`, { form: { token }, headers: basic('svc', 'secret-svc') })).status, 200)
+  t.equal(await store.getToken('refresh-of-the-grant'), undefined, 'the refresh token went with the access token')
+  t.ok(await store.getToken(sigHash(second)), 'another grant of the same client stays')
+  const announced = [await feed.next((e) => e.event === 'revoked'), await feed.next((e) => e.event === 'revoked')]
+  t.same(announced.map((e) => JSON.parse(e.data).signature_hash).sort(), [sigHash(token), 'refresh-of-the-grant'].sort())
+})
+
 t.test('resume: Last-Event-ID replays what was missed; an unknown cursor gets reset', async (t) => {
   const s = await startTokenServer()
   t.teardown(() => s.close())

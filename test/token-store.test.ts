@@ -29,6 +29,8 @@ function client(id: string, over: Partial<ClientRecord> = {}): ClientRecord {
 function token(hash: string, over: Partial<TokenRecord> = {}): TokenRecord {
   return {
     signature_hash: hash,
+    grant_id: `grant-of-${hash}`,
+    token_use: 'access_token',
     client_id: 'svc',
     subject: 'svc',
     scope: ['read', 'write'],

@@ -58,7 +58,7 @@ export class TokenServerMetrics {
 /** Store methods that are timed (everything but the lifecycle calls). */
 const TIMED: ReadonlySet<string> = new Set([
   'createClient', 'getClient', 'listClients', 'updateClient', 'deleteClient', 'insertToken', 'getToken',
-  'deleteToken', 'deleteTokensOfClient', 'purgeExpiredTokens', 'insertKey', 'listKeys', 'deleteKeys', 'ping',
+  'deleteToken', 'revokeByGrantId', 'deleteTokensOfClient', 'purgeExpiredTokens', 'insertKey', 'listKeys', 'deleteKeys', 'ping',
 ])
 
 /**

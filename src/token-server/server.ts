@@ -11,6 +11,7 @@ import { listenerTls, type TokenServerConfig } from './config.js'
 import type { TokenServerContext } from './context.js'
 import { createHttpServer, type HttpServer } from '../util/http-server.js'
 import { isLoopback, requireApiKey } from './admin-auth.js'
+import { GRANTS } from './grants/index.js'
 import { createHasher } from './hash.js'
 import { healthRoutes } from './health.js'
 import { createRouter, type Route } from './http/router.js'
@@ -100,11 +101,11 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
   const isDraining = (): boolean => draining
 
   const publicRoutes: Route[] = [
-    { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context) },
+    { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context, GRANTS) },
     { method: 'POST', path: '/oauth2/revoke', handler: revokeEndpoint(context) },
-    { method: 'GET', path: '/.well-known/openid-configuration', handler: discoveryEndpoint(context) },
+    { method: 'GET', path: '/.well-known/openid-configuration', handler: discoveryEndpoint(context, GRANTS) },
     // RFC 8414's name for the same document, which Hydra serves there too.
-    { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: discoveryEndpoint(context) },
+    { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: discoveryEndpoint(context, GRANTS) },
     { method: 'GET', path: '/.well-known/jwks.json', handler: jwksEndpoint(context) },
     ...healthRoutes(context, isDraining),
   ]

@@ -13,6 +13,8 @@ for (let i = 0; ; ) {
     burst.map(async (hash) => {
       await store.insertToken({
         signature_hash: hash,
+        grant_id: hash,
+        token_use: 'access_token',
         client_id: 'svc',
         subject: 'svc',
         scope: [],

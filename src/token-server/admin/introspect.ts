@@ -34,7 +34,7 @@ export function introspectEndpoint(ctx: TokenServerContext) {
       aud: record.audience,
       iss: ctx.issuer,
       token_type: 'Bearer',
-      token_use: 'access_token',
+      token_use: record.token_use,
     }
     if (Object.keys(record.ext).length > 0) body.ext = record.ext
     sendJson(res, 200, body)

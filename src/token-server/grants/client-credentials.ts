@@ -12,6 +12,8 @@ import type { Grant } from './types.js'
  */
 export const clientCredentials: Grant = {
   grantType: 'client_credentials',
+  parameters: new Set(['scope', 'audience']),
+  repeatable: new Set(['audience']),
   async handle(ctx, client, form) {
     if (client.secret_hash === null) {
       throw new OAuthError(400, 'invalid_grant', 'The client is public and thus not allowed to use grant type client_credentials.')

@@ -9,9 +9,20 @@ export interface TokenResponse {
   readonly token_type: 'bearer'
 }
 
-/** One grant type: a small module registered by its `grant_type` value. */
+/**
+ * One grant type, as node-oidc-provider shapes it: a small module registered by its
+ * `grant_type` value (grants/index.ts). The token endpoint authenticates the client and checks
+ * the client may use this grant type before `handle` runs.
+ */
 export interface Grant {
   readonly grantType: string
-  /** Runs after the client is authenticated and allowed this grant type. */
+  /**
+   * The form parameters this grant reads, beyond `grant_type` and client authentication. Each
+   * may appear once (RFC 6749 §3.2) unless it is also in `repeatable`; the token endpoint
+   * refuses a repeated one before the grant runs.
+   */
+  readonly parameters: ReadonlySet<string>
+  /** Parameters that may repeat (Hydra's `audience`). */
+  readonly repeatable: ReadonlySet<string>
   handle(ctx: TokenServerContext, client: ClientRecord, form: URLSearchParams): Promise<TokenResponse>
 }

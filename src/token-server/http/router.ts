@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import { invalidRequest, methodNotAllowed, notFound, OAuthError, serverError, unavailable } from '../oauth-error.js'
-import { StoreUnavailableError } from '../store/types.js'
-import { sendJson } from './io.js'
+import { invalidRequest, methodNotAllowed, notFound, type OAuthError } from '../oauth-error.js'
+import { renderJsonError, toOAuthError, type ErrorRenderer } from './errors.js'
 
 /** What a route handler gets: the request, the response, path parameters and the query. */
 export interface RouteContext {
@@ -21,24 +20,31 @@ export interface Route {
   readonly method: string
   readonly path: string
   readonly handler: RouteHandler
+  /** How this route answers the errors it throws; JSON (renderJsonError) when absent. */
+  readonly renderError?: ErrorRenderer
+}
+
+interface Endpoint {
+  readonly handler: RouteHandler
+  readonly renderError: ErrorRenderer
 }
 
 interface CompiledRoute {
   readonly path: string
   readonly re: RegExp
   readonly names: readonly string[]
-  readonly methods: Map<string, RouteHandler>
+  readonly methods: Map<string, Endpoint>
 }
 
-/**
- * A tiny router for the token server's two APIs: routes are compiled once; a request runs one
- * regex per route shape (a dozen at most). Errors thrown by handlers become Hydra-shaped JSON:
- * OAuthError as is, a store outage as 503, anything else as a logged 500 without details.
- */
 /** Called once per answered request with the route's pattern (not the raw path: bounded label values). */
 export type ObserveRequest = (route: string, status: number) => void
 
 /**
+ * A tiny router for the token server's two APIs: routes are compiled once; a request runs one
+ * regex per route shape (a dozen at most). Errors thrown by a handler become an OAuthError
+ * (toOAuthError: no stack trace or internal message leaks) rendered by that route's renderer;
+ * errors found before a route is chosen (404, 405) are JSON.
+ *
  * `prefix` (the admin API's `/admin`): a path that does not start with it is served as if it did,
  * as Hydra 2.x's admin port does (`POST /clients` is `POST /admin/clients`), so scripts written
  * for Hydra 1.x, which had no prefix, keep working.
@@ -61,7 +67,7 @@ export function createRouter(
       entry = { path: r.path, re: new RegExp(`^${source}/?$`), names, methods: new Map() }
       byShape.set(source, entry)
     }
-    entry.methods.set(r.method, r.handler)
+    entry.methods.set(r.method, { handler: r.handler, renderError: r.renderError ?? renderJsonError })
   }
   const compiled = [...byShape.values()]
 
@@ -69,7 +75,7 @@ export function createRouter(
     const raw = withPrefix(req.url ?? '/', prefix)
     const q = raw.indexOf('?')
     const path = q === -1 ? raw : raw.slice(0, q)
-    let handler: RouteHandler | undefined
+    let endpoint: Endpoint | undefined
     let params: Record<string, string> = {}
     let error: OAuthError | undefined
     let route = 'unknown'
@@ -77,8 +83,8 @@ export function createRouter(
       const m = c.re.exec(path)
       if (m === null) continue
       route = c.path
-      handler = c.methods.get(req.method ?? 'GET') ?? (req.method === 'HEAD' ? c.methods.get('GET') : undefined)
-      if (handler === undefined) error = methodNotAllowed([...c.methods.keys()].join(', '))
+      endpoint = c.methods.get(req.method ?? 'GET') ?? (req.method === 'HEAD' ? c.methods.get('GET') : undefined)
+      if (endpoint === undefined) error = methodNotAllowed([...c.methods.keys()].join(', '))
       try {
         params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]))
       } catch {
@@ -87,24 +93,34 @@ export function createRouter(
       break
     }
     if (observe !== undefined) res.once('finish', () => observe(route, res.statusCode))
-    if (handler === undefined || error !== undefined) {
-      send(res, error ?? notFound(`no such endpoint: ${req.method} ${path}`))
+    const url = requestUrl(raw, req.headers.host)
+    const ctx: RouteContext = { req, res, params, query: url?.searchParams ?? new URLSearchParams(), url: url ?? FALLBACK_URL }
+    if (url === undefined) error ??= invalidRequest('the Host header is not a valid host')
+    if (endpoint === undefined || error !== undefined) {
+      send(ctx, renderJsonError, error ?? notFound(`no such endpoint: ${req.method} ${path}`), logger)
       return
     }
-    const url = new URL(raw, `http://${req.headers.host ?? 'localhost'}`)
+    const { handler, renderError } = endpoint
     if (raw.includes('%00') || Object.values(params).some((p) => p.includes('\u0000'))) {
-      send(res, invalidRequest('the request contains a NUL character'))
+      send(ctx, renderError, invalidRequest('the request contains a NUL character'), logger)
       return
     }
-    handler({ req, res, params, query: url.searchParams, url }).catch((err: unknown) => {
-      if (err instanceof OAuthError) return send(res, err)
-      if (err instanceof StoreUnavailableError) {
-        logger.error({ err: err.message, path }, 'store unavailable')
-        return send(res, unavailable())
-      }
-      logger.error({ err, path }, 'unhandled error in token server')
-      send(res, serverError())
-    })
+    handler(ctx).catch((err: unknown) => send(ctx, renderError, toOAuthError(err, logger, path), logger))
+  }
+}
+
+/** Stands in for the URL of a request whose Host header does not parse; such a request gets only a 400. */
+const FALLBACK_URL = new URL('http://localhost/')
+
+/**
+ * The request's absolute URL, or undefined when its Host header is not a host (`Host: a b`):
+ * `new URL` throws on it, and a throw here, outside any handler's promise, would end the process.
+ */
+function requestUrl(raw: string, host: string | undefined): URL | undefined {
+  try {
+    return new URL(raw, `http://${host ?? 'localhost'}`)
+  } catch {
+    return undefined
   }
 }
 
@@ -114,10 +130,18 @@ function withPrefix(raw: string, prefix: string | undefined): string {
   return raw === '/' || raw.startsWith('/?') ? prefix + raw.slice(1) : prefix + (raw.startsWith('/') ? raw : `/${raw}`)
 }
 
-function send(res: ServerResponse, err: OAuthError): void {
-  if (res.headersSent) {
-    res.destroy()
+/** A response already under way cannot carry an error: the connection is cut instead. */
+function send(ctx: RouteContext, render: ErrorRenderer, err: OAuthError, logger: Logger): void {
+  if (ctx.res.headersSent) {
+    ctx.res.destroy()
     return
   }
-  sendJson(res, err.status, err.toJSON(), { ...err.headers, 'cache-control': 'no-store' })
+  try {
+    render(ctx, err)
+  } catch (failure) {
+    // A renderer that fails (a redirect target it cannot build) must not leave the request hanging.
+    logger.error({ err: failure }, 'error renderer failed; answering JSON')
+    if (ctx.res.headersSent) ctx.res.destroy()
+    else renderJsonError(ctx, err)
+  }
 }

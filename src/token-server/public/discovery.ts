@@ -1,22 +1,22 @@
 import type { TokenServerContext } from '../context.js'
+import type { GrantRegistry } from '../grants/index.js'
 import { sendJson } from '../http/io.js'
 import type { RouteContext } from '../http/router.js'
 import { PUBLISHED_SETS } from '../keys.js'
-import { SUPPORTED_GRANTS } from './token.js'
 
 /**
  * `GET /.well-known/openid-configuration`: the endpoints and capabilities this server really has
  * (it issues access tokens only, so no authorization or userinfo endpoint is claimed). Beyond
  * Hydra, `introspection_endpoint` is listed when `urls.self.admin` is configured.
  */
-export function discoveryEndpoint(ctx: TokenServerContext) {
+export function discoveryEndpoint(ctx: TokenServerContext, grants: GrantRegistry) {
   const base = ctx.issuer.endsWith('/') ? ctx.issuer : `${ctx.issuer}/`
   const doc: Record<string, unknown> = {
     issuer: ctx.issuer,
     token_endpoint: new URL('oauth2/token', base).href,
     jwks_uri: new URL('.well-known/jwks.json', base).href,
     revocation_endpoint: new URL('oauth2/revoke', base).href,
-    grant_types_supported: SUPPORTED_GRANTS,
+    grant_types_supported: grants.types,
     response_types_supported: ['token'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],

@@ -5,9 +5,12 @@ import { invalidRequest, unauthorizedClient } from '../oauth-error.js'
 import { authenticateClient } from './client-auth.js'
 
 /**
- * `POST /oauth2/revoke` (RFC 7009): the authenticated client revokes one of its own tokens.
- * An unknown, expired or malformed token is answered 200 as well (§2.2), so the endpoint cannot
- * be used to probe for valid tokens; a token of another client is refused (§2.1).
+ * `POST /oauth2/revoke` (RFC 7009): the authenticated client revokes one of its own tokens, and
+ * with it every token of the same grant (§2.1 lets the server revoke the grant; fosite, Hydra's
+ * core, revokes the access and refresh tokens of the token's request id). Each revoked token is
+ * announced to gateways. An unknown, expired or malformed token is answered 200 as well (§2.2),
+ * so the endpoint cannot be used to probe for valid tokens; a token of another client is
+ * refused (§2.1).
  */
 export function revokeEndpoint(ctx: TokenServerContext) {
   return async ({ req, res }: RouteContext): Promise<void> => {
@@ -21,10 +24,10 @@ export function revokeEndpoint(ctx: TokenServerContext) {
       if (record.client_id !== client.client_id) {
         throw unauthorizedClient('The OAuth 2.0 Client is not allowed to revoke a token that was issued to another client.')
       }
-      await ctx.store.deleteToken(record.signature_hash)
+      const revoked = await ctx.store.revokeByGrantId(record.grant_id)
       ctx.metrics.revocations.inc({ via: 'revoke_endpoint' })
-      await ctx.feed.publish({ type: 'token', signature_hash: record.signature_hash })
-      ctx.logger.info({ client_id: client.client_id }, 'access token revoked')
+      for (const signatureHash of revoked) await ctx.feed.publish({ type: 'token', signature_hash: signatureHash })
+      ctx.logger.info({ client_id: client.client_id, tokens: revoked.length }, 'grant revoked')
     }
     sendEmpty(res, 200, { 'cache-control': 'no-store' })
   }

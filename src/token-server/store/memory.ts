@@ -76,6 +76,17 @@ export class MemoryStore implements Store {
     return this.#tokens.delete(signatureHash)
   }
 
+  async revokeByGrantId(grantId: string): Promise<string[]> {
+    const revoked: string[] = []
+    for (const [k, t] of this.#tokens) {
+      if (t.grant_id === grantId) {
+        this.#tokens.delete(k)
+        revoked.push(k)
+      }
+    }
+    return revoked
+  }
+
   async deleteTokensOfClient(clientId: string): Promise<number> {
     let n = 0
     for (const [k, t] of this.#tokens) {

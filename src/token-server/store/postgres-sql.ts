@@ -11,7 +11,7 @@ export interface NamedQuery {
 }
 
 const CLIENT_COLUMNS = 'client_id, secret_hash, client_name, owner, data, created_at, updated_at'
-const TOKEN_COLUMNS = 'signature_hash, client_id, subject, scope, audience, strategy, issued_at, expires_at, ext'
+const TOKEN_COLUMNS = 'signature_hash, grant_id, token_use, client_id, subject, scope, audience, strategy, issued_at, expires_at, ext'
 
 export const SQL = {
   ping: { name: 'gh_ping', text: 'SELECT 1' },
@@ -37,11 +37,12 @@ export const SQL = {
   insertToken: {
     name: 'gh_insert_token',
     text: `INSERT INTO gatehouse_access_tokens (${TOKEN_COLUMNS})
-           VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9::jsonb)`,
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11::jsonb)`,
   },
   getToken: { name: 'gh_get_token', text: `SELECT ${TOKEN_COLUMNS} FROM gatehouse_access_tokens WHERE signature_hash = $1` },
   deleteToken: { name: 'gh_delete_token', text: 'DELETE FROM gatehouse_access_tokens WHERE signature_hash = $1' },
   deleteTokensOfClient: { name: 'gh_delete_client_tokens', text: 'DELETE FROM gatehouse_access_tokens WHERE client_id = $1' },
+  revokeGrant: { name: 'gh_revoke_grant', text: 'DELETE FROM gatehouse_access_tokens WHERE grant_id = $1 RETURNING signature_hash' },
   // SKIP LOCKED: token servers sharing the database purge side by side without waiting on each other.
   purgeExpired: {
     name: 'gh_purge_expired',

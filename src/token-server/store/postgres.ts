@@ -131,6 +131,8 @@ export class PostgresStore implements Store {
   async insertToken(t: TokenRecord): Promise<void> {
     await this.#query(SQL.insertToken, [
       t.signature_hash,
+      t.grant_id,
+      t.token_use,
       t.client_id,
       t.subject,
       JSON.stringify(t.scope),
@@ -150,7 +152,11 @@ export class PostgresStore implements Store {
     return ((await this.#query(SQL.deleteToken, [signatureHash])).rowCount ?? 0) > 0
   }
 
-  async deleteTokensOfClient(clientId: string): Promise<number> {
+  async revokeByGrantId(grantId: string): Promise<string[]> {
+    return (await this.#query<{ signature_hash: string }>(SQL.revokeGrant, [grantId])).rows.map((r) => r.signature_hash)
+  }
+
+    async deleteTokensOfClient(clientId: string): Promise<number> {
     return (await this.#query(SQL.deleteTokensOfClient, [clientId])).rowCount ?? 0
   }
 

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import type { ClientRecord, KeyRecord, ListClientsQuery, TokenRecord, TokenStrategy } from './types.js'
+import type { ClientRecord, KeyRecord, ListClientsQuery, TokenRecord, TokenStrategy, TokenUse } from './types.js'
 
 type Db = BetterSqlite3.Database
 type Stmt<P extends unknown[], R = unknown> = BetterSqlite3.Statement<P, R>
@@ -16,6 +16,8 @@ interface ClientRow {
 
 interface TokenRow {
   signature_hash: string
+  grant_id: string
+  token_use: TokenUse
   client_id: string
   subject: string
   scope: string
@@ -48,6 +50,7 @@ export interface SqliteStatements {
   readonly getToken: Stmt<[string], TokenRow>
   readonly deleteToken: Stmt<[string]>
   readonly deleteTokensOfClient: Stmt<[string]>
+  readonly revokeGrant: Stmt<[string], { signature_hash: string }>
   readonly purgeExpired: Stmt<[number, number]>
   readonly upsertKey: Stmt<[Params]>
   readonly listKeys: Stmt<[string], KeyRow>
@@ -56,7 +59,7 @@ export interface SqliteStatements {
 }
 
 const CLIENT_COLUMNS = 'client_id, secret_hash, client_name, owner, data, created_at, updated_at'
-const TOKEN_COLUMNS = 'signature_hash, client_id, subject, scope, audience, strategy, issued_at, expires_at, ext'
+const TOKEN_COLUMNS = 'signature_hash, grant_id, token_use, client_id, subject, scope, audience, strategy, issued_at, expires_at, ext'
 
 /** Which listClients statement serves a query: one bit per filter present. */
 export function listVariant(q: ListClientsQuery): number {
@@ -93,11 +96,12 @@ export function prepareStatements(db: Db): SqliteStatements {
     deleteClient: db.prepare('DELETE FROM gatehouse_clients WHERE client_id = ?'),
     insertToken: db.prepare(
       `INSERT INTO gatehouse_access_tokens (${TOKEN_COLUMNS})
-       VALUES (@signature_hash, @client_id, @subject, @scope, @audience, @strategy, @issued_at, @expires_at, @ext)`,
+       VALUES (@signature_hash, @grant_id, @token_use, @client_id, @subject, @scope, @audience, @strategy, @issued_at, @expires_at, @ext)`,
     ),
     getToken: db.prepare(`SELECT ${TOKEN_COLUMNS} FROM gatehouse_access_tokens WHERE signature_hash = ?`),
     deleteToken: db.prepare('DELETE FROM gatehouse_access_tokens WHERE signature_hash = ?'),
     deleteTokensOfClient: db.prepare('DELETE FROM gatehouse_access_tokens WHERE client_id = ?'),
+    revokeGrant: db.prepare('DELETE FROM gatehouse_access_tokens WHERE grant_id = ? RETURNING signature_hash'),
     // DELETE … LIMIT needs a compile-time option; a keyed subquery works everywhere.
     purgeExpired: db.prepare(
       `DELETE FROM gatehouse_access_tokens WHERE signature_hash IN
@@ -134,6 +138,8 @@ export function clientFromRow(r: ClientRow): ClientRecord {
 export function tokenParams(t: TokenRecord): Params {
   return {
     signature_hash: t.signature_hash,
+    grant_id: t.grant_id,
+    token_use: t.token_use,
     client_id: t.client_id,
     subject: t.subject,
     scope: JSON.stringify(t.scope),

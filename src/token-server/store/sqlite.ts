@@ -204,6 +204,14 @@ export class SqliteStore implements Store {
     })
   }
 
+  revokeByGrantId(grantId: string): Promise<string[]> {
+    return this.#run(() => {
+      // Queued tokens first: one of this grant issued just before must go with it.
+      this.#tokens.flush()
+      return this.#q.revokeGrant.all(grantId).map((r) => r.signature_hash)
+    })
+  }
+
   deleteTokensOfClient(clientId: string): Promise<number> {
     return this.#run(() => {
       this.#tokens.flush()

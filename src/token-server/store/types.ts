@@ -23,10 +23,20 @@ export interface ClientRecord {
 
 export type TokenStrategy = 'opaque' | 'jwt'
 
-/** An issued access token. Looked up by `signature_hash`, never by the token itself. */
+/** What a stored token is for; introspection reports it as `token_use`, as Hydra does. */
+export type TokenUse = 'access_token' | 'refresh_token'
+
+/** An issued token. Looked up by `signature_hash`, never by the token itself. */
 export interface TokenRecord {
   /** Hex SHA-256 of the token's signature part. */
   readonly signature_hash: string
+  /**
+   * The grant (token family, Hydra's request id) the token belongs to: every token issued from
+   * one authorization, and from refreshes of it, shares it, so the grant can be revoked as a
+   * whole (revokeByGrantId). A client-credentials token is a grant of its own.
+   */
+  readonly grant_id: string
+  readonly token_use: TokenUse
   readonly client_id: string
   readonly subject: string
   readonly scope: readonly string[]
@@ -118,6 +128,11 @@ export interface Store {
   getToken(signatureHash: string): Promise<TokenRecord | undefined>
   /** Deletes one token; false when it was not there. */
   deleteToken(signatureHash: string): Promise<boolean>
+  /**
+   * Deletes every token of one grant (refresh reuse, a revoked token of the grant, a revoked
+   * consent); returns the signature hashes deleted, so each can be announced to gateways.
+   */
+  revokeByGrantId(grantId: string): Promise<string[]>
   /** Deletes every token of a client; returns how many. */
   deleteTokensOfClient(clientId: string): Promise<number>
   /** Deletes at most `limit` tokens with `expires_at <= nowSeconds`; returns how many. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
 import { ACCESS_TOKEN_SET, type KeyManager, type SigningAlgorithm } from '../keys.js'
 import type { Store, TokenRecord, TokenStrategy } from '../store/types.js'
+import { newGrantId } from './grant-id.js'
 import { hashSignature, type OpaqueTokens } from './opaque.js'
 
 export interface IssueRequest {
@@ -11,6 +12,8 @@ export interface IssueRequest {
   readonly audience: readonly string[]
   readonly lifespanSeconds: number
   readonly strategy: TokenStrategy
+  /** The grant the token belongs to; a new one (a grant of its own) when absent, as for client credentials. */
+  readonly grantId?: string
 }
 
 export interface AccessTokensDeps {
@@ -42,6 +45,8 @@ export class AccessTokens {
     }
     const record: TokenRecord = {
       signature_hash: signatureHash,
+      grant_id: r.grantId ?? newGrantId(),
+      token_use: 'access_token',
       client_id: r.clientId,
       subject: r.subject,
       scope: r.scope,

@@ -64,4 +64,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'add_grant_id_token_use',
+    // Tokens issued before are access tokens (the only kind issued so far), each a grant of its
+    // own: the volatile default gives every existing row its own id (Postgres evaluates it per
+    // row, rewriting the table once; it holds only unexpired tokens). The defaults stay for token servers of the previous version still running against
+    // this database during a rolling upgrade: their inserts name neither column.
+    up: `
+      ALTER TABLE gatehouse_access_tokens
+        ADD COLUMN grant_id text NOT NULL DEFAULT gen_random_uuid()::text,
+        ADD COLUMN token_use text NOT NULL DEFAULT 'access_token' CHECK (token_use IN ('access_token', 'refresh_token'));
+      -- revokeByGrantId.
+      CREATE INDEX gatehouse_access_tokens_grant_id_idx ON gatehouse_access_tokens (grant_id);
+    `,
+    // Version 3's table holds access tokens only: other kinds go, rather than become access tokens.
+    down: `
+      DELETE FROM gatehouse_access_tokens WHERE token_use <> 'access_token';
+      ALTER TABLE gatehouse_access_tokens DROP COLUMN grant_id, DROP COLUMN token_use;
+    `,
+  },
 ]

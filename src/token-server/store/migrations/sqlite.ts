@@ -64,4 +64,45 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'add_grant_id_token_use',
+    // Rebuilt rather than altered: ALTER TABLE ADD COLUMN takes only a constant default, and a
+    // grant id must be unique per token. Tokens issued before this migration are each a grant of
+    // their own (grant_id = their signature hash) and access tokens (the only kind issued so far).
+    // The defaults serve a process of the previous version still writing to this file: its
+    // tokens become access tokens of a fresh grant each, which is what they are.
+    up: `
+      CREATE TABLE gatehouse_access_tokens_v4 (
+        signature_hash TEXT    NOT NULL PRIMARY KEY,
+        grant_id       TEXT    NOT NULL DEFAULT (lower(hex(randomblob(16)))),
+        token_use      TEXT    NOT NULL DEFAULT 'access_token' CHECK (token_use IN ('access_token', 'refresh_token')),
+        client_id      TEXT    NOT NULL COLLATE BINARY,
+        subject        TEXT    NOT NULL,
+        scope          TEXT    NOT NULL,
+        audience       TEXT    NOT NULL,
+        strategy       TEXT    NOT NULL CHECK (strategy IN ('opaque', 'jwt')),
+        issued_at      INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        ext            TEXT    NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO gatehouse_access_tokens_v4
+        (signature_hash, grant_id, token_use, client_id, subject, scope, audience, strategy, issued_at, expires_at, ext)
+        SELECT signature_hash, signature_hash, 'access_token', client_id, subject, scope, audience, strategy, issued_at, expires_at, ext
+        FROM gatehouse_access_tokens;
+      DROP TABLE gatehouse_access_tokens;
+      ALTER TABLE gatehouse_access_tokens_v4 RENAME TO gatehouse_access_tokens;
+      CREATE INDEX gatehouse_access_tokens_client_id_idx ON gatehouse_access_tokens (client_id);
+      CREATE INDEX gatehouse_access_tokens_expires_at_idx ON gatehouse_access_tokens (expires_at);
+      -- revokeByGrantId.
+      CREATE INDEX gatehouse_access_tokens_grant_id_idx ON gatehouse_access_tokens (grant_id);
+    `,
+    // Version 3's table holds access tokens only: other kinds go, rather than become access tokens.
+    down: `
+      DELETE FROM gatehouse_access_tokens WHERE token_use <> 'access_token';
+      DROP INDEX gatehouse_access_tokens_grant_id_idx;
+      ALTER TABLE gatehouse_access_tokens DROP COLUMN grant_id;
+      ALTER TABLE gatehouse_access_tokens DROP COLUMN token_use;
+    `,
+  },
 ]
