@@ -30,11 +30,13 @@ export function tokenServerEnv(dsn) {
  * Starts `token-server serve all --dev` and resolves once both APIs listen, with their base URLs.
  * The ports are read from the JSON log lines "token server public|admin API listening" (the
  * server logs at info: it writes no line per request, so the pipe stays quiet under load).
+ * @param {{ cli: string, cwd: string, env: NodeJS.ProcessEnv, nodeArgs?: string[] }} opts `nodeArgs`: flags for
+ *   node itself, before the script (e.g. `--cpu-prof`)
  * @returns {Promise<{ child: import('node:child_process').ChildProcess, public: string, admin: string }>}
  */
-export function startTokenServer({ cli, cwd, env }) {
+export function startTokenServer({ cli, cwd, env, nodeArgs = [] }) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cli, 'token-server', 'serve', 'all', '--dev'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...nodeArgs, cli, 'token-server', 'serve', 'all', '--dev'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let started = false
     const ports = {}

@@ -26,22 +26,27 @@ t.test('bcrypt: and hashes of either kind verify whatever the configured algorit
   t.equal(await b.verify('s3cret!', await p.hash('s3cret!')), true)
 })
 
-t.test('secret cache: a verified pair is remembered only while the stored hash is unchanged', async (t) => {
+/** A SecretCache over the real PBKDF2 hasher that counts the hashings it asks for. */
+function countingCache(): { cache: SecretCache; inner: ReturnType<typeof createHasher>; calls: () => number } {
   let calls = 0
   const inner = createHasher(settings)
-  const counting = { hash: inner.hash, verify: async (s: string, e: string) => (calls++, inner.verify(s, e)) }
-  const cache = new SecretCache(counting)
+  const cache = new SecretCache({ hash: inner.hash, verify: async (s: string, e: string) => (calls++, inner.verify(s, e)) })
+  return { cache, inner, calls: () => calls }
+}
+
+t.test('secret cache: a verified pair is remembered only while the stored hash is unchanged', async (t) => {
+  const { cache, inner, calls } = countingCache()
   const hash1 = await inner.hash('one')
   t.equal(await cache.verify('c', 'one', hash1), true)
   t.equal(await cache.verify('c', 'one', hash1), true)
-  t.equal(calls, 1, 'the second check is served from the cache')
+  t.equal(calls(), 1, 'the second check is served from the cache')
   t.equal(await cache.verify('c', 'wrong', hash1), false)
   t.equal(await cache.verify('c', 'wrong', hash1), false)
-  t.equal(calls, 3, 'failures are never cached')
+  t.equal(calls(), 3, 'failures are never cached')
   const hash2 = await inner.hash('two')
   t.equal(await cache.verify('c', 'one', hash2), false, 'a new stored hash invalidates the cached pair')
   t.equal(await cache.verify('other', 'one', hash1), true)
-  t.equal(calls, 5, 'entries are per client')
+  t.equal(calls(), 5, 'entries are per client')
 })
 
 t.test('opaque tokens: prefix, 256-bit key, HMAC signature; forgeries rejected before any lookup', async (t) => {
@@ -63,4 +68,16 @@ t.test('opaque tokens: prefix, 256-bit key, HMAC signature; forgeries rejected b
   const custom = new OpaqueTokens(['secret-one-0123456789'], 'gh_')
   t.match(custom.issue().token, /^gh_/)
   t.throws(() => new OpaqueTokens([], 'x'))
+})
+
+t.test('secret cache: concurrent checks of one pair share one hashing; a wrong secret is shared but not kept', async (t) => {
+  const { cache, inner, calls } = countingCache()
+  const hash = await inner.hash('one')
+  t.same(await Promise.all(Array.from({ length: 20 }, () => cache.verify('c', 'one', hash))), Array(20).fill(true))
+  t.equal(calls(), 1, '20 concurrent checks, one PBKDF2')
+  t.same(await Promise.all([cache.verify('c', 'bad', hash), cache.verify('c', 'bad', hash), cache.verify('d', 'one', hash)]), [false, false, true])
+  t.equal(calls(), 3, 'the two wrong ones shared a hashing; another client has its own')
+  t.equal(await cache.verify('c', 'bad', hash), false)
+  t.equal(calls(), 4, 'a failure is not remembered once it settled')
+  t.equal(cache.known('c', 'one', hash), true)
 })

@@ -62,11 +62,14 @@ export function loadTokenServerConfigOrExit(files: readonly string[], dev: boole
   return config
 }
 
-/** Opens the DSN's store; a bad DSN or an unopenable file is one clear line and exit 1. */
+/**
+ * Opens the DSN's store for serving (SQLite writes in a thread of their own, off the event loop);
+ * a bad DSN or an unopenable file is one clear line and exit 1.
+ */
 export async function openStoreOrExit(dsn: string, logger: Logger): Promise<Store> {
   const { openStore } = await import('../token-server/store/open.js')
   try {
-    return openStore(dsn, { logger })
+    return openStore(dsn, { logger, writerThread: true })
   } catch (err) {
     if (err instanceof ConfigError || err instanceof StoreUnavailableError) fail(`dsn: ${err.message}`)
     throw err

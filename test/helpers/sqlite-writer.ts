@@ -1,11 +1,11 @@
 // Child process for test/token-store-durability.test.ts: inserts tokens in concurrent bursts
-// (so they go through group commit) and prints each signature hash once its insert resolved,
-// until it is killed.
+// (so they go through group commit), through the writer thread a serving token server uses, and
+// prints each signature hash once its insert resolved, until it is killed.
 import { SqliteStore } from '../../src/token-server/store/sqlite.js'
 
 const file = process.argv[2]
 if (file === undefined) throw new Error('usage: sqlite-writer <file>')
-const store = new SqliteStore(file)
+const store = new SqliteStore(file, { writerThread: true })
 await store.migrate()
 for (let i = 0; ; ) {
   const burst = Array.from({ length: 25 }, () => `tok-${i++}`)

@@ -10,6 +10,8 @@ export interface OpenStoreOptions {
   readonly logger?: Logger
   /** Base of relative SQLite paths; defaults to process.cwd(). */
   readonly cwd?: string
+  /** SQLite: write in a thread of its own (SqliteStoreOptions.writerThread); for a serving token server. */
+  readonly writerThread?: boolean
 }
 
 /** The DSN forms openStore accepts, for error messages. */
@@ -63,7 +65,7 @@ export function openStore(dsn: string, opts: OpenStoreOptions = {}): Store {
     case 'memory':
       return new MemoryStore()
     case 'sqlite':
-      return new SqliteStore(target.file)
+      return new SqliteStore(target.file, { writerThread: opts.writerThread ?? false })
     case 'postgres':
       return new PostgresStore(target.dsn, opts.logger === undefined ? {} : { logger: opts.logger })
   }

@@ -36,7 +36,7 @@ interface KeyRow {
   created_at: number
 }
 
-type Params = Record<string, string | number | null>
+export type Params = Record<string, string | number | null>
 
 /** Every statement the SQLite store runs after migration, compiled once. */
 export interface SqliteStatements {

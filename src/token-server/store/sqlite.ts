@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { GroupCommit, type ItemOutcome } from './group-commit.js'
 import { migrateSqlite, rollbackSqlite, sqliteMigrationStatus } from './migrations/run-sqlite.js'
+import { openSqliteFile, type SqliteConnectionOptions } from './sqlite-open.js'
 import {
   clientFromRow,
   clientParams,
@@ -14,6 +13,8 @@ import {
   tokenParams,
   type SqliteStatements,
 } from './sqlite-statements.js'
+import { InlineWriter, ThreadWriter, type SqliteWriter } from './sqlite-writer.js'
+import { fromFailure, type SqliteWrite, type WriteResult } from './sqlite-writes.js'
 import {
   DuplicateClientError,
   StoreUnavailableError,
@@ -25,15 +26,13 @@ import {
   type TokenRecord,
 } from './types.js'
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends SqliteConnectionOptions {
   /**
-   * `FULL` (default): every commit is fsynced, so a token whose insert resolved survives a
-   * power loss. `NORMAL`: in WAL mode a commit survives a crash of the process but the last
-   * commits may be lost with the machine; several times faster per commit.
+   * Run writes in a thread of their own (sqlite-writer.ts), so that no commit, fsync, checkpoint
+   * or lock wait stops the event loop. For a server under load; a CLI verb's few writes do not
+   * need it. Needs WAL mode, so `:memory:` always writes on the loop. Default false.
    */
-  readonly synchronous?: 'FULL' | 'NORMAL'
-  /** How long a statement waits for another process's write lock. Default 5000. */
-  readonly busyTimeoutMs?: number
+  readonly writerThread?: boolean
 }
 
 /** SQLite error codes that mean "the database cannot be used now", not "this statement is wrong". */
@@ -41,70 +40,46 @@ const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|COR
 
 /**
  * The embedded store (Hydra's `sqlite://` DSN): one file, WAL journal so readers never wait for
- * the writer. better-sqlite3 is synchronous, so every method does its work before returning and
- * statements never interleave; the methods are async only to fit the Store contract. Statements
- * are compiled once per store, not per call. Token inserts go through group commit
- * (group-commit.ts); other writes commit one by one.
+ * the writer. better-sqlite3 is synchronous. Reads run on this connection, on the event loop:
+ * they are short and never wait for a lock. Writes run on it too, or, with `writerThread`, in a
+ * thread on a connection of their own (sqlite-writer.ts). Statements are compiled once per
+ * connection, not per call. Token inserts go through group commit (group-commit.ts); other
+ * writes commit one by one, all in the order they were called.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   readonly #db: Database.Database
   readonly #file: string
   readonly #ping: Database.Statement<[], unknown>
+  readonly #writer: SqliteWriter
   readonly #tokens: GroupCommit<TokenRecord>
-  readonly #writeTokens: Database.Transaction<(tokens: readonly TokenRecord[]) => ItemOutcome[]>
-  readonly #deleteClient: Database.Transaction<(clientId: string) => boolean>
   /** Compiled on first use and kept (see prepareStatements); dropped when migrate() changes the schema. */
   #statements: SqliteStatements | undefined
+  #closed = false
+  #closing: Promise<void> | undefined
 
   /** @param file a path, or `:memory:` for a private in-memory database. */
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.#file = file
-    const db = openFile(file, opts)
+    const { db, wal } = openSqliteFile(file, opts)
     this.#db = db
     this.#ping = db.prepare('SELECT 1')
-    this.#writeTokens = db.transaction((tokens: readonly TokenRecord[]) => {
-      const insert = this.#q.insertToken
-      return tokens.map((t): ItemOutcome => {
-        try {
-          insert.run(tokenParams(t))
-          return undefined
-        } catch (err) {
-          // A constraint violation or an unserialisable value is this token's problem: it fails
-          // alone and the batch commits. Anything else (I/O, disk full) fails the whole batch.
-          if (err instanceof Database.SqliteError && !err.code.startsWith('SQLITE_CONSTRAINT')) throw err
-          return err instanceof Error ? err : new Error(String(err))
-        }
-      })
+    const { writerThread = false, ...options } = opts
+    this.#writer = writerThread && wal ? new ThreadWriter({ file, options }) : new InlineWriter(db)
+    this.#tokens = new GroupCommit(async (tokens) => {
+      const failures = await this.#writer.submit({ op: 'insertTokens', tokens: tokens.map(tokenParams) })
+      return failures.map((f): ItemOutcome => (f === null ? undefined : fromFailure(f)))
     })
-    this.#deleteClient = db.transaction((clientId: string) => {
-      if (this.#q.deleteClient.run(clientId).changes === 0) return false
-      this.#q.deleteTokensOfClient.run(clientId)
-      return true
-    })
-    this.#tokens = new GroupCommit((tokens) => this.#writeTokens.immediate(tokens))
   }
 
   get #q(): SqliteStatements {
-    if (this.#statements !== undefined) return this.#statements
-    try {
-      this.#statements = prepareStatements(this.#db)
-    } catch (err) {
-      // SQLite reports a missing table only as SQLITE_ERROR, so its text is all there is to go on.
-      if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
-        throw new StoreUnavailableError(
-          `the SQLite database "${this.#file}" is not migrated (${err.message}); run \`gatehouse token-server migrate sql\``,
-          { cause: err },
-        )
-      }
-      throw err
-    }
+    this.#statements ??= prepareStatements(this.#db)
     return this.#statements
   }
 
-  /** Runs one unit of work, turning "the database cannot be used" failures into StoreUnavailableError. */
+  /** Runs one read (or a migration) here, turning "the database cannot be used" failures into StoreUnavailableError. */
   async #run<T>(work: () => T): Promise<T> {
-    if (!this.#db.open) throw new StoreUnavailableError('the SQLite store is closed')
+    if (this.#closed) throw new StoreUnavailableError('the SQLite store is closed')
     try {
       return work()
     } catch (err) {
@@ -112,8 +87,27 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Hands one write to the writer, after the tokens queued before it. */
+  async #write<W extends SqliteWrite>(w: W): Promise<WriteResult<W>> {
+    if (this.#closed) throw new StoreUnavailableError('the SQLite store is closed')
+    this.#tokens.flush()
+    try {
+      return await this.#writer.submit(w)
+    } catch (err) {
+      throw this.#storeError(err)
+    }
+  }
+
   #storeError(err: unknown): unknown {
-    if (err instanceof Database.SqliteError && UNAVAILABLE_CODES.test(err.code)) {
+    if (!(err instanceof Database.SqliteError)) return err
+    // SQLite reports a missing table only as SQLITE_ERROR, so its text is all there is to go on.
+    if (/no such table/.test(err.message)) {
+      return new StoreUnavailableError(
+        `the SQLite database "${this.#file}" is not migrated (${err.message}); run \`gatehouse token-server migrate sql\``,
+        { cause: err },
+      )
+    }
+    if (UNAVAILABLE_CODES.test(err.code)) {
       return new StoreUnavailableError(`the SQLite database "${this.#file}" failed: ${err.message}`, { cause: err })
     }
     return err
@@ -127,7 +121,7 @@ export class SqliteStore implements Store {
     return this.#run(() => {
       const applied = migrateSqlite(this.#db)
       // Recompile against the new schema rather than rely on SQLite re-preparing stale statements.
-      if (applied > 0) this.#statements = undefined
+      if (applied > 0) this.#schemaChanged()
       return applied
     })
   }
@@ -135,20 +129,23 @@ export class SqliteStore implements Store {
   rollback(steps: number): Promise<number> {
     return this.#run(() => {
       const undone = rollbackSqlite(this.#db, steps)
-      if (undone > 0) this.#statements = undefined
+      if (undone > 0) this.#schemaChanged()
       return undone
     })
   }
 
-  createClient(client: ClientRecord): Promise<void> {
-    return this.#run(() => {
-      try {
-        this.#q.insertClient.run(clientParams(client))
-      } catch (err) {
-        if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateClientError(client.client_id)
-        throw err
-      }
-    })
+  #schemaChanged(): void {
+    this.#statements = undefined
+    this.#writer.schemaChanged()
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    try {
+      await this.#write({ op: 'insertClient', params: clientParams(client) })
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateClientError(client.client_id)
+      throw err
+    }
   }
 
   getClient(clientId: string): Promise<ClientRecord | undefined> {
@@ -169,20 +166,17 @@ export class SqliteStore implements Store {
     })
   }
 
-  updateClient(client: ClientRecord): Promise<boolean> {
-    return this.#run(() => this.#q.updateClient.run(clientParams(client)).changes > 0)
+  async updateClient(client: ClientRecord): Promise<boolean> {
+    return (await this.#write({ op: 'updateClient', params: clientParams(client) })) > 0
   }
 
-  deleteClient(clientId: string): Promise<boolean> {
-    return this.#run(() => {
-      // Queued tokens first: one issued to this client just before must go with it.
-      this.#tokens.flush()
-      return this.#deleteClient.immediate(clientId)
-    })
+  async deleteClient(clientId: string): Promise<boolean> {
+    // After the queued tokens (#write flushes them): one issued to this client just before goes with it.
+    return (await this.#write({ op: 'deleteClient', clientId })) > 0
   }
 
   async insertToken(token: TokenRecord): Promise<void> {
-    if (!this.#db.open) throw new StoreUnavailableError('the SQLite store is closed')
+    if (this.#closed) throw new StoreUnavailableError('the SQLite store is closed')
     try {
       await this.#tokens.add(token)
     } catch (err) {
@@ -197,11 +191,8 @@ export class SqliteStore implements Store {
     })
   }
 
-  deleteToken(signatureHash: string): Promise<boolean> {
-    return this.#run(() => {
-      this.#tokens.flush()
-      return this.#q.deleteToken.run(signatureHash).changes > 0
-    })
+  async deleteToken(signatureHash: string): Promise<boolean> {
+    return (await this.#write({ op: 'deleteToken', signatureHash })) > 0
   }
 
   revokeByGrantId(grantId: string): Promise<string[]> {
@@ -213,20 +204,15 @@ export class SqliteStore implements Store {
   }
 
   deleteTokensOfClient(clientId: string): Promise<number> {
-    return this.#run(() => {
-      this.#tokens.flush()
-      return this.#q.deleteTokensOfClient.run(clientId).changes
-    })
+    return this.#write({ op: 'deleteTokensOfClient', clientId })
   }
 
   purgeExpiredTokens(nowSeconds: number, limit: number): Promise<number> {
-    return this.#run(() => this.#q.purgeExpired.run(nowSeconds, limit).changes)
+    return this.#write({ op: 'purgeExpired', nowSeconds, limit })
   }
 
-  insertKey(key: KeyRecord): Promise<void> {
-    return this.#run(() => {
-      this.#q.upsertKey.run(keyParams(key))
-    })
+  async insertKey(key: KeyRecord): Promise<void> {
+    await this.#write({ op: 'upsertKey', params: keyParams(key) })
   }
 
   listKeys(set: string): Promise<KeyRecord[]> {
@@ -234,7 +220,7 @@ export class SqliteStore implements Store {
   }
 
   deleteKeys(set: string, kid?: string): Promise<number> {
-    return this.#run(() => (kid === undefined ? this.#q.deleteKeySet.run(set) : this.#q.deleteKey.run(set, kid)).changes)
+    return this.#write(kid === undefined ? { op: 'deleteKeys', set } : { op: 'deleteKeys', set, kid })
   }
 
   ping(): Promise<void> {
@@ -243,28 +229,20 @@ export class SqliteStore implements Store {
     })
   }
 
-  async close(): Promise<void> {
-    if (!this.#db.open) return
-    // Tokens already handed to insertToken are written before the file is closed.
-    this.#tokens.flush()
-    this.#db.close()
+  /** Every call waits for the same close: the writes handed over before it, then both connections. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
   }
-}
 
-/** Opens (creating the directory and file if needed) and sets the connection up for durability. */
-function openFile(file: string, opts: SqliteStoreOptions): Database.Database {
-  let db: Database.Database | undefined
-  try {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-    db = new Database(file, { timeout: opts.busyTimeoutMs ?? 5000 })
-    // Readers never wait for the writer, and a commit appends to the WAL instead of rewriting pages.
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`)
-    // macOS: a plain fsync leaves the data in the drive's cache; F_FULLFSYNC flushes it. A no-op elsewhere.
-    db.pragma('fullfsync = ON')
-    return db
-  } catch (err) {
-    db?.close()
-    throw new StoreUnavailableError(`cannot open the SQLite database "${file}": ${(err as Error).message}`, { cause: err })
+  async #close(): Promise<void> {
+    this.#closed = true
+    // Tokens already handed to insertToken are written before the writer closes.
+    this.#tokens.flush()
+    try {
+      await this.#writer.close()
+    } finally {
+      this.#db.close()
+    }
   }
 }
