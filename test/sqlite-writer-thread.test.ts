@@ -14,6 +14,8 @@ const NOW_S = Math.floor(Date.now() / 1000)
 
 const token = (hash: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
   signature_hash: hash,
+  grant_id: hash,
+  token_use: 'access_token',
   client_id: 'svc',
   subject: 'svc',
   scope: ['read'],
