@@ -14,6 +14,7 @@ import { HandlerConfigs } from '../pipeline/handler-config.js'
 import { publishedJwks } from '../pipeline/mutate/id-token/signer.js'
 import { createRegistries } from '../pipeline/registries.js'
 import { compileRule, errorStep, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
+import { InternTable } from '../rules/intern.js'
 import { RuleLoader } from '../rules/loader.js'
 import { createHttpServer } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
@@ -71,7 +72,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger): Gateway 
     failingSources: () => loader.status().filter((s) => s.error !== null).length,
     introspectionCaches: () => introspectionCaches(shared),
   })
-  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared }, metrics }
+  // `parts`: rules with the same handler configs, methods or upstream share them (see intern.ts).
+  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared }, metrics, parts: new InternTable() }
   const fallbackErrors = compileFallbackErrors(config, ctx)
 
   const analysis = new RuleAnalysis(logger, config.access_rules.precedence)
