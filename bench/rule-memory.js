@@ -6,7 +6,7 @@
 // the gateway runs on a published set (rule-analysis.ts) on the same 10,000 rules, in this
 // process. See bench/README.md ("Memory per rule").
 //
-//   npm run build && node bench/rule-memory.js [--sizes 10,10000] [--duration 3] [--connections 50]
+//   npm run build && node bench/rule-memory.js [--sizes 10,10000] [--duration 3] [--connections 50] [--rounds 1]
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -24,6 +24,9 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10,10000' },
     duration: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
+    // Rounds of A B B A over the sizes; the figures are the means (RSS under load moves with
+    // how far V8 grew its young generation, a few MiB from run to run).
+    rounds: { type: 'string', default: '1' },
     cli: { type: 'string', default: join(ROOT, 'dist/cli/main.js') },
     // Keep the gateway's heap snapshot (SIGUSR2 → node --heapsnapshot-signal) of each size here.
     'heap-snapshot': { type: 'string' },
@@ -194,21 +197,27 @@ async function timeAnalysis(n, base, upstream) {
 const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-rule-memory-'))
 const up = await startUpstream()
 try {
-  const results = []
-  for (const n of SIZES) {
-    const r = await measure(n, tmp, up.origin)
-    results.push(r)
-    console.log(
-      `${String(n).padStart(6)} rules: RSS ${(r.rss / MIB).toFixed(1)} MiB, heap used ${(r.heap / MIB).toFixed(1)} MiB after load, ` +
-        `ready in ${(r.loadMs / 1000).toFixed(2)} s, ${Math.round(r.rps)} req/s`,
-    )
+  const runs = new Map(SIZES.map((n) => [n, []]))
+  for (let round = 0; round < Number(args.rounds); round++) {
+    for (const n of [...SIZES, ...SIZES.slice().reverse()]) {
+      const r = await measure(n, tmp, up.origin)
+      runs.get(n).push(r)
+      console.log(
+        `${String(n).padStart(6)} rules: RSS ${(r.rss / MIB).toFixed(1)} MiB, heap used ${(r.heap / MIB).toFixed(1)} MiB after load, ` +
+          `ready in ${(r.loadMs / 1000).toFixed(2)} s, ${Math.round(r.rps)} req/s`,
+      )
+    }
   }
-  if (results.length >= 2) {
-    const [a, b] = [results[0], results.at(-1)]
-    const perRule = (x, y) => ((y - x) / (b.n - a.n) / 1024).toFixed(1)
+  const mean = (n, key) => runs.get(n).reduce((s, r) => s + r[key], 0) / runs.get(n).length
+  for (const n of SIZES) {
+    console.log(`${String(n).padStart(6)} rules, mean of ${runs.get(n).length}: RSS ${(mean(n, 'rss') / MIB).toFixed(1)} MiB, ready in ${(mean(n, 'loadMs') / 1000).toFixed(2)} s`)
+  }
+  if (SIZES.length >= 2) {
+    const [a, b] = [SIZES[0], SIZES.at(-1)]
+    const perRule = (key) => ((mean(b, key) - mean(a, key)) / (b - a) / 1024).toFixed(1)
     console.log(
-      `${b.n} rules minus ${a.n}: RSS +${((b.rss - a.rss) / MIB).toFixed(1)} MiB (${perRule(a.rss, b.rss)} KiB per rule), ` +
-        `heap +${((b.heap - a.heap) / MIB).toFixed(1)} MiB (${perRule(a.heap, b.heap)} KiB per rule)`,
+      `${b} rules minus ${a}: RSS +${((mean(b, 'rss') - mean(a, 'rss')) / MIB).toFixed(1)} MiB (${perRule('rss')} KiB per rule), ` +
+        `heap used +${((mean(b, 'heap') - mean(a, 'heap')) / MIB).toFixed(1)} MiB (${perRule('heap')} KiB per rule)`,
     )
   }
   const largest = Math.max(...SIZES)

@@ -116,10 +116,11 @@ export function compileRule(spec: RuleSpec, source: string, context: CompileCont
     methods: methodSet(ctx, spec.match.methods ?? []),
     priority: spec.priority ?? 0,
     upstream: upstream ?? null,
-    authenticators: authenticators as PipelineStep<Authenticate>[],
+    // The lists too: the same refs give the same (shared) steps, so one array serves those rules.
+    authenticators: shared(ctx, 'authenticator list', spec.authenticators, () => authenticators as PipelineStep<Authenticate>[]),
     authorizer: authorizer!,
-    mutators: mutators as PipelineStep<Mutate>[],
-    errors: errors as ErrorStep[],
+    mutators: shared(ctx, 'mutator list', spec.mutators, () => mutators as PipelineStep<Mutate>[]),
+    errors: shared(ctx, 'error list', spec.errors, () => errors as ErrorStep[]),
     stats: ctx.metrics?.rule(spec.id) ?? detachedRuleStats(spec.id),
   })
 }
@@ -153,12 +154,16 @@ class Rule implements CompiledRule {
  * null) or -0 (written as 0). Specs are parsed JSON or YAML, so nothing else is lost.
  */
 function exactJson(spec: RuleSpec): string | undefined {
-  let exact = true
-  const text = JSON.stringify(spec, (_key, v: unknown) => {
-    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) exact = false
-    return v
-  })
-  return exact ? text : undefined
+  // Checked apart: with a replacer function JSON.stringify builds the text from pieces, which
+  // V8 keeps as a tree of strings, a third larger than the flat text it makes without one.
+  return jsonExact(spec) ? JSON.stringify(spec) : undefined
+}
+
+function jsonExact(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0)
+  if (typeof v !== 'object' || v === null) return true
+  for (const k in v) if (!jsonExact((v as Record<string, unknown>)[k])) return false
+  return true
 }
 
 /**
