@@ -73,6 +73,9 @@ t.test('a reload that removes the only rule using a key set, an introspection en
   t.equal(await get('/jwt', await sign(rsa)), 200)
   t.equal(keys.state.fetches, fetches, 'not fetched again')
 
+  // Held here so that its (shared, interned) authenticator step outlives the reload for sure,
+  // as it may when no garbage collection happens to run: the re-added rule below must not get it.
+  const removedJwtRule = gw.gateway.rules().rules.find((r) => r.id === 'jwt')
   rmSync(join(gw.dir, 'jwt.yml'))
   rmSync(join(gw.dir, 'introspection.yml'))
   rmSync(join(gw.dir, 'signer.yml'))
@@ -85,4 +88,15 @@ t.test('a reload that removes the only rule using a key set, an introspection en
   t.match(metrics, new RegExp(`gatehouse_introspection_cache_hits_total\\{endpoint="${endpointLabel}"\\} 1`), 'its counts stay in the totals')
   t.same(await published(), [], 'the signer’s key is no longer published')
   t.equal(await get('/stable'), 200, 'the rule left is served')
+
+  // The same rule again: its step is made anew, with a key set source of its own, not the
+  // earlier step whose source was dropped (and is being disposed).
+  const before = keys.state.fetches
+  writeFileSync(join(gw.dir, 'jwt.yml'), rule('jwt', `{ handler: jwt, config: { jwks_urls: ['${keys.url}'] } }`))
+  await until(() => gw.gateway.rules().rules.some((r) => r.id === 'jwt'), 'the re-added rule in force')
+  const readded = gw.gateway.rules().rules.find((r) => r.id === 'jwt')
+  t.not(readded?.authenticators[0], removedJwtRule?.authenticators[0], 'a new step, not the one whose source was dropped')
+  t.ok(held().includes(jwksKey), 'the key set source is held again')
+  t.equal(await get('/jwt', await sign(rsa)), 200)
+  t.ok(keys.state.fetches > before, 'and fetched again')
 })

@@ -82,6 +82,16 @@ t.test('prefixes that are prefixes of each other and of the URL are all tried', 
   t.same(idx.find('GET', 'http://a.test/svc', 10), [])
 })
 
+t.test('prefixes that nest, share starts or hold characters outside the BMP are all found', async (t) => {
+  // Sorted by UTF-16 code units, '\u{1F600}' (a surrogate pair) sorts after '\uffee'; the walk reads code units too.
+  const patterns = ['http://a/', 'http://a/b/<.*>', 'http://a/bc/<.*>', 'http://\u{1F600}/<.*>', 'http://\u{1F601}/<.*>', 'http://\uffee/<.*>', 'http://a/b/<.*>', '<.*>/x']
+  const entries = patterns.map((p, i) => ({ matcher: compileMatcher('regexp', p), methods: new Set(['GET']), value: i }))
+  const idx = new RuleIndex(entries)
+  for (const url of ['http://a/', 'http://a/b/1', 'http://a/bc/1', 'http://a/b/x', 'http://\u{1F600}/1', 'http://\u{1F601}/x', 'http://\uffee/2', 'http://b/x', 'http://a/bcd']) {
+    t.same(idx.find('GET', url, 100), linear(entries, 'GET', url, 100), url)
+  }
+})
+
 t.test('glob matchers are indexed the same way', async (t) => {
   const idx = new RuleIndex([entry('http://a.test/<*>/<**>', ['GET'], 'g', 'glob')])
   t.same(idx.find('GET', 'http://a.test/u/v/w'), [{ value: 'g', captures: ['u', 'v/w'] }])

@@ -14,6 +14,7 @@ import { publishedJwks } from '../pipeline/jwks/published.js'
 import { createRegistries } from '../pipeline/registries.js'
 import type { HandlerHooks, KeyPublisher } from '../pipeline/types.js'
 import { compileRule, errorStep, resourcesIn, type CompileContext, type CompiledRule, type ErrorStep } from '../rules/compile.js'
+import { InternTable } from '../rules/intern.js'
 import { RuleLoader } from '../rules/loader.js'
 import { createHttpServer, listen } from '../util/http-server.js'
 import { createApiHandler } from './api-server.js'
@@ -90,7 +91,8 @@ export function createGateway(config: GatehouseConfig, logger: Logger, opts: Gat
       return () => publishers.delete(source)
     },
   }
-  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared, hooks }, metrics }
+  // `parts`: rules with the same handler configs, methods or upstream share them (see intern.ts).
+  const ctx: CompileContext = { handlers, strategy: config.access_rules.matching_strategy, deps: { logger, http, shared, hooks }, metrics, parts: new InternTable() }
   const fallbackErrors = compileFallbackErrors(config, ctx)
 
   const analysis = new RuleAnalysis(logger, config.access_rules.precedence)

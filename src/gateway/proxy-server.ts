@@ -27,6 +27,33 @@ const UNPARSEABLE: RequestTarget = { method: 'GET', scheme: 'http', host: '', pa
 export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger, upstreams, trustForwardedHeaders, cors, metrics } = deps
   const unmatched = metrics.unmatched('proxy')
+  // Built once: the same for every request.
+  const forwardedTrust = { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost }
+
+  /**
+   * Counts the request (on the rule's pre-bound stats) and writes its log line. The line names
+   * the rule and, for a refused or failed request, the error code: a 401 in production leads
+   * to the rule and the reason (GATEHOUSE_ERR_NO_AUTHENTICATOR or a handler's own) in one line.
+   * A function of the gateway, not a closure made per request.
+   */
+  function finish(
+    res: ServerResponse,
+    started: number,
+    requestId: string,
+    traceId: string,
+    method: string | undefined,
+    path: string | undefined,
+    rule: CompiledRule | undefined,
+    code?: string,
+  ): void {
+    const ms = performance.now() - started
+    const status = statusForLog(res)
+    ;(rule?.stats.proxy ?? unmatched).record(method ?? 'GET', status, ms / 1000)
+    logger.info(
+      { request_id: requestId, trace_id: traceId, method, path, rule: rule?.id, status, code, duration_ms: Math.round(ms * 1000) / 1000 },
+      'request',
+    )
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
@@ -35,7 +62,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (cors?.isPreflight(req) === true) {
       // Answered here, before any rule: browsers send preflights without credentials.
       cors.answerPreflight(req, res)
-      finish(req.method, req.url, undefined)
+      finish(res, started, requestId, trace.traceId, req.method, req.url, undefined)
       return
     }
     const corsHeaders = cors?.actualHeaders(req)
@@ -43,13 +70,13 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     let greq: GatewayRequest
     const headers = pipelineHeaders(req.headers, trustForwardedHeaders)
     try {
-      target = proxyTarget(req, { trust: trustForwardedHeaders, matchHost: deps.matchForwardedHost }, deps.paths)
+      target = proxyTarget(req, forwardedTrust, deps.paths)
       greq = new GatewayRequest(target, headers, req.socket.remoteAddress ?? '', requestId, req, trace)
     } catch (err) {
       const r = new GatewayRequest(UNPARSEABLE, headers, req.socket.remoteAddress ?? '', requestId, undefined, trace)
       const e = toGatehouseError(err)
       sendError(res, corsHeaders, errorResponse(deps, r, undefined, e))
-      finish(req.method, req.url, undefined, e.code)
+      finish(res, started, requestId, trace.traceId, req.method, req.url, undefined, e.code)
       return
     }
 
@@ -58,7 +85,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (!d.ok) {
       if (d.error.status >= 500) logger.error({ request_id: requestId, rule: ruleId, code: d.error.code, reason: d.error.reason }, 'request failed')
       sendError(res, corsHeaders, errorResponse(deps, greq, d.rule, d.error))
-      finish(target.method, target.path, d.rule, d.error.code)
+      finish(res, started, requestId, trace.traceId, target.method, target.path, d.rule, d.error.code)
       return
     }
     const up = d.rule.upstream
@@ -91,22 +118,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       sendError(res, corsHeaders, errorResponse(deps, greq, d.rule, e))
       failure = e.code
     }
-    finish(target.method, target.path, d.rule, failure)
-
-    /**
-     * Counts the request (on the rule's pre-bound stats) and writes its log line. The line names
-     * the rule and, for a refused or failed request, the error code: a 401 in production leads
-     * to the rule and the reason (GATEHOUSE_ERR_NO_AUTHENTICATOR or a handler's own) in one line.
-     */
-    function finish(method: string | undefined, path: string | undefined, rule: CompiledRule | undefined, code?: string): void {
-      const ms = performance.now() - started
-      const status = statusForLog(res)
-      ;(rule?.stats.proxy ?? unmatched).record(method ?? 'GET', status, ms / 1000)
-      logger.info(
-        { request_id: requestId, trace_id: trace.traceId, method, path, rule: rule?.id, status, code, duration_ms: Math.round(ms * 1000) / 1000 },
-        'request',
-      )
-    }
+    finish(res, started, requestId, trace.traceId, target.method, target.path, d.rule, failure)
   }
 
   return (req, res) => {

@@ -95,6 +95,11 @@ export class SharedResources {
     return gone
   }
 
+  /** Whether a resource is held under `key` (not dropped by a sweep since it was made). */
+  has(key: string): boolean {
+    return this.#items.has(key)
+  }
+
   /** The keys held now, for tests and debugging. */
   keys(): string[] {
     return [...this.#items.keys()]

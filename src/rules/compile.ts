@@ -1,9 +1,11 @@
 import { ConfigError } from '../errors.js'
+import { deepFreeze } from '../util/deep-merge.js'
 import type { HandlerConfigs } from '../pipeline/handler-config.js'
 import type { Authenticate, Authorize, HandleError, HandlerDeps, HandlerKind, Mutate } from '../pipeline/types.js'
 import { compileWhen, type WhenMatcher } from '../pipeline/errors/when.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
 import { detachedRuleStats, HandlerOutcomes, type RuleStats, type StepKind } from '../observability/stats.js'
+import type { InternTable } from './intern.js'
 import { compileMatcher, type UrlMatcher } from './matcher/index.js'
 import type { HandlerRef, MatchingStrategy, RuleSpec } from './types.js'
 
@@ -58,6 +60,11 @@ export interface CompileContext {
   readonly deps: HandlerDeps
   /** The gateway's metrics; absent where nothing is served (rule validation, unit tests). */
   readonly metrics?: GatewayMetrics
+  /**
+   * Where rules share what they compile alike (handler steps per handler and config, method
+   * sets, upstreams); absent where each rule is compiled on its own (validation, unit tests).
+   */
+  readonly parts?: InternTable
 }
 
 const STEP_KIND: Readonly<Record<Exclude<HandlerKind, 'errors'>, StepKind>> = {
@@ -70,7 +77,10 @@ const STEP_KIND: Readonly<Record<Exclude<HandlerKind, 'errors'>, StepKind>> = {
  * Compiles one rule. Every problem of the rule (pattern, each handler, upstream) is collected and
  * thrown at once as a ConfigError whose problems each name the rule and the offending part.
  */
-export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext): CompiledRule {
+export function compileRule(spec: RuleSpec, source: string, context: CompileContext): CompiledRule {
+  const text = exactJson(spec)
+  // Parts are shared by their JSON (see shared()), so only a spec that JSON writes exactly shares.
+  const ctx = text === undefined && context.parts !== undefined ? { ...context, parts: undefined } : context
   const where = `rule "${spec.id}"`
   const problems: string[] = []
   // Runs one part; a ConfigError's problems (or an Error's message) are kept and the part is left out.
@@ -92,7 +102,7 @@ export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext)
   if (!spec.authenticators?.length) problems.push(`${where}: at least one authenticator must be set`)
   if (!spec.authorizer) problems.push(`${where}: an authorizer must be set`)
   if (!spec.mutators?.length) problems.push(`${where}: at least one mutator must be set`)
-  const upstream = part(() => compileUpstream(spec, where))
+  const upstream = part(() => (hasUpstream(spec) ? shared(ctx, 'upstream', spec.upstream, () => compileUpstream(spec, where)) : null))
   const authenticators = (spec.authenticators ?? []).map((r, i) =>
     part(() => step<Authenticate>(ctx, 'authenticators', r, `${where}: authenticators[${i}]`)),
   )
@@ -101,23 +111,88 @@ export function compileRule(spec: RuleSpec, source: string, ctx: CompileContext)
   const errors = (spec.errors ?? []).map((r, i) => part(() => errorStep(ctx, r, `${where}: errors[${i}]`)))
   if (problems.length > 0) throw new ConfigError(`${where}: invalid rule`, problems)
 
-  return {
+  return new Rule(text ?? spec, {
     id: spec.id,
-    spec,
     source,
     matcher: matcher!,
-    methods: new Set((spec.match.methods ?? []).map((m) => m.toUpperCase())),
+    methods: methodSet(ctx, spec.match.methods ?? []),
     priority: spec.priority ?? 0,
     upstream: upstream ?? null,
-    authenticators: authenticators as PipelineStep<Authenticate>[],
+    // The lists too: the same refs give the same (shared) steps, so one array serves those rules.
+    authenticators: shared(ctx, 'authenticator list', spec.authenticators, () => authenticators as PipelineStep<Authenticate>[], (made) => sameSteps(made, authenticators)),
     authorizer: authorizer!,
-    mutators: mutators as PipelineStep<Mutate>[],
-    errors: errors as ErrorStep[],
+    mutators: shared(ctx, 'mutator list', spec.mutators, () => mutators as PipelineStep<Mutate>[], (made) => sameSteps(made, mutators)),
+    errors: shared(ctx, 'error list', spec.errors, () => errors as ErrorStep[], (made) => sameSteps(made, errors)),
     stats: ctx.metrics?.rule(spec.id) ?? detachedRuleStats(spec.id),
+  })
+}
+
+// The fields besides `spec`, copied in by the constructor (class and interface merge).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+interface Rule extends Omit<CompiledRule, 'spec'> {}
+
+/**
+ * A compiled rule. Its spec is read only by the rules API and explain, never per request, so it
+ * is kept as the JSON text it was parsed from, about a quarter of the size of its objects (a
+ * kilobyte per rule), and parsed back when asked. A spec JSON cannot write exactly is kept as it is.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+class Rule implements CompiledRule {
+  readonly #spec: string | RuleSpec
+
+  constructor(spec: string | RuleSpec, fields: Omit<CompiledRule, 'spec'>) {
+    Object.assign(this, fields)
+    this.#spec = spec
+  }
+
+  /** A new frozen copy each time it is read from text. */
+  get spec(): RuleSpec {
+    return typeof this.#spec === 'string' ? deepFreeze(JSON.parse(this.#spec) as RuleSpec) : this.#spec
   }
 }
 
+/**
+ * The spec as JSON, or undefined when JSON would change it: a YAML `.inf` or `.nan` (written as
+ * null) or -0 (written as 0). Specs are parsed JSON or YAML, so nothing else is lost.
+ */
+function exactJson(spec: RuleSpec): string | undefined {
+  // Checked apart: with a replacer function JSON.stringify builds the text from pieces, which
+  // V8 keeps as a tree of strings, a third larger than the flat text it makes without one.
+  return jsonExact(spec) ? JSON.stringify(spec) : undefined
+}
+
+function jsonExact(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0)
+  if (typeof v !== 'object' || v === null) return true
+  for (const k in v) if (!jsonExact((v as Record<string, unknown>)[k])) return false
+  return true
+}
+
+/**
+ * `make()`, or the part an earlier rule made under the same key when the context shares parts.
+ * The key is `kind` and the JSON of `value`, what decides the part besides the kind: written in
+ * the rule's key order, so the same config written in another order is compiled again, which
+ * costs memory, never correctness.
+ */
+function shared<T extends object>(ctx: CompileContext, kind: string, value: unknown, make: () => T, usable?: (made: T) => boolean): T {
+  return ctx.parts === undefined ? make() : ctx.parts.get(`${kind} ${JSON.stringify(value)}`, make, usable)
+}
+
+function methodSet(ctx: CompileContext, methods: readonly string[]): ReadonlySet<string> {
+  const upper = methods.map((m) => m.toUpperCase())
+  return shared(ctx, 'methods', upper, () => new Set(upper))
+}
+
+/**
+ * A handler step. Its function depends only on the handler, the merged config (the rule's
+ * over the gateway's, which is fixed for the gateway's life) and the deps, so rules naming the
+ * same handler with the same config share one step.
+ */
 function step<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref: HandlerRef, where: string): PipelineStep<Fn> {
+  return shared(ctx, `${kind} ${ref.handler}`, ref.config, () => newStep<Fn>(ctx, kind, ref, where), (made) => stillHeld(ctx, made))
+}
+
+function newStep<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref: HandlerRef, where: string): PipelineStep<Fn> {
   const { def, config } = ctx.handlers.resolve(kind, ref, where)
   const outcomes = ctx.metrics?.handler(STEP_KIND[kind], def.id) ?? new HandlerOutcomes(STEP_KIND[kind], def.id)
   const resources = new Set<string>()
@@ -132,15 +207,36 @@ function step<Fn>(ctx: CompileContext, kind: Exclude<HandlerKind, 'errors'>, ref
 
 /** Compiles an error handler reference (rule-level or global) with its `when`. */
 export function errorStep(ctx: CompileContext, ref: HandlerRef, where: string): ErrorStep {
-  const { def, config, when } = ctx.handlers.resolve('errors', ref, where)
-  const resources = new Set<string>()
-  const run = ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps))
-  return { id: def.id, run, resources: kept(resources), when: compileWhen(when, where) }
+  return shared(
+    ctx,
+    `errors ${ref.handler}`,
+    ref.config,
+    () => {
+      const { def, config, when } = ctx.handlers.resolve('errors', ref, where)
+      const resources = new Set<string>()
+      const run = ctx.deps.shared.collect(resources, () => def.create(config, ctx.deps))
+      return { id: def.id, run, resources: kept(resources), when: compileWhen(when, where) }
+    },
+    (made) => stillHeld(ctx, made),
+  )
 }
 
 /** Most handlers hold no shared resource: they all point at one empty set rather than a set each. */
 const NO_RESOURCES: ReadonlySet<string> = new Set()
 const kept = (resources: Set<string>): ReadonlySet<string> => (resources.size === 0 ? NO_RESOURCES : resources)
+
+/**
+ * Whether a step made earlier may serve a new rule: every shared resource it holds is still
+ * there. A step no rule in force uses stays in the intern table until it is garbage collected,
+ * while a sweep may already have dropped (and will dispose) the caches and key sets it holds.
+ */
+const stillHeld = (ctx: CompileContext, made: Step<unknown>): boolean => {
+  for (const key of made.resources) if (!ctx.deps.shared.has(key)) return false
+  return true
+}
+
+/** A shared list serves a rule only when it holds the very steps the rule's refs gave (see stillHeld). */
+const sameSteps = (made: readonly unknown[], steps: readonly unknown[]): boolean => made.length === steps.length && made.every((st, i) => st === steps[i])
 
 /** The shared resources the rules' handlers (and the global error handlers) hold. */
 export function resourcesIn(rules: Iterable<CompiledRule>, globalErrors: readonly ErrorStep[] = []): Set<string> {
@@ -158,12 +254,16 @@ export function resourcesIn(rules: Iterable<CompiledRule>, globalErrors: readonl
   return live
 }
 
-function compileUpstream(spec: RuleSpec, where: string): CompiledUpstream | null {
-  const up = spec.upstream
-  if (up?.url === undefined || up.url === '') return null
+function hasUpstream(spec: RuleSpec): boolean {
+  return spec.upstream?.url !== undefined && spec.upstream.url !== ''
+}
+
+/** The upstream of a rule that has one (see hasUpstream). */
+function compileUpstream(spec: RuleSpec, where: string): CompiledUpstream {
+  const up = spec.upstream!
   let url: URL
   try {
-    url = new URL(up.url)
+    url = new URL(up.url!)
   } catch {
     throw new ConfigError(`${where}: upstream.url "${up.url}" is not a valid URL`)
   }

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv'
 import { parseAllDocuments } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { deepFreeze } from '../util/deep-merge.js'
+import { parseJsonDocument } from './json-document.js'
 import { convertManifest, isKubernetesObject, manifestsOf } from './maester.js'
 import { ruleSchema } from './schema.js'
 import { describeSchemaError } from './schema-errors.js'
@@ -37,6 +38,12 @@ export function parseRuleDocument(text: string, sourceName: string): RuleSpec[] 
 
 /** parseRuleDocument, keeping each rule's label and manifest origin. */
 export function readRuleDocument(text: string, sourceName: string): ParsedRule[] {
+  const json = parseJsonDocument(text)
+  return readValues(json === undefined ? yamlValues(text, sourceName) : [json.value], sourceName)
+}
+
+/** The values of a YAML (or JSON) text's documents; ConfigError naming the source when it is not valid. */
+function yamlValues(text: string, sourceName: string): unknown[] {
   const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true })
   const yamlErrors = 'empty' in docs ? docs.errors : docs.flatMap((d) => d.errors)
   if (yamlErrors.length > 0) {
@@ -52,6 +59,10 @@ export function readRuleDocument(text: string, sourceName: string): ParsedRule[]
     // bomb (past maxAliasCount), nesting deeper than the stack.
     throw new ConfigError(`${sourceName}: invalid YAML/JSON`, [`${sourceName}: ${firstLine((err as Error).message)}`])
   }
+  return values
+}
+
+function readValues(values: readonly unknown[], sourceName: string): ParsedRule[] {
   const reader = new DocumentReader(sourceName)
   // Positions of rules count across the file; a document is named only when there are several.
   values.forEach((value, i) => reader.add(value, values.length > 1 ? `document #${i + 1}: ` : ''))

@@ -36,32 +36,22 @@ interface RadixNode {
   readonly bucket: readonly number[] | null
 }
 
-/** The build-time character trie, compressed into a RadixNode tree once all entries are in. */
-interface CharNode {
-  readonly children: Map<string, CharNode>
-  readonly bucket: number[]
-}
-
 export class RuleIndex<T> {
   readonly #entries: readonly IndexEntry<T>[]
   readonly #root: RadixNode
 
   constructor(entries: readonly IndexEntry<T>[]) {
     this.#entries = entries.slice()
-    const trie: CharNode = { children: new Map(), bucket: [] }
+    const buckets = new Map<string, number[]>()
     for (let i = 0; i < entries.length; i++) {
-      let node = trie
-      for (const ch of splitUnits(entries[i]!.matcher.prefix)) {
-        let next = node.children.get(ch)
-        if (next === undefined) {
-          next = { children: new Map(), bucket: [] }
-          node.children.set(ch, next)
-        }
-        node = next
-      }
-      node.bucket.push(i)
+      const prefix = entries[i]!.matcher.prefix
+      const bucket = buckets.get(prefix)
+      if (bucket === undefined) buckets.set(prefix, [i])
+      else bucket.push(i)
     }
-    this.#root = compress(trie, '')
+    // Sorted by UTF-16 code units, as `find` walks them: prefixes sharing a start are adjacent.
+    const prefixes = [...buckets.keys()].sort()
+    this.#root = radix(prefixes, buckets, 0, prefixes.length, 0, '')
   }
 
   /**
@@ -124,25 +114,32 @@ function nextInOrder(buckets: readonly (readonly number[])[], heads: number[]): 
   return best
 }
 
-/** UTF-16 code units, matching the `charCodeAt` walk in `find` (not code points). */
-function splitUnits(s: string): string[] {
-  const out = new Array<string>(s.length)
-  for (let i = 0; i < s.length; i++) out[i] = s[i]!
-  return out
-}
+const NO_CHILDREN: ReadonlyMap<number, RadixNode> = new Map()
 
-/** Turns the character trie into a radix tree: chains without branches or entries become one edge. */
-function compress(node: CharNode, label: string): RadixNode {
-  const children = new Map<number, RadixNode>()
-  for (const [ch, first] of node.children) {
-    let edge = ch
-    let end = first
-    while (end.bucket.length === 0 && end.children.size === 1) {
-      const [nextCh, next] = end.children.entries().next().value!
-      edge += nextCh
-      end = next
-    }
-    children.set(edge.charCodeAt(0), compress(end, edge))
+/**
+ * The radix node for sorted `prefixes[lo..hi)`, which all start with the same `depth` code units
+ * and reach this node by the edge `label`. Built from the sorted list directly (no per-character
+ * trie first): the longest common start of a run of sorted strings is that of its first and last,
+ * so each edge is found in one comparison, and a node exists only where a prefix ends or the
+ * prefixes branch.
+ */
+function radix(prefixes: readonly string[], buckets: ReadonlyMap<string, number[]>, lo: number, hi: number, depth: number, label: string): RadixNode {
+  let bucket: number[] | null = null
+  // The prefix that ends here sorts first among those that share its start.
+  if (lo < hi && prefixes[lo]!.length === depth) bucket = buckets.get(prefixes[lo++]!)!
+  let children: Map<number, RadixNode> | undefined
+  while (lo < hi) {
+    const first = prefixes[lo]!
+    const unit = first.charCodeAt(depth)
+    let end = lo + 1
+    while (end < hi && prefixes[end]!.charCodeAt(depth) === unit) end++
+    const last = prefixes[end - 1]!
+    let common = depth + 1
+    while (common < first.length && first.charCodeAt(common) === last.charCodeAt(common)) common++
+    children ??= new Map()
+    children.set(unit, radix(prefixes, buckets, lo, end, common, first.slice(depth, common)))
+    lo = end
   }
-  return { label, children, bucket: node.bucket.length > 0 ? node.bucket : null }
+  // Most nodes are leaves (one per rule, when prefixes are distinct): they share one empty map.
+  return { label, children: children ?? NO_CHILDREN, bucket }
 }

@@ -18,7 +18,7 @@ export interface UrlMatcher {
   /** Literal text before the first <…> (scheme, host, leading path) — used by the index. */
   readonly prefix: string
   readonly pattern: string
-  /** The anchored RegExp it runs (`^…$`, no flags): what the overlap analysis reads. */
+  /** A copy of the anchored RegExp it runs (`^…$`, no flags): what the overlap analysis reads. */
   readonly regex: RegExp
 }
 
@@ -72,7 +72,6 @@ const NO_CAPTURES: readonly string[] = Object.freeze([])
 /** Runs a compiled, anchored RegExp and reads the exposed captures by their group numbers. */
 export class RegExpUrlMatcher implements UrlMatcher {
   readonly #re: RegExp
-  readonly regex: RegExp
   readonly #groups: readonly number[]
 
   constructor(
@@ -82,9 +81,16 @@ export class RegExpUrlMatcher implements UrlMatcher {
     groups: readonly number[],
   ) {
     this.#re = re
-    // A separate object: exec() on the matcher's own RegExp must stay the only use of it.
-    this.regex = new RegExp(re.source, re.flags)
     this.#groups = groups
+  }
+
+  /**
+   * A separate object, so exec() on the matcher's own RegExp stays the only use of it. Made on
+   * demand: only the overlap analysis asks, once per rule set, and keeping a second RegExp per
+   * rule would cost every rule its memory.
+   */
+  get regex(): RegExp {
+    return new RegExp(this.#re.source, this.#re.flags)
   }
 
   match(url: string): readonly string[] | null {
@@ -157,9 +163,13 @@ export function compileRegexpMatcher(pattern: string): UrlMatcher {
   const problem = backtrackingProblem(analysed, re.source, `^${source.slice(escapeRegExp(literals[0]!).length)}$`)
   if (problem !== undefined) throw patternError(pattern, problem)
   // Safety net for the lexical group count above: the engine's own count must agree, else the
-  // captures would silently be the wrong ones.
-  const total = new RegExp(`${re.source}|`).exec('')!.length - 1
-  if (total !== next - 1) throw patternError(pattern, 'could not determine the capture groups')
+  // captures would silently be the wrong ones. Groups without a "(" hold no group of their own,
+  // so the count is the number of groups; the check (a second regex compiled and run) is only
+  // paid where the user wrote parentheses.
+  if (groups.some((g) => g.includes('('))) {
+    const total = new RegExp(`${re.source}|`).exec('')!.length - 1
+    if (total !== next - 1) throw patternError(pattern, 'could not determine the capture groups')
+  }
   return new RegExpUrlMatcher(pattern, literals[0]!, re, numbers)
 }
 
