@@ -148,7 +148,7 @@ t.test('conflicting or malformed framing → 400 from the parser, nothing forwar
   ]
   for (const [name, head, body] of cases) {
     const before = counts()
-    const ex = await rawExchange(port, `POST /public/x HTTP/1.1\r\nHost: gw.test\r\n${head}\r\n\r\n${body}`, { timeoutMs: 3000 })
+    const ex = await rawExchange(port, `POST /public/x HTTP/1.1\r\nHost: gw.test\r\n${head}\r\n\r\n${body}`)
     t.equal(ex.raw, NODE_400, `${name}: the parser's bare 400, and nothing after it`)
     t.ok(ex.closedByServer, `${name}: the connection is closed`)
     t.same(counts(), before, `${name}: nothing reached the upstream or the authorizer`)
