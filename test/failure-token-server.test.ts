@@ -155,8 +155,10 @@ t.test('retries: failed attempts are retried with a growing, jittered backoff ca
   t.ok(long.ms >= GIVE_UP_MS - LONG_MAX_DELAY_MS && long.ms < 2 * GIVE_UP_MS, `ends by give_up_after: ${long.ms}ms`)
   // Doubling from 25 ms: the wait after the fifth attempt is 400 ms jittered to 200–400 ms.
   t.ok(Math.max(...long.gaps) >= 200, `waits grow beyond the first ones: ${long.gaps.join(', ')}`)
-  // Waits of at most 40 ms against ones growing to 1 s: uncapped, both rules would make as many attempts.
-  t.ok(short.gaps.length + 1 >= 1.5 * (long.gaps.length + 1), `more attempts with a small max_delay (${short.gaps.length + 1}) than with a large one (${long.gaps.length + 1})`)
+  // Waits of at most 40 ms against ones growing to 1 s: uncapped, both rules would make about as
+  // many attempts (idle, it is ~60 against ~7; the margin is for the time each attempt takes when
+  // the machine is busy, which both rules pay alike).
+  t.ok(short.gaps.length + 1 >= 1.25 * (long.gaps.length + 1), `more attempts with a small max_delay (${short.gaps.length + 1}) than with a large one (${long.gaps.length + 1})`)
   t.equal(refused.status, 503)
   t.ok(refused.ms >= GIVE_UP_MS - 100 && refused.ms < 2 * GIVE_UP_MS, `refused until give_up_after: ${refused.ms}ms`)
 
