@@ -11,6 +11,7 @@ import { request } from 'undici'
 import { rawExchange } from './helpers/raw-http.js'
 import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
 import { basic, call, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
+import { until } from './helpers/wait.js'
 
 // Token attacks against rules backed by the real token server: `jwt` (its JWT access tokens, its
 // JWKS, plus a key set of our own for claims it would never issue) and `oauth2_introspection`
@@ -47,7 +48,8 @@ async function issue(ts: RunningTokenServer, id: string, audience = AUDIENCE): P
   if (r.status !== 200) throw new Error(`token for ${id}: ${JSON.stringify(r.body)}`)
   return r.body.access_token as string
 }
-await Promise.all([client(jwtServer, 'svc'), client(jwtServer, 'brief', '2s'), client(opaqueServer, 'svc'), client(opaqueServer, 'brief', '2s')])
+// 'brief': long enough that a busy machine uses both its tokens before they expire.
+await Promise.all([client(jwtServer, 'svc'), client(jwtServer, 'brief', '4s'), client(opaqueServer, 'svc'), client(opaqueServer, 'brief', '4s')])
 
 // Our own signing key, in a key set on disk that the jwt rule trusts besides the token server's.
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-attack-tokens-'))
@@ -109,7 +111,8 @@ const gw = await startGateway(
     authenticators: {
       ...ALL_HANDLERS.authenticators,
       jwt: { enabled: true, config: { jwks_urls: ['https://unused.test/jwks.json'] } },
-      oauth2_introspection: { enabled: true, config: { introspection_url: 'https://unused.test/introspect' } },
+      // A budget (give_up_after) a busy machine's introspection fits in with room to spare.
+      oauth2_introspection: { enabled: true, config: { introspection_url: 'https://unused.test/introspect', retry: { give_up_after: '10s' } } },
     },
   },
 )
@@ -278,11 +281,13 @@ t.test('a 1 MB Authorization header → 431 before any rule, never 500', async (
 t.test('an expired token from the token server → 401', async (t) => {
   const jwt = await issue(jwtServer, 'brief')
   const opaque = await issue(opaqueServer, 'brief')
+  const jwtExp = (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp
+  const opaqueExp = (await call('POST', `${opaqueServer.adminUrl}/admin/oauth2/introspect`, { form: { token: opaque } })).body.exp as number
   t.equal(await statusOf(t, 'jwt', bearer(jwt)), 200, 'the JWT works while it lives')
   t.equal(await statusOf(t, 'introspect', bearer(opaque)), 200, 'so does the opaque token')
-  // Lifespan 2 s, in whole seconds (so at least one second of life); wait until exp has passed.
-  const exp = (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp
-  await new Promise((r) => setTimeout(r, Math.max(0, (exp + 1) * 1000 - Date.now()) + 50))
+  // exp is in whole seconds: wait until the later of the two has passed by a second.
+  const exp = Math.max(jwtExp, opaqueExp)
+  await until(() => Date.now() > (exp + 1) * 1000, 'both tokens to expire')
   for (const rule of RULES) {
     t.equal(await statusOf(t, rule, bearer(jwt)), 401, `the expired JWT → ${rule}: 401`)
     t.equal(await statusOf(t, rule, bearer(opaque)), 401, `the expired opaque token → ${rule}: 401`)

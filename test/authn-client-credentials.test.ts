@@ -7,6 +7,7 @@ import { newSession, type PipelineRequest } from '../src/pipeline/session.js'
 import type { Authenticate } from '../src/pipeline/types.js'
 import { build, closedPort, pipelineRequest, reply, startRecorder, testDeps } from './helpers/remote-handlers.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
+import { until } from './helpers/wait.js'
 
 const deps = testDeps(t)
 const authn = (config: Record<string, unknown>): Authenticate => build(deps, authenticators(), 'oauth2_client_credentials', config)
@@ -70,9 +71,12 @@ t.test('against the real token server: subject = client_id, bad credentials → 
 t.test('cache: remembered until ttl, per credentials, keyed by a hash and never the secret', async (t) => {
   await client('cached', 'secret-c')
   await client('plain', 'secret-p')
-  const cached = authn({ token_url: tokenUrl, cache: { enabled: true, ttl: '300ms' } })
+  // Long enough that a busy machine removes the clients and asks again well within it.
+  const ttlMs = 3000
+  const cached = authn({ token_url: tokenUrl, cache: { enabled: true, ttl: `${ttlMs}ms` } })
   const uncached = authn({ token_url: tokenUrl })
   t.equal(await outcome(cached, withBasic('cached', 'secret-c')), 'cached')
+  const cachedBy = Date.now()
   t.equal(await outcome(uncached, withBasic('plain', 'secret-p')), 'plain')
   await removeClient('cached')
   await removeClient('plain')
@@ -89,7 +93,7 @@ t.test('cache: remembered until ttl, per credentials, keyed by a hash and never 
     t.match(k, /^[A-Za-z0-9_-]{43}$/, 'a SHA-256, base64url')
     t.notMatch(k, /secret|cached/)
   }
-  await new Promise((r) => setTimeout(r, 350))
+  await until(() => Date.now() > cachedBy + ttlMs, 'the ttl to pass')
   t.same(await outcome(cached, withBasic('cached', 'secret-c')), ['GATEHOUSE_ERR_UNAUTHORIZED', 401], 'expired after cache.ttl')
 })
 
@@ -106,9 +110,12 @@ t.test('cache: max_tokens bounds the entries (least recently used go)', async (t
 })
 
 t.test('the token request: form body, form-encoded Basic credentials; expiry bounds the cache', async (t) => {
-  const endpoint = await startRecorder(t, reply(200, { access_token: 'at', token_type: 'bearer', expires_in: 1 }))
+  // A lifetime long enough that a busy machine asks again well within it.
+  const expiresIn = 3
+  const endpoint = await startRecorder(t, reply(200, { access_token: 'at', token_type: 'bearer', expires_in: expiresIn }))
   const a = authn({ token_url: `${endpoint.url}/oauth2/token`, required_scope: ['a', 'b.c'], cache: { enabled: true, ttl: '1h' } })
   t.equal(await outcome(a, withBasic('id 1', 's:é')), 'id 1')
+  const cachedBy = Date.now()
   const seen = endpoint.seen[0]!
   t.equal(seen.method, 'POST')
   t.equal(seen.url, '/oauth2/token')
@@ -117,9 +124,9 @@ t.test('the token request: form body, form-encoded Basic credentials; expiry bou
   t.equal(seen.headers.authorization, `Basic ${Buffer.from('id+1:s%3A%C3%A9').toString('base64')}`)
   t.equal(await outcome(a, withBasic('id 1', 's:é')), 'id 1')
   t.equal(endpoint.seen.length, 1, 'cached')
-  await new Promise((r) => setTimeout(r, 1050))
+  await until(() => Date.now() > cachedBy + expiresIn * 1000, 'the token to expire')
   t.equal(await outcome(a, withBasic('id 1', 's:é')), 'id 1')
-  t.equal(endpoint.seen.length, 2, 'expires_in (1s) wins over cache.ttl (1h)')
+  t.equal(endpoint.seen.length, 2, `expires_in (${expiresIn}s) wins over cache.ttl (1h)`)
 })
 
 t.test('concurrent requests with the same credentials share one token request', async (t) => {
@@ -132,7 +139,8 @@ t.test('concurrent requests with the same credentials share one token request', 
 
 t.test('token endpoint failures map as in Oathkeeper; unreachable → 503', async (t) => {
   const endpoint = await startRecorder(t)
-  const a = authn({ token_url: endpoint.url, retry: { give_up_after: '200ms', max_delay: '0s' } })
+  // One attempt each (max_delay 0s), with a budget a busy machine's answer fits in with room to spare.
+  const a = authn({ token_url: endpoint.url, retry: { give_up_after: '10s', max_delay: '0s' } })
   const cases: Array<[status: number, body: unknown, want: [string, number]]> = [
     [400, { error: 'invalid_scope' }, ['GATEHOUSE_ERR_UNAUTHORIZED', 401]],
     [401, { error: 'invalid_client' }, ['GATEHOUSE_ERR_UNAUTHORIZED', 401]],

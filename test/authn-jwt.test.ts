@@ -7,6 +7,7 @@ import { exportJWK, exportSPKI, SignJWT } from 'jose'
 import { ConfigError } from '../src/errors.js'
 import { b64, build, jwks, jwksServer, key, now, run, req, sharedWith, sign } from './helpers/jwt.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
+import { until } from './helpers/wait.js'
 
 const [rsa, ec, rotated, other] = await Promise.all([key('rsa-1', 'RS256'), key('ec-1', 'ES256'), key('rsa-2', 'RS256'), key('rsa-x', 'RS256')])
 
@@ -109,11 +110,13 @@ t.test('rotation: an unknown kid refetches (rate-limited) and picks up the new k
 
 t.test('unknown-kid storm: concurrent requests share one fetch, later ones cost none', async (t) => {
   const s = await jwksServer(jwks(rsa))
-  const authn = build({ jwks_urls: [s.url] }, sharedWith(s.url, 200))
-  t.equal((await run(authn, await sign(rsa))).status, 200)
-  await sleep(250)
-  const before = s.state.fetches
+  // Long enough that a busy machine sends the second storm well within it.
+  const intervalMs = 2000
+  const authn = build({ jwks_urls: [s.url] }, sharedWith(s.url, intervalMs))
   const bogus = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(other, {}, { kid: `nope-${i}` })))
+  t.equal((await run(authn, await sign(rsa))).status, 200)
+  await sleep(intervalMs + 50)
+  const before = s.state.fetches
   const first = await Promise.all(bogus.map((tok) => run(authn, tok)))
   t.ok(first.every((r) => r.status === 401))
   t.equal(s.state.fetches, before + 1, '100 unknown kids → one fetch')
@@ -136,26 +139,34 @@ t.test('key set unavailable → 503 (fail closed)', async (t) => {
   t.equal((await run(build({ jwks_urls: [pathToFileURL(join(dir, 'missing.json')).href] }), await sign(rsa))).status, 503, 'missing file')
 
   // Keys were fetched, then expired (jwks_ttl) while the server went down: not used any more.
+  // (A backoff of a minute rather than the default second: what a busy machine does within it is
+  // then certain to be within it.)
   const s2 = await jwksServer(jwks(rsa))
-  const ttl = build({ jwks_urls: [s2.url], jwks_ttl: '100ms' })
-  t.equal((await run(ttl, await sign(rsa))).status, 200)
+  const ttl = build({ jwks_urls: [s2.url], jwks_ttl: '100ms' }, sharedWith(s2.url, 10_000, 60_000))
+  const tok = await sign(rsa)
+  t.equal((await run(ttl, tok)).status, 200)
   s2.state.status = 503
   await sleep(150)
-  t.equal((await run(ttl, await sign(rsa))).status, 503, 'stale keys + failed refetch → 503')
+  t.equal((await run(ttl, tok)).status, 503, 'stale keys + failed refetch → 503')
   const fetches = s2.state.fetches
-  await Promise.all(Array.from({ length: 20 }, async () => run(ttl, await sign(rsa))))
+  await Promise.all(Array.from({ length: 20 }, () => run(ttl, tok)))
   t.equal(s2.state.fetches, fetches, 'a server that is down is not asked again within the backoff')
 })
 
 t.test('jwks_max_wait bounds how long a request waits for a slow key set', async (t) => {
   const s = await jwksServer(jwks(rsa))
-  s.state.delayMs = 400
+  // The server holds the fetch until released: an answer while it is held did not wait for it.
+  // (Released after a while regardless, so that a handler that does wait fails instead of hanging.)
+  s.state.hold = true
+  const fallback = setTimeout(s.release, 10_000)
+  t.teardown(() => clearTimeout(fallback))
   const authn = build({ jwks_urls: [s.url], jwks_max_wait: '50ms' })
-  const started = Date.now()
-  t.equal((await run(authn, await sign(rsa))).status, 503, 'nothing fetched within the wait')
-  t.ok(Date.now() - started < 300, 'did not wait for the fetch')
-  await sleep(450)
-  t.equal((await run(authn, await sign(rsa))).status, 200, 'the fetch went on in the background')
+  const tok = await sign(rsa)
+  t.equal((await run(authn, tok)).status, 503, 'nothing fetched within the wait')
+  t.equal(s.state.held, 1, 'did not wait for the fetch: it was still held')
+  s.release()
+  await until(async () => (await run(authn, tok)).status === 200, 'the keys to arrive')
+  t.equal(s.state.fetches, 1, 'the fetch went on in the background (no second one)')
 })
 
 t.test('config problems are reported at load, naming the option', async (t) => {

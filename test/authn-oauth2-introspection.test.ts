@@ -15,6 +15,7 @@ import { SharedResources } from '../src/pipeline/shared.js'
 import type { Authenticate, HandlerDeps } from '../src/pipeline/types.js'
 import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
+import { until } from './helpers/wait.js'
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: the real token server, a fake RFC 7662 endpoint, and a `build` like a rule load.
@@ -322,46 +323,60 @@ t.test('preserve_host and introspection_request_headers', async (t) => {
   t.equal(h.authorization, 'Basic eDp5', 'e.g. client authentication for the endpoint')
 })
 
+/**
+ * Long enough (seconds) that a busy machine makes its attempts well within it; the three cases of
+ * the next test wait it out side by side, so it costs its length once.
+ */
+const GIVE_UP_MS = 2000
+
 t.test('endpoint down or failing → 503, retries bounded by give_up_after', async (t) => {
   const closed = await fake(() => ({ json: {} }))
   await closed.close()
-  let started = Date.now()
-  const down = await run(build({ introspection_url: closed.url, retry: { give_up_after: '300ms', max_delay: '50ms' } }).run, bearer('t'))
-  let elapsed = Date.now() - started
+  const hanging = await fake(() => ({ hang: true }))
+  const broken = await fake(() => ({ status: 500, json: {} }))
+  const timedRun = async (config: Record<string, unknown>) => {
+    const started = Date.now()
+    const o = await run(build(config).run, bearer('t'))
+    return { ...o, ms: Date.now() - started }
+  }
+  const giveUp = `${GIVE_UP_MS}ms`
+  const [down, hung, o] = await Promise.all([
+    timedRun({ introspection_url: closed.url, retry: { give_up_after: giveUp, max_delay: '50ms' } }),
+    timedRun({ introspection_url: hanging.url, retry: { give_up_after: giveUp } }),
+    timedRun({ introspection_url: broken.url, retry: { give_up_after: giveUp, max_delay: '200ms' } }),
+  ])
+  // Lower bounds: tried until the budget was spent (the last wait, at most max_delay, is skipped
+  // when it would end past the deadline). Upper bounds: the budget bounds the whole call, not
+  // each attempt (a fresh budget per attempt would end at 2× or later).
   t.equal(down.result, 503)
   t.equal(down.err?.code, 'GATEHOUSE_ERR_UNAVAILABLE')
   t.match(down.err?.reason, /could not be reached/)
-  t.ok(elapsed >= 200 && elapsed < 1000, `refused connections retried until given up (${elapsed}ms)`)
-
-  const hanging = await fake(() => ({ hang: true }))
-  started = Date.now()
-  const hung = await run(build({ introspection_url: hanging.url, retry: { give_up_after: '300ms' } }).run, bearer('t'))
-  elapsed = Date.now() - started
+  t.ok(down.ms >= GIVE_UP_MS - 100 && down.ms < 2 * GIVE_UP_MS, `refused connections retried until given up (${down.ms}ms)`)
   t.equal(hung.result, 503)
-  t.ok(elapsed >= 290 && elapsed < 1000, `a hung endpoint is abandoned after give_up_after (${elapsed}ms)`)
+  t.ok(hung.ms >= GIVE_UP_MS - 10 && hung.ms < 2 * GIVE_UP_MS, `a hung endpoint is abandoned after give_up_after (${hung.ms}ms)`)
+  t.equal(o.result, 503)
+  // Waits double from 25 ms up to max_delay (each jittered to half–all of it): about 15 attempts in the budget.
+  t.ok(broken.calls.length >= 3 && broken.calls.length <= 30, `bounded number of attempts (${broken.calls.length})`)
+  t.ok(o.ms < 2 * GIVE_UP_MS, `bounded in time (${o.ms}ms)`)
 
   const flaky = await fake((_c, n) => (n <= 2 ? { status: 502, json: {} } : { json: active() }))
-  t.equal((await run(build({ introspection_url: flaky.url }).run, bearer('t'))).result, 'ok', '5xx retried, then success')
+  t.equal((await run(build({ introspection_url: flaky.url, retry: { give_up_after: giveUp } }).run, bearer('t'))).result, 'ok', '5xx retried, then success')
   t.equal(flaky.calls.length, 3)
-
-  const broken = await fake(() => ({ status: 500, json: {} }))
-  started = Date.now()
-  const o = await run(build({ introspection_url: broken.url, retry: { give_up_after: '250ms', max_delay: '20ms' } }).run, bearer('t'))
-  elapsed = Date.now() - started
-  t.equal(o.result, 503)
-  t.ok(broken.calls.length >= 3 && broken.calls.length <= 30, `bounded number of attempts (${broken.calls.length})`)
-  t.ok(elapsed < 1000, `bounded in time (${elapsed}ms)`)
 })
 
 t.test('pre_authorization: one client-credentials token for many calls, refreshed before expiry and on 401', async (t) => {
   let issued = 0
-  let lifetime = 1
+  // Replaced after half its lifetime (see EARLY_REFRESH_MS): long enough that a busy machine makes
+  // the calls below with the first token before that.
+  let lifetime = 6
+  let issuedAt = 0
   const tokenEp = await fake((c) => {
     t.equal(c.headers.authorization, `Basic ${Buffer.from('intro:s%3Acret').toString('base64')}`, 'client_secret_basic, form-encoded')
     t.equal(c.form.get('grant_type'), 'client_credentials')
     t.equal(c.form.get('scope'), 'introspect admin')
     t.equal(c.form.get('audience'), 'https://hydra')
     issued++
+    issuedAt = Date.now()
     return { json: { access_token: `pre-${issued}`, expires_in: lifetime, token_type: 'bearer' } }
   })
   let refuse = ''
@@ -381,7 +396,7 @@ t.test('pre_authorization: one client-credentials token for many calls, refreshe
   t.equal(issued, 1)
   t.equal(ep.calls.at(-1)!.headers.authorization, 'Bearer pre-1')
 
-  await sleep(600) // lifetime 1s: replaced after half of it
+  await until(() => Date.now() > issuedAt + (lifetime * 1000) / 2, 'half the token lifetime to pass')
   await run(authn, bearer('y'))
   t.equal(issued, 2, 'refetched shortly before expiry')
   t.equal(ep.calls.at(-1)!.headers.authorization, 'Bearer pre-2')
@@ -424,12 +439,15 @@ t.test('cache: TTL never beyond exp (4s token, ttl 1h → rejected after exp)', 
 t.test('cache: a revoked token is accepted while cached, rejected after ttl (the documented bound)', async (t) => {
   const tok = await token('svc', 'foo')
   // Without the revocation feed (found by default): the documented bound is the ttl.
-  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: '1s', revocation_events_url: '' } })
+  // A ttl long enough that a busy machine revokes and asks again well within it.
+  const ttlMs = 3000
+  const { run: authn, cache } = build({ introspection_url: INTROSPECT, cache: { enabled: true, ttl: `${ttlMs}ms`, revocation_events_url: '' } })
   t.equal((await run(authn, bearer(tok))).result, 'ok')
+  const cachedBy = Date.now()
   await call('POST', `${ts.publicUrl}/oauth2/revoke`, { form: { token: tok }, headers: basic('svc', 'secret-svc') })
   t.equal((await run(authn, bearer(tok))).result, 'ok', 'still cached')
   t.equal(cache().stats.hits, 1)
-  await sleep(1050)
+  await until(() => Date.now() > cachedBy + ttlMs, 'the ttl to pass')
   t.equal((await run(authn, bearer(tok))).result, 401, 'rejected once the entry expired')
 })
 
@@ -469,11 +487,14 @@ t.test('cache: 100 concurrent requests with one new token → exactly 1 introspe
 
 t.test('cache: negative cache for inactive tokens (min(ttl, 5s))', async (t) => {
   const ep = await fake(() => ({ json: { active: false } }))
-  const { run: authn, cache } = build({ introspection_url: ep.url, cache: { enabled: true, ttl: '300ms' } })
+  // Under the 5 s bound, and long enough that a busy machine asks ten times well within it.
+  const ttlMs = 2000
+  const { run: authn, cache } = build({ introspection_url: ep.url, cache: { enabled: true, ttl: `${ttlMs}ms` } })
   for (let i = 0; i < 10; i++) t.equal((await run(authn, bearer('garbage'))).result, 401)
+  const cachedBy = Date.now()
   t.equal(ep.calls.length, 1, 'one call within the negative ttl')
   t.equal(cache().stats.hits, 9)
-  await sleep(350)
+  await until(() => Date.now() > cachedBy + ttlMs, 'the ttl to pass')
   t.equal((await run(authn, bearer('garbage'))).result, 401)
   t.equal(ep.calls.length, 2, 'asked again after it')
 

@@ -10,14 +10,22 @@ import { introspectionGateway } from './helpers/introspection-gateway.js'
 import { openSse } from './helpers/sse.js'
 import { basic, call, startTokenServer, type Answer } from './helpers/token-server.js'
 
-t.test('Postgres stopped and started again: 503 meanwhile, then success without restarting Gatehouse', { timeout: 30_000 }, async (t) => {
+/**
+ * How long the store waits for a connection (the DSN's connect_timeout): what "a hang" would
+ * last. Answers are held to a fraction of it, so a refused connection is told from a wait.
+ */
+const CONNECT_TIMEOUT_S = 20
+
+t.test('Postgres stopped and started again: 503 meanwhile, then success without restarting Gatehouse', { timeout: 90_000 }, async (t) => {
   const pg = await createPrivatePostgres()
   t.teardown(() => pg.destroy())
   await pg.start()
 
-  const ts = await startTokenServer({ store: openStore(pg.url) })
+  const ts = await startTokenServer({ store: openStore(`${pg.url}&connect_timeout=${CONNECT_TIMEOUT_S}`) })
   t.teardown(() => ts.close())
-  const { get } = await introspectionGateway(t, { introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`, retry: { give_up_after: '300ms' } })
+  // The gateway retries the 503s of the outage until it gives up: a budget in which a busy
+  // machine's healthy introspection fits with room to spare, waited out once.
+  const { get } = await introspectionGateway(t, { introspection_url: `${ts.adminUrl}/admin/oauth2/introspect`, retry: { give_up_after: '3s' } })
 
   t.equal((await call('POST', `${ts.adminUrl}/admin/clients`, { json: { client_id: 'svc', client_secret: 'secret-svc', grant_types: ['client_credentials'] } })).status, 201)
   const tokenCall = () => call('POST', `${ts.publicUrl}/oauth2/token`, { form: { grant_type: 'client_credentials' }, headers: basic('svc', 'secret-svc') })
@@ -49,7 +57,7 @@ t.test('Postgres stopped and started again: 503 meanwhile, then success without 
   for (let i = 0; i < 3; i++) {
     const { value: issued, ms } = await timed(tokenCall)
     isUnavailable(issued, `POST /oauth2/token #${i + 1}`)
-    t.ok(ms < 2000, `answered at once (${ms}ms), not after a hang`)
+    t.ok(ms < (CONNECT_TIMEOUT_S * 1000) / 4, `answered at once (${ms}ms), not after waiting for the ${CONNECT_TIMEOUT_S} s connect timeout`)
     isUnavailable(await introspect(tok), `POST /admin/oauth2/introspect #${i + 1}`)
   }
   const notReady = await ready()
@@ -64,7 +72,7 @@ t.test('Postgres stopped and started again: 503 meanwhile, then success without 
 
   await pg.start()
   const restartedAt = Date.now()
-  const recovered = await until(async () => (await tokenCall()).status === 200, 5000, 50)
+  const recovered = await until(async () => (await tokenCall()).status === 200, 30_000, 50)
   t.ok(recovered >= 0, `POST /oauth2/token succeeds again ${recovered}ms after Postgres is back (down ${restartedAt - stoppedAt}ms)`)
   t.same((await introspect(tok)).body.active, true, 'the token issued before the outage is still active')
   t.equal((await ready()).status, 200, '/health/ready: 200')
@@ -72,11 +80,11 @@ t.test('Postgres stopped and started again: 503 meanwhile, then success without 
 
   // The LISTEN connection came back too: subscribers are told they may have missed events, and
   // revocations flow again (with a single token server they travel through Postgres as well).
-  await feed.next((e) => e.event === 'reset', 8000)
+  await feed.next((e) => e.event === 'reset', 30_000)
   t.pass(`the feed said "reset" ${Date.now() - restartedAt}ms after Postgres was back`)
   const revoked = await timed(async () => {
     await call('POST', `${ts.publicUrl}/oauth2/revoke`, { form: { token: tok }, headers: basic('svc', 'secret-svc') })
-    return feed.next((e) => e.event === 'revoked', 2000)
+    return feed.next((e) => e.event === 'revoked')
   })
   t.match(JSON.parse(revoked.value.data), { type: 'token' }, `a revocation after the restart reaches the feed (${revoked.ms}ms)`)
   t.equal((await viaGateway(tok)).status, 401, 'and the revoked token is refused')

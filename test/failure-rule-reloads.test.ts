@@ -83,14 +83,14 @@ t.test('100 reloads of valid, broken and fixed files under load: 0 failed reques
       // Broken: wait until the loader has read it and reported why.
       const broken = BROKEN[Math.floor(i / 3) % BROKEN.length]!
       writeFileSync(churn, broken.text)
-      const took = await until(() => status('churn.yml')?.error != null, 5000, 5)
+      const took = await until(() => status('churn.yml')?.error != null, 20_000, 5)
       t.ok(took >= 0, `write ${i + 1}: ${broken.what} → reported (${took}ms)`)
     } else {
       // Valid (or fixed): wait until a request is served by it.
       const v = String(++version)
       writtenAt.set(v, Date.now())
       writeFileSync(churn, rule('churn', '/churn', v))
-      const took = await until(async () => (await get('/churn')).version === v, 5000, 5)
+      const took = await until(async () => (await get('/churn')).version === v, 20_000, 5)
       firstServedAt.set(v, Date.now())
       t.ok(took >= 0, `write ${i + 1}: version ${v} served (${took}ms)`)
       t.equal(status('churn.yml')?.error, null, `write ${i + 1}: the error is cleared`)

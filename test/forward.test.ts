@@ -46,7 +46,9 @@ type TargetOptions = Partial<Omit<ForwardTarget, 'upstream'>> & { upstream: stri
 
 /** A proxy in front of `forward`; forward's outcome (undefined or the rejection) lands in `outcomes`. */
 async function startProxy(opts: TargetOptions, upstreamOptions: Partial<ConstructorParameters<typeof Upstreams>[0]> = {}) {
-  const upstreams = new Upstreams({ connectTimeoutMs: 2000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, ...upstreamOptions })
+  // Timeouts no test waits for (one that does sets its own): long enough for a busy machine to
+  // stream 50 MB through the proxy before the upstream's answer.
+  const upstreams = new Upstreams({ connectTimeoutMs: 5000, headersTimeoutMs: 20_000, bodyTimeoutMs: 20_000, ...upstreamOptions })
   t.teardown(() => upstreams.close())
   const upstream = new URL(opts.upstream)
   const outcomes: Promise<unknown>[] = []
@@ -148,7 +150,7 @@ t.test('50 MB upload is streamed: the upstream receives data before the client f
   const response = once(req, 'response') as Promise<[IncomingMessage]>
   req.write(CHUNK)
   // A buffering proxy would wait for all 50 MB before calling the upstream: this would time out.
-  await within(upstreamHasData, 5000, 'upstream received the first chunk while 49 MB were still unsent')
+  await within(upstreamHasData, 15_000, 'upstream received the first chunk while 49 MB were still unsent')
   for (let i = 1; i < 50; i++) if (!req.write(CHUNK)) await once(req, 'drain')
   req.end()
   const [res] = await within(response, 20_000, 'upload response')
@@ -164,7 +166,7 @@ t.test('50 MB download is streamed: the client receives data before the upstream
     res.writeHead(200, { 'content-length': String(50 * MB) })
     res.write(CHUNK)
     // A buffering proxy would wait for the whole body before answering: this would time out.
-    await within(clientHasData, 5000, 'client received the first chunk while 49 MB were still unsent')
+    await within(clientHasData, 15_000, 'client received the first chunk while 49 MB were still unsent')
     for (let i = 1; i < 50; i++) if (!res.write(CHUNK)) await once(res, 'drain')
     res.end()
   })
@@ -302,8 +304,8 @@ t.test('client aborting mid-download aborts the upstream request', { timeout: 15
   const req = request(`${proxy.url}/stream`, { agent: false }, (res) => res.once('data', () => req.destroy()))
   req.on('error', () => {})
   req.end()
-  t.equal(await within(closed, 5000, "upstream response 'close'"), false, 'upstream response closed before it finished')
-  t.same(await within(Promise.all(proxy.outcomes), 5000, 'forward settled'), [undefined], 'forward resolved')
+  t.equal(await within(closed, 10_000, "upstream response 'close'"), false, 'upstream response closed before it finished')
+  t.same(await within(Promise.all(proxy.outcomes), 10_000, 'forward settled'), [undefined], 'forward resolved')
 })
 
 t.test('upstream failing after the headers were sent → client response cut, forward rejects', { timeout: 15_000 }, async (t) => {
@@ -322,11 +324,11 @@ t.test('upstream failing after the headers were sent → client response cut, fo
         .on('error', () => resolve('cut'))
         .end()
     }),
-    5000,
+    10_000,
     'client response',
   )
   t.equal(cut, 'cut', 'client sees a failed response, not a short one')
-  const [err] = await within(Promise.all(proxy.outcomes), 5000, 'forward settled')
+  const [err] = await within(Promise.all(proxy.outcomes), 10_000, 'forward settled')
   t.equal((err as GatehouseError).code, 'GATEHOUSE_ERR_UPSTREAM_UNREACHABLE')
 })
 

@@ -8,9 +8,11 @@ import { until } from './helpers/wait.js'
 const up = await startUpstream()
 t.teardown(() => up.close())
 
-// An upstream that answers after 2 s, for clients that leave before it does.
+// An upstream that answers after a minute, for clients that leave before it does; counts requests.
+let slowReceived = 0
 const slow = createServer((_req, res) => {
-  const timer = setTimeout(() => res.end('late'), 2000)
+  slowReceived++
+  const timer = setTimeout(() => res.end('late'), 60_000)
   res.on('close', () => clearTimeout(timer))
 })
 await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r))
@@ -95,8 +97,11 @@ t.test('a refused decision request is logged too', async (t) => {
 t.test('a client that hangs up before the answer is logged as 499, not 200', async (t) => {
   const req = httpRequest(`${gw.proxy}/slow`, { headers: { host: 'gw.test', 'x-request-id': 'gone-early' }, agent: false })
   req.on('error', () => {})
+  const before = slowReceived
   req.end()
-  setTimeout(() => req.destroy(), 200)
+  // The client leaves once the request is upstream, long before the upstream would answer.
+  await until(() => slowReceived > before, 'the request to reach the upstream')
+  req.destroy()
   await until(() => gw.logs.some((l) => l.request_id === 'gone-early' && l.msg === 'request'), 'request log line')
   t.match(gw.logs.find((l) => l.request_id === 'gone-early' && l.msg === 'request'), { rule: 'slow', status: 499 })
 })

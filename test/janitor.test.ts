@@ -9,6 +9,7 @@ import { startJanitor } from '../src/token-server/janitor.js'
 import { MemoryStore } from '../src/token-server/store/memory.js'
 import { openStore } from '../src/token-server/store/open.js'
 import type { Store, TokenRecord } from '../src/token-server/store/types.js'
+import { until } from './helpers/wait.js'
 
 const token = (hash: string, expiresAt: number): TokenRecord => ({
   signature_hash: hash,
@@ -38,7 +39,8 @@ t.test('the janitor purges every expired token in small batches and leaves live 
   }
   const stop = startJanitor(store, createLogger({ level: 'silent', format: 'json' }), 20, 3)
   t.teardown(stop)
-  await new Promise((r) => setTimeout(r, 150))
+  // A batch that comes back short ends the purge.
+  await until(() => calls.some((n) => n < 3), 'a purge to finish')
   for (let i = 0; i < 7; i++) t.equal(await store.getToken(`expired-${i}`), undefined)
   t.ok(await store.getToken('live'))
   t.same(calls.slice(0, 3), [3, 3, 1], 'batches of at most 3 until one comes back short')
@@ -56,7 +58,7 @@ t.test('a failing purge is logged and retried, never thrown', async (t) => {
   const sink = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) })
   const stop = startJanitor(store, createLogger({ level: 'warn', format: 'json' }, sink), 20, 10)
   t.teardown(stop)
-  await new Promise((r) => setTimeout(r, 110))
+  await until(() => attempts >= 2, 'a second attempt')
   t.ok(attempts >= 2, `retried (${attempts} attempts)`)
   t.match(lines[0], /could not purge expired access tokens; will retry/)
 })

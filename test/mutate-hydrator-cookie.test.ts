@@ -7,6 +7,7 @@ import { newSession, type AuthenticationSession, type PipelineRequest } from '..
 import type { Mutate } from '../src/pipeline/types.js'
 import { ALL_HANDLERS, startGateway, startUpstream } from './helpers/servers.js'
 import { build, closedPort, pipelineRequest, reply, startRecorder, testDeps, type Responder } from './helpers/remote-handlers.js'
+import { until } from './helpers/wait.js'
 
 const deps = testDeps(t)
 const mutator = (id: string, config: Record<string, unknown>): Mutate => build(deps, mutators(), id, config)
@@ -118,7 +119,9 @@ t.test('hydrator: anything but a 200 for the same subject is a 500', async (t) =
 
 t.test('hydrator cache: keyed by the session JSON, copies out, expires after ttl', async (t) => {
   const api = await startRecorder(t, enrich)
-  const m = mutator('hydrator', { api: { url: api.url }, cache: { enabled: true, ttl: '200ms' } })
+  // Long enough that a busy machine asks again well within it.
+  const ttlMs = 3000
+  const m = mutator('hydrator', { api: { url: api.url }, cache: { enabled: true, ttl: `${ttlMs}ms` } })
   const run = async (subject: string) => {
     const r = pipelineRequest()
     const s = session(r, subject)
@@ -126,13 +129,14 @@ t.test('hydrator cache: keyed by the session JSON, copies out, expires after ttl
     return s
   }
   const first = await run('alice')
+  const cachedBy = Date.now()
   first.Extra.tenant = 'changed by a later mutator'
   const second = await run('alice')
   t.equal(api.seen.length, 1, 'the same session JSON is answered from the cache')
   t.same(second.Extra, { tenant: 'acme' }, 'a cached answer is a fresh copy')
   await run('bob')
   t.equal(api.seen.length, 2, 'another session is another key')
-  await new Promise((r) => setTimeout(r, 250))
+  await until(() => Date.now() > cachedBy + ttlMs, 'the ttl to pass')
   await run('alice')
   t.equal(api.seen.length, 3, 'expired')
   const uncached = mutator('hydrator', { api: { url: api.url } })

@@ -81,8 +81,23 @@ t.test('signs the session: claims template merged under the standard claims', as
   t.equal(p.exp! - p.iat!, 900, 'ttl defaults to 15m')
 })
 
+/**
+ * Runs `fn` with Date.now() reading `ms`: the reuse decision reads the wall clock, and waiting for
+ * the real one to get near exp would take most of the ttl (the test's ttl is long, so that a busy
+ * machine does everything else well within it).
+ */
+async function atClock<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const realNow = Date.now
+  Date.now = () => ms
+  try {
+    return await fn()
+  } finally {
+    Date.now = realNow
+  }
+}
+
 t.test('tokens are reused per (claims, subject) until a tenth of the ttl is left', async (t) => {
-  const m = build({ issuer_url: 'https://gw.example', jwks_url: rsaFile, claims: CLAIMS, ttl: '2s' })
+  const m = build({ issuer_url: 'https://gw.example', jwks_url: rsaFile, claims: CLAIMS, ttl: '60s' })
   const first = await mutate(m)
   t.equal(await mutate(m), first, 'same session → same token')
   t.not(await mutate(m, 'bob'), first, 'another subject → another token')
@@ -90,10 +105,8 @@ t.test('tokens are reused per (claims, subject) until a tenth of the ttl is left
   const concurrent = await Promise.all(Array.from({ length: 20 }, () => mutate(m, 'carol')))
   t.equal(new Set(concurrent).size, 1, 'concurrent requests share one signature')
   const expMs = decodeJwt(first).exp! * 1000
-  await new Promise((r) => setTimeout(r, Math.max(0, expMs - 400 - Date.now())))
-  t.equal(await mutate(m), first, 'more than 10% (200 ms) left → reused')
-  await new Promise((r) => setTimeout(r, Math.max(0, expMs - 150 - Date.now())))
-  const renewed = await mutate(m)
+  t.equal(await atClock(expMs - 7000, () => mutate(m)), first, 'more than 10% (6 s) left → reused')
+  const renewed = await atClock(expMs - 5000, () => mutate(m))
   t.not(renewed, first, 'less than 10% left → a new token')
   t.ok(decodeJwt(renewed).exp! > decodeJwt(first).exp!)
 })

@@ -71,7 +71,7 @@ http {
     return { status: res.statusCode, headers: res.headers, body: await res.body.text() }
   }
   // Up when it answers (a bounded wait).
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 200; i++) {
     try {
       await get('/public/ping')
       break

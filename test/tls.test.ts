@@ -36,7 +36,8 @@ function servedFingerprint(port: number): Promise<string> {
   })
 }
 
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+/** Polls `check` until it holds; `ms` only bounds a hang, so it is generous for a busy machine. */
+async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
   const until = Date.now() + ms
   while (Date.now() < until) {
     if (await check()) return true

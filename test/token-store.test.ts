@@ -9,6 +9,7 @@ import {
   type TokenRecord,
 } from '../src/token-server/store/types.js'
 import { adminQuery, forEachKind, postgresDsn } from './helpers/stores.js'
+import { until } from './helpers/wait.js'
 
 const NOW_MS = 1_767_225_600_123 // beyond 2^32: timestamps must not be truncated to 32 bits
 const NOW_S = Math.floor(NOW_MS / 1000)
@@ -276,7 +277,9 @@ t.test('postgres: an idle connection dying does not crash the process; the pool 
   await store.ping()
   const killed = await adminQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app])
   t.equal(killed.length, 1, 'the pooled connection was terminated')
-  await new Promise((r) => setTimeout(r, 200))
-  await store.ping()
+  // Terminating is a signal: the backend exits (and its client hears of it) a moment later.
+  await until(async () => (await adminQuery<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [app]))[0]!.n === 0, 'the backend to exit')
+  // The pool drops the dead client (had it not listened for its error, the process would have crashed).
+  await until(() => store.ping().then(() => true, () => false), 'a ping on a new connection')
   t.pass('still serving')
 })

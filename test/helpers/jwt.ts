@@ -42,20 +42,34 @@ export function sign(k: Key, claims: JWTPayload = {}, header: Record<string, unk
 }
 export const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
 
-/** A JWKS server on 127.0.0.1:0 whose answer, status and delay the test changes; counts requests. */
+/**
+ * A JWKS server on 127.0.0.1:0 whose answer and status the test changes; counts requests. While
+ * `hold` is set, requests wait (counted in `held`) until `release()` answers them.
+ */
 export async function jwksServer(initial: { keys: JWK[] }) {
-  const state = { body: initial as unknown, status: 200, delayMs: 0, fetches: 0 }
+  const state = { body: initial as unknown, status: 200, hold: false, held: 0, fetches: 0 }
+  const waiting: Array<() => void> = []
   const server = createServer((_req, res) => {
     state.fetches++
-    setTimeout(() => {
+    const answer = (): void => {
       res.writeHead(state.status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(state.body))
-    }, state.delayMs)
+    }
+    if (!state.hold) return answer()
+    state.held++
+    waiting.push(() => {
+      state.held--
+      answer()
+    })
   })
+  const release = (): void => {
+    state.hold = false
+    for (const answer of waiting.splice(0)) answer()
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
   t.teardown(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))))
-  return { url, state }
+  return { url, state, release }
 }
 
 /** Validates (with defaults) and creates, as a rule load does; a fresh SharedResources unless given. */
@@ -85,8 +99,9 @@ export async function run(authn: Authenticate, token: string | undefined, r?: Pi
 }
 
 /** A source shared the way rules share it, but with a short refresh interval so rotation is testable quickly. */
-export function sharedWith(url: string, minRefreshIntervalMs: number): SharedResources {
+export function sharedWith(url: string, minRefreshIntervalMs: number, failureBackoffMs?: number): SharedResources {
   const shared = new SharedResources()
-  shared.get(jwksSourceKey(url), () => new JwksSource(parseJwksLocation(url, 'jwks_urls[0]'), { http, logger, minRefreshIntervalMs }))
+  const opts = { http, logger, minRefreshIntervalMs, ...(failureBackoffMs === undefined ? {} : { failureBackoffMs }) }
+  shared.get(jwksSourceKey(url), () => new JwksSource(parseJwksLocation(url, 'jwks_urls[0]'), opts))
   return shared
 }

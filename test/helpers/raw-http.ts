@@ -23,7 +23,10 @@ export interface RawExchange {
 }
 
 export interface RawOptions {
-  /** Give up (and close) after this long; default 5000 ms. */
+  /**
+   * Give up (and close) after this long; default 20 s. It only bounds a server that never answers
+   * or closes, so it is generous: a busy machine's late answer must not read as none.
+   */
   readonly timeoutMs?: number
   /** Resolve once this many complete responses arrived, without waiting for the close. */
   readonly responses?: number
@@ -57,7 +60,7 @@ export function rawExchange(port: number, data: string | Buffer, opts: RawOption
       const responses = parseResponses(raw)
       resolve({ responses, status: responses[0]?.status ?? statusLine(raw), raw, closedByServer, ms: Date.now() - started })
     }
-    const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 5000)
+    const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 20_000)
     socket.on('data', (d: Buffer) => {
       chunks.push(d)
       if (opts.responses !== undefined && parseResponses(Buffer.concat(chunks).toString('latin1')).length >= opts.responses) finish(false)

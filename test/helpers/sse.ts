@@ -43,8 +43,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   res.body.on('error', () => undefined)
   return {
     events,
-    /** The next event (after those already returned by next) matching pred. */
-    next(pred = () => true, timeoutMs = 3000) {
+    /**
+     * The next event (after those already returned by next) matching pred. `timeoutMs` only
+     * bounds a hang: generous, so a busy machine's late event is not taken for a missing one.
+     */
+    next(pred = () => true, timeoutMs = 10_000) {
       for (let i = seen; i < events.length; i++) {
         if (pred(events[i]!)) {
           seen = i + 1
@@ -52,15 +55,20 @@ export async function openSse(url: string, headers: Record<string, string> = {})
         }
       }
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(events)}`)), timeoutMs)
-        waiters.push({
+        const waiter = {
           pred,
-          resolve: (e) => {
+          resolve: (e: SseEvent) => {
             clearTimeout(timer)
             seen = events.indexOf(e) + 1
             resolve(e)
           },
-        })
+        }
+        const timer = setTimeout(() => {
+          // A waiter that gave up must not take a later event (and move `seen` past it).
+          waiters.splice(waiters.indexOf(waiter), 1)
+          reject(new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(events)}`))
+        }, timeoutMs)
+        waiters.push(waiter)
       })
     },
     close: () => ac.abort(),

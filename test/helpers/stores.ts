@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import { MemoryStore } from '../../src/token-server/store/memory.js'
 import { openStore } from '../../src/token-server/store/open.js'
 import type { Store } from '../../src/token-server/store/types.js'
+import { until } from './wait.js'
 
 /** The Postgres server of the tests: CI exports it; a developer machine has it at the default. */
 export const TEST_POSTGRES = process.env.GATEHOUSE_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -46,6 +47,19 @@ export async function adminQuery<R extends pg.QueryResultRow = Record<string, un
   } finally {
     await client.end()
   }
+}
+
+/**
+ * Resolves once `count` connections listen on the revocation channel of `schema` (Postgres shows
+ * their LISTEN done). A revocation published before that reaches no token server's feed, so a
+ * test that waits for one waits for this first: LISTEN is set up in the background at start.
+ */
+export async function untilListening(schema: string, count = 1): Promise<void> {
+  // The channel PostgresEvents listens on.
+  const listen = `LISTEN "${`gatehouse_revocations_${schema}`.slice(0, 63)}"`
+  const listening = async (): Promise<boolean> =>
+    (await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle' AND query = $1`, [listen]))[0]!.n >= count
+  await until(listening, `${count} connection(s) listening for revocation events on ${schema}`, 20_000, 50)
 }
 
 /** Every store name the helpers know; `sqlite` covers `sqlite file` and `sqlite memory`. */

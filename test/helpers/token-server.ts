@@ -12,7 +12,7 @@ import { TOKEN_SERVER_CONFIG } from '../../src/token-server/config.js'
 import { createTokenServer, type TokenServer } from '../../src/token-server/server.js'
 import { MemoryStore } from '../../src/token-server/store/memory.js'
 import type { Store } from '../../src/token-server/store/types.js'
-import { storeSelection } from './stores.js'
+import { storeSelection, untilListening } from './stores.js'
 
 export const SECRET = 'a-system-secret-of-at-least-32-chars'
 
@@ -95,7 +95,8 @@ export function basic(id: string, secret: string): Record<string, string> {
 /** A store under test, and how to get rid of what it left behind. */
 export interface StoreCase {
   readonly name: string
-  open(): Promise<{ store: Store; cleanup(): Promise<void> }>
+  /** `listening`: resolves once a server over the store hears revocation events (Postgres sets that up in the background). */
+  open(): Promise<{ store: Store; cleanup(): Promise<void>; listening?(): Promise<void> }>
 }
 
 /** The Postgres server of the tests: CI exports it; a developer machine has it at the default. */
@@ -126,6 +127,7 @@ export const STORE_CASES: readonly StoreCase[] = [
       const store = openStore(url.href)
       return {
         store,
+        listening: () => untilListening(schema),
         cleanup: async () => {
           const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 })
           try {
@@ -151,12 +153,13 @@ export function forEachStore(t: Test, title: string, fn: (t: Test, s: RunningTok
       continue
     }
     t.test(`${title} [${c.name}]`, async (t) => {
-      const { store, cleanup } = await c.open()
+      const { store, cleanup, listening } = await c.open()
       const s = await startTokenServer({ store, ...(config === undefined ? {} : { config }) })
       t.teardown(async () => {
         await s.close()
         await cleanup()
       })
+      await listening?.()
       await fn(t, s, store)
     })
   }
