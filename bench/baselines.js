@@ -103,7 +103,10 @@ export async function stopChild(child, signal = 'SIGTERM', graceMs = 5_000) {
   clearTimeout(timer)
 }
 
-/** The nginx binary, or undefined when it is not installed (CI installs nginx-light). */
+/**
+ * The nginx binary, or undefined when it is not installed (CI installs nginx-light).
+ * @returns {string | undefined}
+ */
 export function findNginx() {
   return ['nginx', '/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v'], { stdio: 'ignore' }).status === 0)
 }
@@ -113,6 +116,8 @@ export function findNginx() {
  * connections to the upstream (HTTP/1.1, Connection cleared), everything under `dir`. The access
  * log is written to /dev/null when `accessLog` is true (a line per request, as the gateway at
  * log.level info), and off otherwise (as the gateway at warn).
+ * @param {{ dir: string, port: number, upstream: string, accessLog: boolean }} opts
+ * @returns {string}
  */
 export function nginxConfig({ dir, port, upstream, accessLog }) {
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${dir}/${k};`).join(' ')

@@ -22,7 +22,11 @@ export function coreLayout(cpus) {
   return { load: list(cpus.slice(0, -2)), servers: String(cpus.at(-2)), proxy }
 }
 
-/** A taskset list ('0-2,5') as the numbers it names. */
+/**
+ * A taskset list ('0-2,5') as the numbers it names.
+ * @param {string} text
+ * @returns {number[]}
+ */
 export function parseCpuList(text) {
   const out = []
   for (const part of text.trim().split(',')) {

@@ -3,9 +3,16 @@
 import { issueSummary } from './summary.js'
 
 /**
+ * @typedef {{ rps: number, latencyMean: number, p99: number, total: number, non2xx: number, errors: number,
+ *   maxRssMiB: number | undefined, cpu: number | undefined, perCore: number | undefined,
+ *   introspections: number | undefined }} Run one measured run of a target (bench/run.js); undefined where not measured
+ */
+
+/**
  * One target's runs (two with A B B A) as one row: throughput, requests per CPU-second and
  * latencies averaged, the largest RSS, failures summed, and how far the runs' throughputs (and
  * requests per CPU-second) are apart: the run's noise.
+ * @param {Run[]} runs
  */
 export function combineRuns(runs) {
   const mean = (f) => runs.reduce((s, r) => s + f(r), 0) / runs.length

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createLocalJWKSet, jwtVerify } from 'jose'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { parse } from 'yaml'
 import { deepMerge } from '../src/util/deep-merge.js'
@@ -14,7 +14,7 @@ import { startGateway, startUpstream } from './helpers/servers.js'
 import { basic, call, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
 import { until } from './helpers/wait.js'
 
-async function setUp(t: Tap, ts: RunningTokenServer, cacheOverride: Record<string, unknown> = {}) {
+async function setUp(t: Test, ts: RunningTokenServer, cacheOverride: Record<string, unknown> = {}) {
   const up = await startUpstream()
   t.teardown(() => up.close())
   const port = (u: string) => u.slice(u.lastIndexOf(':') + 1)
@@ -28,7 +28,6 @@ async function setUp(t: Tap, ts: RunningTokenServer, cacheOverride: Record<strin
   t.teardown(() => gw.close())
   return { up, gw }
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 async function client(ts: RunningTokenServer, scope: string, strategy?: string): Promise<(scope: string) => Promise<string>> {
   const id = `kyma-${Math.random().toString(36).slice(2, 8)}`

@@ -166,7 +166,7 @@ t.test('config: Oathkeeper keys and defaults, env overrides, bad origins named',
   t.same(c.serve.proxy.cors.allowed_origins, ['https://a.test', 'https://*.b.test'])
   t.equal(c.serve.api.cors.max_age, 60)
   t.equal(c.serve.api.cors.enabled, false)
-  const problems = (raw: unknown): string[] => {
+  const problems = (raw: unknown): readonly string[] => {
     try {
       buildConfig(raw, {})
       return []

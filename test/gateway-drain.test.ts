@@ -3,7 +3,7 @@ import { createServer, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { clean, start } from './helpers/cli.js'
 import { rawConnection } from './helpers/raw-http.js'
@@ -13,10 +13,8 @@ import { exitOf, outputMatching, until } from './helpers/wait.js'
 // Every wait is for an event (a log line, the upstream receiving a request, a connection
 // closing, the process exiting); nothing depends on how long the delay takes to pass.
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
-
 /** An upstream that answers `/fast…` at once and holds `/slow…` until `release()`. */
-async function heldUpstream(t: Tap): Promise<{ url: string; held: () => number; release(): void }> {
+async function heldUpstream(t: Test): Promise<{ url: string; held: () => number; release(): void }> {
   const held: ServerResponse[] = []
   const server = createServer((req, res) => {
     req.resume()
@@ -37,7 +35,7 @@ async function heldUpstream(t: Tap): Promise<{ url: string; held: () => number; 
   }
 }
 
-function gatewayConfig(t: Tap, upstream: string, workers: number): string {
+function gatewayConfig(t: Test, upstream: string, workers: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-drain-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(
@@ -67,7 +65,7 @@ log: { level: info, format: json }
   return config
 }
 
-async function startGateway(t: Tap, upstream: string, workers: number, delay: string) {
+async function startGateway(t: Test, upstream: string, workers: number, delay: string) {
   const gw = await start(['serve', '-c', gatewayConfig(t, upstream, workers)], workers > 1 ? /gateway workers ready/ : /gateway listening/, {
     env: clean({ SERVE_SHUTDOWN_DELAY: delay }),
     timeoutMs: 30_000,

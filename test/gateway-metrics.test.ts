@@ -192,7 +192,7 @@ t.test('serve.prometheus: Oathkeeper defaults, env overrides, checked values', a
     port: 9100,
     metrics_path: '/m',
   })
-  const problems = (raw: unknown): string[] => {
+  const problems = (raw: unknown): readonly string[] => {
     try {
       buildConfig(raw, {})
       return []

@@ -4,18 +4,16 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Pool } from 'undici'
 import { clean, start } from './helpers/cli.js'
 import { exitOf, until } from './helpers/wait.js'
-
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 /**
  * An upstream that answers every request after `delayMs` (so requests are in flight at SIGTERM);
  * `received()` counts the requests it has seen.
  */
-async function slowUpstream(t: Tap, delayMs: number): Promise<{ url: string; received: () => number }> {
+async function slowUpstream(t: Test, delayMs: number): Promise<{ url: string; received: () => number }> {
   let received = 0
   const server = createServer((req, res) => {
     received++
@@ -32,7 +30,7 @@ async function slowUpstream(t: Tap, delayMs: number): Promise<{ url: string; rec
 }
 
 /** A config directory: one allow-all rule to `upstream`, ports 0, JSON logs. */
-function gatewayConfig(t: Tap, upstream: string): string {
+function gatewayConfig(t: Test, upstream: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-shutdown-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(

@@ -50,7 +50,7 @@ t.test('serialize: json, json-pretty, yaml, jsonpath and jsonpointer (indented, 
   t.equal(serialize(doc, parseFormat('jsonpointer=/items/1/client_id')), '"b"\n')
   t.equal(serialize(doc, parseFormat('jsonpointer=/a~1b')), '1\n')
   t.equal(gjsonPath(doc, 'a\\.b'), 2, '\\. escapes a dot')
-  t.equal(gjsonPath(doc, 'items.#.scope').length, 1, '#.key drops items without the key')
+  t.equal((gjsonPath(doc, 'items.#.scope') as unknown[]).length, 1, '#.key drops items without the key')
   t.throws(() => jsonPointer(doc, '/items/5'), /failed to apply JSON pointer "\/items\/5"/)
   t.throws(() => jsonPointer(doc, 'items'), /must be empty or start with "\/"/)
 })

@@ -4,6 +4,7 @@
  */
 import { Configuration, JwkApi, OAuth2Api } from '@ory/hydra-client'
 import t from 'tap'
+import { errorWith } from './helpers/error-pattern.js'
 import { basic, call, startTokenServer } from './helpers/token-server.js'
 
 t.test('Ory SDK: create, get, list, update, patch, delete a client; introspect a token; keys', async (t) => {
@@ -63,5 +64,5 @@ t.test('Ory SDK: create, get, list, update, patch, delete a client; introspect a
 
   const del = await oauth2.deleteOAuth2Client({ id })
   t.equal(del.status, 204)
-  await t.rejects(oauth2.getOAuth2Client({ id }), { response: { status: 404 } })
+  await t.rejects(oauth2.getOAuth2Client({ id }), errorWith({ response: { status: 404 } }))
 })

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { BatchedDestination } from '../src/observability/log-destination.js'
 import { isoTime } from '../src/observability/log-time.js'
 import { usePropertySeed } from './helpers/property-seed.js'
@@ -39,7 +39,7 @@ t.test('isoTime across a second boundary and within one second (the cached part)
 })
 
 /** A BatchedDestination on a temporary file, and what the file holds. */
-function onFile(t: Parameters<Parameters<typeof t.test>[1]>[0]): { dest: BatchedDestination; text(): string } {
+function onFile(t: Test): { dest: BatchedDestination; text(): string } {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-logdest-'))
   const file = join(dir, 'out.log')
   const fd = openSync(file, 'w')

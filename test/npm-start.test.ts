@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { clean, ROOT } from './helpers/cli.js'
 import { quickstartPortsFree as portsFree, takeQuickstartPorts } from './helpers/quickstart-ports.js'
 import { exitOf, outputMatching, until } from './helpers/wait.js'
@@ -48,7 +48,7 @@ function alive(pid: number): boolean {
 }
 
 /** `npm start` without its prestart build (the suite builds first), up to "gateway listening". */
-async function npmStart(t: Tap) {
+async function npmStart(t: Test) {
   await until(portsFree, 'the quickstart ports to be free', 60_000, 250)
   // --ignore-scripts skips only the pre/post scripts: npm still runs `start` its usual way.
   const npm = spawn('npm', ['start', '--ignore-scripts'], { cwd: ROOT, env: clean(), stdio: ['ignore', 'pipe', 'pipe'] })
@@ -67,7 +67,6 @@ async function npmStart(t: Tap) {
   t.ok(tree.length >= 1, `npm runs the quickstart below it (${tree.length} processes)`)
   return { npm, output, tree }
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('SIGTERM to the npm process stops the quickstart: no process left, every port free', async (t) => {
   const { npm, output, tree } = await npmStart(t)

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { exitOf } from './helpers/wait.js'
 
 // The logger of the long-running verbs, in real processes writing JSON to a pipe (as under a
@@ -33,7 +33,7 @@ ${body}`
 }
 
 /** The numbered lines are all there, once each and in order. */
-function allNumbered(t: Tap, lines: Record<string, unknown>[]): void {
+function allNumbered(t: Test, lines: Record<string, unknown>[]): void {
   const ns = lines.filter((l) => l.msg === 'line').map((l) => l.n)
   t.equal(ns.length, N, `${N} lines`)
   t.ok(
@@ -41,7 +41,6 @@ function allNumbered(t: Tap, lines: Record<string, unknown>[]): void {
     'in order, none twice',
   )
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('an uncaught exception: a fatal line with the stack after every earlier line; exit 1', async (t) => {
   const r = await run(`setImmediate(() => { throw new Error('boom in a callback') })`)

@@ -38,9 +38,9 @@ function context(parts: InternTable | undefined): { ctx: CompileContext; created
   const registries = createRegistries()
   const counting: MutatorDef = {
     ...header,
-    create(c, deps) {
+    create(c) {
       created++
-      return header.create(c, deps)
+      return header.create(c)
     },
   }
   const mutators = new Registry('mutator', [...registries.mutators.ids().filter((id) => id !== 'header').map((id) => registries.mutators.get(id)), counting])

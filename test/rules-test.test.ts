@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,7 +24,7 @@ const CONFIG = {
 }
 
 /** Writes `files` into a fresh directory (removed after the test) and returns it. */
-function dir(t: Tap.Test, files: Record<string, unknown>): string {
+function dir(t: Test, files: Record<string, unknown>): string {
   const d = mkdtempSync(join(tmpdir(), 'rules-test-'))
   t.teardown(() => rmSync(d, { recursive: true, force: true }))
   for (const [name, content] of Object.entries(files)) writeFileSync(join(d, name), typeof content === 'string' ? content : stringify(content))

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { clean, run, start } from './helpers/cli.js'
 import { rawConnection } from './helpers/raw-http.js'
@@ -9,12 +9,11 @@ import { exitOf, outputMatching, until } from './helpers/wait.js'
 
 const SECRET = 'cli-test-system-secret-0123456789'
 
-function tempDsn(t: Tap): string {
+function tempDsn(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-tscli-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return `sqlite://${join(dir, 'db.sqlite')}`
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 const env = (extra: NodeJS.ProcessEnv) =>
   clean({ SECRETS_SYSTEM: SECRET, SERVE_PUBLIC_HOST: '127.0.0.1', SERVE_ADMIN_HOST: '127.0.0.1', SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', ...extra })
@@ -83,7 +82,7 @@ t.test('--help on the token-server verbs', async (t) => {
 })
 
 /** Migrates a fresh database, starts `serve all` and registers `n` clients (c0…, secret-0…). */
-async function tokenServerWithClients(t: Tap, n: number, extra: NodeJS.ProcessEnv = {}) {
+async function tokenServerWithClients(t: Test, n: number, extra: NodeJS.ProcessEnv = {}) {
   const dsn = tempDsn(t)
   // Slow hashing: every token request is still running when the signal comes.
   const e = env({ DSN: dsn, LOG_LEVEL: 'info', OAUTH2_HASHERS_PBKDF2_ITERATIONS: '100000', ...extra })

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { basic, call, forEachStore, type Answer, type RunningTokenServer } from './helpers/token-server.js'
 
 // Every way a client can fail to authenticate at the two endpoints that authenticate clients
@@ -85,7 +85,7 @@ async function setUp(s: RunningTokenServer): Promise<{ posterToken: string; basi
   return { posterToken: posterToken.body.access_token, basicToken: basicToken.body.access_token }
 }
 
-function expectFailure(t: Tap, r: Answer, c: Case): void {
+function expectFailure(t: Test, r: Answer, c: Case): void {
   t.equal(r.status, 401, `${c.name}: 401`)
   t.same(r.body, c.body, `${c.name}: the exact body`)
   t.equal(r.headers['www-authenticate'], c.basicChallenge ? BASIC_REALM : undefined, `${c.name}: WWW-Authenticate ${c.basicChallenge ? 'names Basic' : 'absent'}`)
@@ -97,7 +97,6 @@ function namedClient(c: Case): string | undefined {
   if (auth === undefined) return c.form?.client_id
   return decodeURIComponent(Buffer.from(auth.slice('Basic '.length), 'base64').toString('utf8').split(':')[0]!)
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 // The failure limiter would answer 429 long before the cases run out; it has its own tests.
 const NO_LIMITS = { oauth2: { client_auth_limits: { per_client: 10_000, per_address: 10_000, window: '1m' } } }

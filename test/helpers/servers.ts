@@ -84,7 +84,6 @@ export async function startGateway(
   for (const [name, content] of Object.entries(rules)) writeFileSync(join(dir, name), content)
   const raw: Record<string, unknown> = {
     serve: { proxy: { host: '127.0.0.1', port: 0 }, api: { host: '127.0.0.1', port: 0 } },
-    access_rules: { repositories: [dir] },
     ...ALL_HANDLERS,
     log: { level: 'info', format: 'json' },
     ...extra,
