@@ -19,8 +19,9 @@ async function setUp(t: Test, ts: RunningTokenServer, cacheOverride: Record<stri
   t.teardown(() => up.close())
   const port = (u: string) => u.slice(u.lastIndexOf(':') + 1)
   const quickstart = readFileSync(`${ROOT}/config/quickstart.yml`, 'utf8')
-    .replaceAll('127.0.0.1:4444', `127.0.0.1:${port(ts.publicUrl)}`)
-    .replaceAll('127.0.0.1:4445', `127.0.0.1:${port(ts.adminUrl)}`)
+    // Whole addresses only: an OS-picked public port may itself start with 4445.
+    .replace(/127\.0\.0\.1:4444(?!\d)/g, `127.0.0.1:${port(ts.publicUrl)}`)
+    .replace(/127\.0\.0\.1:4445(?!\d)/g, `127.0.0.1:${port(ts.adminUrl)}`)
   const q = parse(quickstart) as Record<string, unknown>
   const rules = readFileSync(`${ROOT}/rules/oauth2.yml`, 'utf8').replaceAll('http://127.0.0.1:4455', 'http://gw.test').replaceAll('http://127.0.0.1:4460', up.url)
   const handlers = deepMerge({ authenticators: q.authenticators, authorizers: q.authorizers, mutators: q.mutators, errors: q.errors }, { authenticators: { oauth2_introspection: { config: { cache: cacheOverride } } } })

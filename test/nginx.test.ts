@@ -45,8 +45,10 @@ t.test('nginx auth_request → decision API: allowed, 401, 403 and 404 behave; m
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d))
   const site = readFileSync(join(ROOT, 'config/nginx/gatehouse.conf'), 'utf8')
     .replace('listen 127.0.0.1:8080;', `listen ${host};`)
-    .replaceAll('127.0.0.1:4456', gw.api.replace('http://', ''))
-    .replaceAll('http://127.0.0.1:4460', upstream.url)
+    // Whole addresses only (no digit after the port): the gateway's port, picked by the OS, may
+    // itself start with 4460, and a plain replaceAll then rewrote it as the upstream's.
+    .replace(/127\.0\.0\.1:4456(?!\d)/g, gw.api.replace('http://', ''))
+    .replace(/http:\/\/127\.0\.0\.1:4460(?!\d)/g, upstream.url)
   writeFileSync(join(dir, 'site.conf'), site)
   writeFileSync(
     join(dir, 'nginx.conf'),
