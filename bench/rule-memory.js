@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { freePorts } from './gateway.js'
 
 const HOST = '127.0.0.1'
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -83,18 +84,6 @@ async function startUpstream() {
   server.keepAliveTimeout = 60_000
   await new Promise((r) => server.listen(0, HOST, r))
   return { server, origin: `http://${HOST}:${server.address().port}` }
-}
-
-async function freePorts(n) {
-  const servers = []
-  for (let i = 0; i < n; i++) {
-    const s = createServer()
-    await new Promise((r) => s.listen(0, HOST, r))
-    servers.push(s)
-  }
-  const ports = servers.map((s) => s.address().port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
 }
 
 async function startGateway(n, tmp, upstream) {
