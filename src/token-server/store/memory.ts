@@ -7,6 +7,7 @@ import {
   type Store,
   type TokenRecord,
 } from './types.js'
+import { MemoryOidcRecords } from '../oidc/memory-records.js'
 
 /**
  * Everything in process memory (Hydra's `dsn: memory`): for tests and trying things out. Lost on
@@ -14,6 +15,7 @@ import {
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
+  readonly oidc = new MemoryOidcRecords()
   readonly #clients = new Map<string, ClientRecord>()
   readonly #tokens = new Map<string, TokenRecord>()
   readonly #keys = new Map<string, KeyRecord[]>()

@@ -1,3 +1,5 @@
+import { MemoryOidcRecords } from '../oidc/memory-records.js'
+import type { OidcRecords } from '../oidc/records.js'
 import pg from 'pg'
 import type { Logger } from '../../observability/logger.js'
 import { migratePostgres, postgresMigrationStatus, rollbackPostgres } from './migrations/run-postgres.js'
@@ -39,6 +41,8 @@ const UNIQUE_VIOLATION = '23505'
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const
+  // TEMPORARY on branch oidc-base (never on main): replaced by the store's own table (oidc-records helper).
+  readonly oidc: OidcRecords = new MemoryOidcRecords()
   readonly #pool: pg.Pool
   readonly #schema: string | undefined
   readonly events: PostgresEvents

@@ -1,3 +1,5 @@
+import { MemoryOidcRecords } from '../oidc/memory-records.js'
+import type { OidcRecords } from '../oidc/records.js'
 import Database from 'better-sqlite3'
 import { GroupCommit, type ItemOutcome } from './group-commit.js'
 import { migrateSqlite, rollbackSqlite, sqliteMigrationStatus } from './migrations/run-sqlite.js'
@@ -48,6 +50,8 @@ const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|COR
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
+  // TEMPORARY on branch oidc-base (never on main): replaced by the store's own table (oidc-records helper).
+  readonly oidc: OidcRecords = new MemoryOidcRecords()
   readonly #db: Database.Database
   readonly #file: string
   readonly #ping: Database.Statement<[], unknown>

@@ -1,3 +1,5 @@
+import type { OidcRecords } from '../oidc/records.js'
+
 /**
  * The token server's storage contract. Three implementations (memory, sqlite, postgres) pass the
  * same contract test (test/token-store.test.ts). Every method is async so the SQL stores can use
@@ -104,6 +106,8 @@ export interface StoreEvents {
 
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'postgres'
+  /** The OpenID Connect flows' records (oidc/records.ts): challenges, sessions, consents, codes, refresh state. */
+  readonly oidc: OidcRecords
   /** Cluster-wide events, when the store can carry them. */
   readonly events?: StoreEvents
 
