@@ -6,13 +6,17 @@ import { startupProblems, TOKEN_SERVER_CONFIG, type TokenServerConfig } from '..
 import type { Listen } from '../token-server/server.js'
 import { StoreUnavailableError, type Store } from '../token-server/store/types.js'
 import type { Logger } from '../observability/logger.js'
+import { hydraCommands } from './hydra/index.js'
 import { janitorCommand } from './janitor.js'
 import { migrateCommand } from './migrate.js'
 import { collect } from './options.js'
 import { processLogger } from './process-logger.js'
 import { onShutdown } from './shutdown.js'
 
-/** `gatehouse token-server serve|migrate|janitor`: the Hydra-compatible OAuth2 server. */
+/**
+ * `gatehouse token-server serve|migrate|janitor` and Hydra's client verbs (`create client`,
+ * `perform authorization-code`…): the Hydra-compatible OAuth2 server.
+ */
 export function tokenServerCommand(): Command {
   const cmd = new Command('token-server').description('the included OAuth2 token server (Hydra-compatible public and admin APIs)')
   cmd.addCommand(
@@ -45,6 +49,8 @@ export function tokenServerCommand(): Command {
   )
   cmd.addCommand(migrateCommand())
   cmd.addCommand(janitorCommand())
+  // Hydra's client verbs too, so that `gatehouse token-server <verb>` is `hydra <verb>` throughout.
+  for (const c of hydraCommands()) cmd.addCommand(c)
   return cmd
 }
 

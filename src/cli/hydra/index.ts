@@ -12,7 +12,8 @@ import { updateCommand } from './update.js'
 /**
  * Hydra 2.x's CLI verbs against the token server's admin and public APIs, with Hydra's flags and
  * output formats: create/get/list/update/import/delete client, create/get/import/delete jwk,
- * delete access-tokens, perform client-credentials, introspect token, revoke token.
+ * delete access-tokens, perform authorization-code and client-credentials, introspect token,
+ * revoke token. Mounted both at the top level and under `token-server`.
  */
 export function hydraCommands(): Command[] {
   return [createCommand(), getCommand(), listCommand(), updateCommand(), importCommand(), deleteCommand(), performCommand(), introspectCommand(), revokeCommand()]

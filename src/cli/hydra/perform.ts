@@ -1,9 +1,11 @@
 import type { Command } from 'commander'
 import { credentials, withCredentials, type CredentialOptions } from './credentials.js'
-import { action, CliError } from './errors.js'
+import { authorizationCodeCommand } from './authorization-code/command.js'
+import { action } from './errors.js'
 import { callApi, target } from './http.js'
 import { collectList, group, verb, type CommonOptions } from './options.js'
-import { goTime, printRow } from './output.js'
+import { printRow } from './output.js'
+import { asTokenAnswer, tokenRow } from './token-view.js'
 
 interface PerformOptions extends CommonOptions, CredentialOptions {
   readonly scope?: string[]
@@ -11,6 +13,7 @@ interface PerformOptions extends CommonOptions, CredentialOptions {
 }
 
 /**
+ * `gatehouse perform authorization-code` (authorization-code/command.ts) and
  * `gatehouse perform client-credentials`: POST /oauth2/token with grant_type=client_credentials,
  * the client authenticated by HTTP Basic (client_secret_basic, the default auth method).
  */
@@ -37,26 +40,8 @@ export function performCommand(): Command {
           basic: client,
           what,
         })
-        const body = res.body as Record<string, unknown> | undefined
-        if (typeof body !== 'object' || body === null || typeof body.access_token !== 'string') {
-          throw new CliError(`${what}: the server did not answer with a token; is --endpoint the public API?`)
-        }
-        // `expiry` is what Hydra's CLI prints (Go's oauth2.Token: now + expires_in); its table rounds it to the second.
-        const expiresAt = typeof body.expires_in === 'number' ? new Date(Date.now() + body.expires_in * 1000) : undefined
-        const expiry = expiresAt === undefined ? '' : expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z')
-        printRow(opts, {
-          // Hydra's outputOAuth2Token: missing tokens show as <empty>, the expiry as Go prints a time.
-          header: ['ACCESS TOKEN', 'REFRESH TOKEN', 'ID TOKEN', 'EXPIRY'],
-          values: [
-            body.access_token,
-            typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : '<empty>',
-            typeof body.id_token === 'string' ? body.id_token : '<empty>',
-            expiresAt === undefined ? '0001-01-01 00:00:00 +0000 UTC' : goTime(new Date(Math.round(expiresAt.getTime() / 1000) * 1000)),
-          ],
-          json: expiry === '' ? body : { ...body, expiry },
-          id: body.access_token,
-        })
+        printRow(opts, tokenRow(asTokenAnswer(res.body, what)))
       }),
     )
-  return group('perform', 'perform OAuth 2.0 flows', [cc])
+  return group('perform', 'perform OAuth 2.0 flows', [authorizationCodeCommand(), cc])
 }
