@@ -4,7 +4,7 @@ import type { Target } from '../http.js'
 import { printRow, type OutputOptions } from '../output.js'
 import { tokenRow } from '../token-view.js'
 import { openBrowser } from './browser.js'
-import { startCallbackServer, type Reply } from './callback-server.js'
+import { startCallbackServer } from './callback-server.js'
 import { exchangeCode, type ClientAuth } from './exchange.js'
 import { errorPage, resultPage } from './pages.js'
 import { newAuthorization, type AuthorizationFlow, type RequestSettings } from './request.js'
@@ -59,7 +59,7 @@ export async function performAuthorizationCode(s: PerformSettings): Promise<void
         const page = outcome.error === undefined ? outcome.page : errorPage(outcome.page)
         if (s.shutdown) return { status: outcome.error === undefined ? 200 : 500, html: page, afterSent: () => done?.(outcome.error) }
         if (outcome.error !== undefined) process.stderr.write(`error: ${outcome.error.message}\n`)
-        return { status: outcome.error === undefined ? 200 : 500, html: page } satisfies Reply
+        return { status: outcome.error === undefined ? 200 : 500, html: page }
       },
     },
   })
