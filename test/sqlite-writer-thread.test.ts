@@ -134,3 +134,15 @@ t.test('a writer thread that cannot open its file fails every write as unavailab
   await t.rejects(writer.submit({ op: 'deleteToken', signatureHash: 'x' }), { name: 'StoreUnavailableError', message: /writer thread .* failed: cannot open/ })
   await t.rejects(writer.submit({ op: 'deleteToken', signatureHash: 'x' }), StoreUnavailableError)
 })
+
+t.test('close() after the writer thread already ended resolves (it used to wait for an exit event that had passed)', async (t) => {
+  const notADir = tempFile(t)
+  writeFileSync(notADir, '')
+  const writer = new ThreadWriter({ file: join(notADir, 'x.sqlite'), options: {} })
+  await t.rejects(writer.submit({ op: 'deleteToken', signatureHash: 'x' }), StoreUnavailableError)
+  // Not a timing assumption: close() must resolve whether or not the thread has exited yet; the
+  // pause only makes the case that once hung (exit before close) the one this test sees.
+  await new Promise((r) => setTimeout(r, 300))
+  await writer.close()
+  t.pass('closed')
+})

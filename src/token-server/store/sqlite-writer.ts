@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import type Database from 'better-sqlite3'
 import type { SqliteConnectionOptions } from './sqlite-open.js'
@@ -67,6 +66,8 @@ interface Pending {
  */
 export class ThreadWriter implements SqliteWriter {
   #worker: Worker | undefined
+  /** Settles when the thread has ended, however it ended: close() may come after a thread that already died. */
+  #exited: Promise<void> = Promise.resolve()
   readonly #pending = new Map<number, Pending>()
   #nextId = 0
   /** Set once the thread failed or close() began: every later write gets it. */
@@ -99,14 +100,16 @@ export class ThreadWriter implements SqliteWriter {
     // The thread handles messages in order: the writes submitted before this one finish first.
     this.#closing = true
     worker.ref()
-    const exited = once(worker, 'exit')
     worker.postMessage({ close: true } satisfies WriterRequest)
-    await exited
+    await this.#exited
   }
 
   #start(): Worker {
     const worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), { workerData: this.data })
     worker.unref()
+    // Listened for from the start: a thread that failed to open its file may exit before close().
+    // Not events.once, which rejects on an 'error' event: a failed thread emits 'error', then 'exit'.
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()))
     worker.on('message', (reply: WriterReply) => this.#settle(reply))
     worker.on('error', (err) => this.#fail(err))
     worker.on('exit', (code) => this.#fail(new Error(`exited with code ${code}`)))
