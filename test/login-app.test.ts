@@ -11,7 +11,8 @@ import { Browser, hidden, startAppAgainst } from './helpers/login-app.js'
 
 // The app's own types must fit Hydra's (checked by the compiler): what it reads is what Hydra
 // answers, what it sends is what Hydra takes.
-type Writable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] }
+type Mutable<V> = V extends readonly (infer U)[] ? U[] : V
+type Writable<T> = { -readonly [K in keyof T]: Mutable<T[K]> }
 export const readsHydra: [LoginRequest, ConsentRequest, LogoutRequest] = [{} as OAuth2LoginRequest, {} as OAuth2ConsentRequest, {} as OAuth2LogoutRequest]
 export const sendsHydra: [AcceptOAuth2LoginRequest, AcceptOAuth2ConsentRequest, RejectOAuth2Request] = [
   {} as Writable<AcceptLogin>,
