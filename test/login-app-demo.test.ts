@@ -122,6 +122,19 @@ t.test('a callback that does not belong to this browser, a wrong nonce, a refuse
   t.match(error.text, 'error_description = &lt;script&gt;no&lt;/script&gt;')
 })
 
+t.test("a token server whose discovery has no authorization endpoint: a page that says so", async (t) => {
+  const d = await startAdminDouble()
+  // The double answers every other path with an HTML page: no discovery document there.
+  const { url: u, app: a } = await startAppAgainst(d, { urls: { admin: d.url, public: d.url, self: 'http://127.0.0.1:3000/' }, demo: { client_id: 'demo-app', scope: 'openid' } })
+  t.teardown(async () => {
+    await a.close()
+    await d.close()
+  })
+  const res = await new Browser(u).get('/demo/start')
+  t.equal(res.status, 502)
+  t.match(res.text, /discovery document \(http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration\) does not name its issuer: it does not offer the authorization code flow/)
+})
+
 t.test('without a demo client: no button, /demo/start is 404, /callback shows what it received', async (t) => {
   const d = await startAdminDouble()
   const { url: u, app: a } = await startAppAgainst(d)

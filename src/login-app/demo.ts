@@ -44,8 +44,13 @@ export function createDemo(ctx: AppContext): Demo {
 
   async function discover(): Promise<Discovery> {
     const res = await request(discoveryUrl, { headersTimeout: 10_000, bodyTimeout: 10_000 })
-    if (res.statusCode !== 200) throw new Error(`${discoveryUrl.href} answered ${res.statusCode}`)
-    return (await res.body.json()) as Discovery
+    let doc: Partial<Discovery> | undefined
+    if (res.statusCode === 200) doc = (await res.body.json().catch(() => undefined)) as Partial<Discovery> | undefined
+    else await res.body.dump()
+    for (const key of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
+      if (typeof doc?.[key] !== 'string') throw new DemoError(`The token server's discovery document (${discoveryUrl.href}) does not name its ${key}: it does not offer the authorization code flow.`)
+    }
+    return doc as Discovery
   }
 
   return {
@@ -116,6 +121,14 @@ ${claims === undefined ? '' : html`<p>The ID token's claims (signature, issuer, 
 <p>The token endpoint's answer:</p><pre id="tokens">${JSON.stringify(tokens, null, 2)}</pre>
 <p><a href="/">Home</a></p>`)
     },
+  }
+}
+
+/** The demo cannot go on; the message is for the person at the browser (shown as a 502 page). */
+export class DemoError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DemoError'
   }
 }
 

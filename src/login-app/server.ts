@@ -13,7 +13,7 @@ import type { LoginAppConfig } from './config.js'
 import type { AppContext } from './context.js'
 import { getConsent, postConsent } from './consent.js'
 import { createCsrf } from './csrf.js'
-import { createDemo } from './demo.js'
+import { createDemo, DemoError } from './demo.js'
 import { FormError } from './form.js'
 import { redirect, sendError } from './html.js'
 import { getLogin, postLogin } from './login.js'
@@ -94,6 +94,7 @@ export function createLoginApp(config: LoginAppConfig, deps: LoginAppDeps): Logi
 function failed(ctx: AppContext, res: ServerResponse, err: unknown): void {
   if (res.headersSent) return void res.destroy()
   if (err instanceof FormError) return sendError(res, err.status, err.message)
+  if (err instanceof DemoError) return sendError(res, 502, err.message)
   if (err instanceof AdminApiError) {
     // Hydra's 410: this step was done already (a reload, the back button); the browser goes on.
     if (err.status === 410 && err.redirectTo !== undefined) return redirect(res, err.redirectTo)
