@@ -98,6 +98,10 @@ export interface AdminApi {
 /** Bounds on one admin call: the admin API is local and quick; a hung one must not hang the page. */
 const TIMEOUT_MS = 10_000
 
+/**
+ * The admin API client; `apiKey` (one of the token server's `serve.admin.auth.api_keys`) is sent
+ * as `Authorization: Bearer …` when not empty.
+ */
 export function createAdminApi(adminUrl: string, apiKey: string): AdminApi {
   const base = withSlash(adminUrl)
   const headers: Record<string, string> = { accept: 'application/json' }

@@ -24,6 +24,7 @@ const SCOPE_WORDS: Readonly<Record<string, string>> = {
   phone: 'see your phone number',
 }
 
+/** GET /consent?consent_challenge=: skip → accept as requested; otherwise the consent page. */
 export async function getConsent(ctx: AppContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const challenge = query.get('consent_challenge') ?? ''
   if (challenge === '') return sendError(res, 400, 'The consent_challenge parameter is missing: start from the application you want to sign in to.')
@@ -35,6 +36,7 @@ export async function getConsent(ctx: AppContext, req: IncomingMessage, res: Ser
   consentPage(ctx, req, res, consent)
 }
 
+/** POST /consent: allow → accept the checked scopes that were requested; anything else → reject. */
 export async function postConsent(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const form = await readForm(req)
   const challenge = field(form, 'challenge')

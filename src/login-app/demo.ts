@@ -30,12 +30,14 @@ interface Pending {
   readonly verifier: string
 }
 
+/** The demo client's three pages. */
 export interface Demo {
   home(req: IncomingMessage, res: ServerResponse): void
   start(req: IncomingMessage, res: ServerResponse): Promise<void>
   callback(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void>
 }
 
+/** Prepares the demo pages once: redirect URI, discovery URL, a JWKS cache per `jwks_uri`. */
 export function createDemo(ctx: AppContext): Demo {
   const { client_id: clientId, scope } = ctx.config.demo
   const redirectUri = new URL('callback', withSlash(ctx.config.urls.self)).href

@@ -11,6 +11,7 @@ import { html, redirect, sendError, sendPage } from './html.js'
 
 const PURPOSE = 'login'
 
+/** GET /login?login_challenge=: skip → accept at once; otherwise the sign-in form. */
 export async function getLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const challenge = query.get('login_challenge') ?? ''
   if (challenge === '') return sendError(res, 400, 'The login_challenge parameter is missing: start from the application you want to sign in to.')
@@ -22,6 +23,7 @@ export async function getLogin(ctx: AppContext, req: IncomingMessage, res: Serve
   loginPage(ctx, req, res, login)
 }
 
+/** POST /login: deny → reject; a known user with the right password → accept; else the form again. */
 export async function postLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const form = await readForm(req)
   const challenge = field(form, 'challenge')

@@ -10,6 +10,7 @@ import { html, redirect, sendError, sendPage } from './html.js'
 
 const PURPOSE = 'logout'
 
+/** GET /logout?logout_challenge=: the confirmation page. */
 export async function getLogout(ctx: AppContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const challenge = query.get('logout_challenge') ?? ''
   if (challenge === '') return sendError(res, 400, 'The logout_challenge parameter is missing.')
@@ -32,6 +33,7 @@ export async function getLogout(ctx: AppContext, req: IncomingMessage, res: Serv
   )
 }
 
+/** POST /logout: accept → on to redirect_to; reject → a page saying nothing changed. */
 export async function postLogout(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const form = await readForm(req)
   const challenge = field(form, 'challenge')

@@ -22,6 +22,7 @@ import { loadUsers, type Users } from './users.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void
 
+/** The login app's HTTP server. */
 export interface LoginApp {
   /** Listens on `serve.host:serve.port`; resolves with the address. */
   start(): Promise<AddressInfo>
