@@ -76,7 +76,7 @@ t.test('SIGTERM to the npm process stops the quickstart: no process left, every 
   await until(() => tree.every((pid) => !alive(pid)), 'every process npm started to exit', 30_000)
   t.pass('no process left')
   t.match(output(), /INFO: shutting down\s+signal: "SIGTERM"/, 'the quickstart got the SIGTERM and shut down gracefully')
-  t.ok(await portsFree(), 'ports 4444, 4445, 4455, 4456, 4460 and 9000 are free')
+  t.ok(await portsFree(), 'ports 3000, 4444, 4445, 4455, 4456, 4460 and 9000 are free')
 })
 
 t.test('SIGKILL to the npm process: the orphaned quickstart notices and stops', async (t) => {

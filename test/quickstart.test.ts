@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { request } from 'undici'
+import { parse } from 'yaml'
 import { ROOT, start } from './helpers/cli.js'
 import { takeQuickstartPorts } from './helpers/quickstart-ports.js'
 
@@ -85,6 +86,23 @@ t.test('the token server answers on its quickstart ports', async (t) => {
   const ready = await request('http://127.0.0.1:4445/health/ready')
   t.equal(ready.statusCode, 200)
   await ready.body.dump()
+})
+
+t.test('the login app answers on 3000, the token server sends browsers to it, the demo client is registered', async (t) => {
+  const home = await request('http://127.0.0.1:3000/')
+  t.equal(home.statusCode, 200)
+  t.match(await home.body.text(), /Sign in with demo-app/)
+  const tsConfig = parse(readFileSync(`${ROOT}/config/token-server.yml`, 'utf8')) as { urls: Record<string, unknown> }
+  t.match(tsConfig.urls, { login: 'http://127.0.0.1:3000/login', consent: 'http://127.0.0.1:3000/consent', logout: 'http://127.0.0.1:3000/logout' })
+  const client = await request('http://127.0.0.1:4445/admin/clients/demo-app')
+  t.equal(client.statusCode, 200)
+  t.match(await client.body.json(), {
+    client_id: 'demo-app',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1:3000/callback', 'http://127.0.0.1:5555/callback'],
+    token_endpoint_auth_method: 'none',
+  })
 })
 
 t.test("the README's protected-API walk-through works verbatim: 200, 401, 401, 403, decision 200, revoked 401", async (t) => {

@@ -10,6 +10,7 @@ import { tokenServerCommand } from './token-server.js'
 import { hydraCommands } from './hydra/index.js'
 import { janitorCommand } from './janitor.js'
 import { migrateCommand } from './migrate.js'
+import { loginAppCommand } from './login-app.js'
 
 /** The `gatehouse` command line; every verb has --help (commander). */
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   // Hydra's `hydra migrate …` and `hydra janitor …`, also under `token-server`.
   program.addCommand(migrateCommand())
   program.addCommand(janitorCommand())
+  program.addCommand(loginAppCommand())
   program.addCommand(quickstartCommand())
   program.addCommand(credentialsCommand())
   program.addCommand(exampleCommand())

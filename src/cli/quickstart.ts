@@ -11,6 +11,7 @@ import { processLogger } from './process-logger.js'
 import { loadConfigOrExit } from './serve.js'
 import { onShutdown, type BeginShutdown } from './shutdown.js'
 import { loadTokenServerConfigOrExit, openStoreOrExit } from './token-server.js'
+import { loadLoginAppConfigOrExit } from './login-app.js'
 
 /** The example upstream's address; the example rules in rules/ point to it. */
 export const ECHO_HOST = '127.0.0.1'
@@ -23,18 +24,23 @@ export function quickstartCommand(): Command {
   return new Command('quickstart')
     .description(
       'run everything for a first look (what `npm start` runs): the gateway (config/quickstart.yml, rules/), ' +
-        `the token server (config/token-server.yml, SQLite in ./data/) and an echo upstream on ${ECHO_HOST}:${ECHO_PORT}`,
+        'the token server (config/token-server.yml, SQLite in ./data/), the login app (config/login-app.yml, with a demo client) ' +
+        `and an echo upstream on ${ECHO_HOST}:${ECHO_PORT}`,
     )
     .option('-c, --config <file>', 'gateway config file(s) to use instead of config/quickstart.yml', collect, [])
     .option('--token-server-config <file>', 'token server config file(s) to use instead of config/token-server.yml', collect, [])
-    .action(async (opts: { config: string[]; tokenServerConfig: string[] }) => {
+    .option('--login-app-config <file>', 'login app config file(s) to use instead of config/login-app.yml', collect, [])
+    .action(async (opts: { config: string[]; tokenServerConfig: string[]; loginAppConfig: string[] }) => {
       const config = await loadConfigOrExit(opts.config.length > 0 ? opts.config : ['config/quickstart.yml'])
       const tsFiles = opts.tokenServerConfig.length > 0 ? opts.tokenServerConfig : ['config/token-server.yml']
       const tsConfig = withDevSecret(tsFiles)
+      const laConfig = loadLoginAppConfigOrExit(opts.loginAppConfig.length > 0 ? opts.loginAppConfig : ['config/login-app.yml'])
       // Loaded here, not at the top: every other verb starts faster without these modules.
       const { createEchoServer } = await import('../example/echo.js')
       const { createGateway } = await import('../gateway/gateway.js')
       const { createTokenServer } = await import('../token-server/server.js')
+      const { startLoginApp } = await import('./login-app-start.js')
+      const { demoClient, registerDemoClient } = await import('./quickstart-demo.js')
       const logger = await processLogger(config.log)
 
       // Each part that has started registers how to stop it, so a failure later (a port in use)
@@ -65,6 +71,12 @@ export function quickstartCommand(): Command {
         await tokenServer.start('all')
         closers.push(() => tokenServer.close(parseDuration(tsConfig.serve.shutdown_grace)))
         drainers.push(() => tokenServer.drain())
+        if (laConfig.demo.client_id !== '') await registerDemoClient(tsConfig, demoClient(laConfig))
+
+        const loginApp = await startLoginApp(laConfig, logger.child({ component: 'login-app' }), (message) => {
+          throw new Error(message)
+        })
+        closers.push(() => loginApp.close())
 
         const gateway = createGateway(config, logger)
         closers.push(() => gateway.close())

@@ -41,6 +41,10 @@ export interface TokenServerConfig {
       /** The admin API's public URL; when set, discovery lists the introspection endpoint. */
       readonly admin: string
     }
+    /** Hydra's: where the browser is sent to log in, consent and log out (the login app's pages). */
+    readonly login: string
+    readonly consent: string
+    readonly logout: string
   }
   readonly strategies: {
     readonly access_token: 'opaque' | 'jwt'
@@ -85,7 +89,12 @@ export const tokenServerSchema: SchemaNode = object({
   }),
   dsn: nonEmptyString,
   secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
-  urls: object({ self: object({ issuer: nonEmptyString, admin: { type: 'string' } }) }),
+  urls: object({
+    self: object({ issuer: nonEmptyString, admin: { type: 'string' } }),
+    login: { type: 'string' },
+    consent: { type: 'string' },
+    logout: { type: 'string' },
+  }),
   strategies: object({
     access_token: { type: 'string', enum: ['opaque', 'jwt'] },
     scope: { type: 'string', enum: ['exact', 'wildcard'] },
@@ -124,7 +133,7 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
   },
   dsn: 'memory',
   secrets: { system: [] },
-  urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' } },
+  urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' }, login: '', consent: '', logout: '' },
   strategies: { access_token: 'opaque', scope: 'wildcard' },
   ttl: { access_token: '1h' },
   oauth2: {
@@ -146,9 +155,6 @@ const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
   'serve.admin.cors',
   'serve.public.tls.allow_termination_from',
   'serve.admin.tls.allow_termination_from',
-  'urls.login',
-  'urls.consent',
-  'urls.logout',
   'urls.error',
   'urls.post_logout_redirect',
   'oidc',

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { until } from './wait.js'
 
-/** The quickstart's fixed ports: token server public/admin, proxy, API, echo upstream, metrics. */
-export const QUICKSTART_PORTS = [4444, 4445, 4455, 4456, 4460, 9000] as const
+/** The quickstart's fixed ports: login app, token server public/admin, proxy, API, echo upstream, metrics. */
+export const QUICKSTART_PORTS = [3000, 4444, 4445, 4455, 4456, 4460, 9000] as const
 
 const LOCK = join(tmpdir(), 'gatehouse-quickstart-ports.lock')
 
