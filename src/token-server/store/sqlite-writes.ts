@@ -13,6 +13,7 @@ export type SqliteWrite =
   | { readonly op: 'insertClient' | 'updateClient' | 'upsertKey'; readonly params: Params }
   | { readonly op: 'deleteClient' | 'deleteTokensOfClient'; readonly clientId: string }
   | { readonly op: 'deleteToken'; readonly signatureHash: string }
+  | { readonly op: 'revokeGrant'; readonly grantId: string }
   | { readonly op: 'purgeExpired'; readonly nowSeconds: number; readonly limit: number }
   | { readonly op: 'deleteKeys'; readonly set: string; readonly kid?: string }
   /** The OIDC records (sqlite-oidc.ts): one op per OidcRecords write. */
@@ -36,6 +37,8 @@ export interface WriteFailure {
 interface RowResults {
   /** One entry per token (null: written; a failure: this token alone was refused, the others committed). */
   readonly insertTokens: (WriteFailure | null)[]
+  /** The signature hashes deleted. */
+  readonly revokeGrant: string[]
   /** null: no such unexpired record. */
   readonly oidcConsume: ConsumedRow | null
   /** The rows deleted. */
@@ -131,6 +134,8 @@ export class SqliteWriteExecutor {
         return this.#q()[w.op].run(w.params).changes
       case 'deleteTokensOfClient':
         return this.#q().deleteTokensOfClient.run(w.clientId).changes
+      case 'revokeGrant':
+        return this.#q().revokeGrant.all(w.grantId).map((r) => r.signature_hash)
       case 'deleteToken':
         return this.#q().deleteToken.run(w.signatureHash).changes
       case 'purgeExpired':

@@ -208,11 +208,10 @@ export class SqliteStore implements Store {
   }
 
   revokeByGrantId(grantId: string): Promise<string[]> {
-    return this.#run(() => {
-      // Queued tokens first: one of this grant issued just before must go with it.
-      this.#tokens.flush()
-      return this.#q.revokeGrant.all(grantId).map((r) => r.signature_hash)
-    })
+    // A write like the others, on the writer (not on the loop's connection, where waiting for
+    // the writer's lock would stop the loop), after the queued tokens (#write flushes them):
+    // one of this grant issued just before goes with it.
+    return this.#write({ op: 'revokeGrant', grantId })
   }
 
   deleteTokensOfClient(clientId: string): Promise<number> {
