@@ -55,9 +55,9 @@ t.test('--yes on a fresh database lists and applies every migration; a second ru
   const dsn = tempSqlite(t)
   const io = fakeIo()
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, io), 0)
-  t.match(io.out(), /^4 migrations pending:\n {2}1 {2}create_clients\n {2}2 {2}create_access_tokens\n {2}3 {2}create_keys\n {2}4 {2}add_grant_id_token_use\nApplied 4 migrations\n$/)
+  t.match(io.out(), /^5 migrations pending:\n {2}1 {2}create_clients\n {2}2 {2}create_access_tokens\n {2}3 {2}create_keys\n {2}4 {2}add_grant_id_token_use\n {2}5 {2}create_oidc_records\nApplied 5 migrations\n$/)
   t.equal(io.err(), '')
-  t.equal(await applied(dsn), 4)
+  t.equal(await applied(dsn), 5)
   const again = fakeIo()
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, again), 0)
   t.equal(again.out(), 'Database is up to date\n')
@@ -67,7 +67,7 @@ t.test('-e reads the DSN from the environment; errors when it is missing, or whe
   const dsn = tempSqlite(t)
   const io = fakeIo({ env: { DSN: dsn } })
   t.equal(await runMigrateSql({ readFromEnv: true, yes: true }, io), 0)
-  t.match(io.out(), /Applied 4 migrations/)
+  t.match(io.out(), /Applied 5 migrations/)
 
   const cases: [Parameters<typeof runMigrateSql>[0], NodeJS.ProcessEnv, RegExp][] = [
     [{ readFromEnv: true, yes: true }, {}, /^error: -e was given but the environment variable DSN is not set\n$/],
@@ -86,7 +86,7 @@ t.test('without --yes and without a terminal it refuses, applies nothing, and sa
   const dsn = tempSqlite(t)
   const io = fakeIo()
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: false }, io), 1)
-  t.match(io.out(), /4 migrations pending/)
+  t.match(io.out(), /5 migrations pending/)
   t.match(io.err(), /^error: refusing to apply migrations without confirmation: stdin is not a terminal; pass --yes\n$/)
   t.equal(await applied(dsn), 0)
 })
@@ -101,8 +101,8 @@ t.test('nothing pending needs no confirmation, even without a terminal', async (
 
 t.test('on a terminal it asks; "y" applies, anything else or end of input aborts', async (t) => {
   for (const [answer, code, n] of [
-    ['y\n', 0, 4],
-    ['YES\n', 0, 4],
+    ['y\n', 0, 5],
+    ['YES\n', 0, 5],
     ['n\n', 1, 0],
     ['\n', 1, 0],
     [null, 1, 0],
@@ -112,7 +112,7 @@ t.test('on a terminal it asks; "y" applies, anything else or end of input aborts
     const run = runMigrateSql({ dsn, readFromEnv: false, yes: false }, io)
     setImmediate(() => (answer === null ? io.stdin.end() : io.stdin.write(answer)))
     t.equal(await run, code, `answer ${JSON.stringify(answer)}`)
-    t.match(io.out(), /Apply 4 migrations\? \[y\/N\] /)
+    t.match(io.out(), /Apply 5 migrations\? \[y\/N\] /)
     t.equal(await applied(dsn), n)
     if (code === 1) t.equal(io.err(), 'Aborted: no migrations applied\n')
   }
@@ -137,11 +137,11 @@ t.test('postgres: migrates a fresh schema (created on the way), then is up to da
   const dsn = postgresDsn({ sslmode: 'disable', search_path: schema })
   const io = fakeIo()
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, io), 0)
-  t.match(io.out(), /Applied 4 migrations\n$/)
+  t.match(io.out(), /Applied 5 migrations\n$/)
   const tables = await adminQuery<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
   t.same(
     tables.map((r) => r.table_name),
-    ['gatehouse_access_tokens', 'gatehouse_clients', 'gatehouse_keys', 'gatehouse_migrations'],
+    ['gatehouse_access_tokens', 'gatehouse_clients', 'gatehouse_keys', 'gatehouse_migrations', 'gatehouse_oidc_records'],
   )
   const again = fakeIo()
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, again), 0)
@@ -155,7 +155,7 @@ t.test('the commander command: `sql <dsn> -y`, `sql -e --yes`; sets the exit cod
   const io = fakeIo({ env: { DSN: dsn } })
   await migrateSqlCommand(io).exitOverride().parseAsync(['-e', '--yes'], { from: 'user' })
   t.equal(process.exitCode, 0)
-  t.match(io.out(), /Applied 4 migrations/)
+  t.match(io.out(), /Applied 5 migrations/)
   await migrateSqlCommand(io).exitOverride().parseAsync([dsn, '-y'], { from: 'user' })
   t.equal(process.exitCode, 0)
   await migrateSqlCommand(io).exitOverride().parseAsync([dsn], { from: 'user' })
@@ -173,8 +173,8 @@ t.test('Hydra 2.x sub-verbs: `sql up -e --yes` (flags before or after the sub-ve
   const io = fakeIo({ env: { DSN: dsn } })
   await migrateCommand(io).exitOverride().parseAsync(['sql', 'up', '-e', '--yes'], { from: 'user' })
   t.equal(process.exitCode, 0, io.err())
-  t.match(io.out(), /Applied 4 migrations\n$/)
-  t.equal(await applied(dsn), 4)
+  t.match(io.out(), /Applied 5 migrations\n$/)
+  t.equal(await applied(dsn), 5)
 
   const again = fakeIo({ env: { DSN: dsn } })
   await migrateCommand(again).exitOverride().parseAsync(['sql', '-e', 'up', '-y'], { from: 'user' })
@@ -185,7 +185,7 @@ t.test('Hydra 2.x sub-verbs: `sql up -e --yes` (flags before or after the sub-ve
   const byArg = fakeIo()
   await migrateCommand(byArg).exitOverride().parseAsync(['sql', 'up', other, '--yes'], { from: 'user' })
   t.equal(process.exitCode, 0, byArg.err())
-  t.equal(await applied(other), 4)
+  t.equal(await applied(other), 5)
 
   const noEnv = fakeIo()
   await migrateCommand(noEnv).exitOverride().parseAsync(['sql', 'up', '-e', '--yes'], { from: 'user' })
@@ -200,7 +200,7 @@ t.test('status: Hydra\'s Version/Name/Status table, --format json; `migrate stat
   const dsn = tempSqlite(t)
   const fresh = fakeIo()
   t.equal(await runMigrateStatus({ dsn, readFromEnv: false, format: parseFormat('table'), block: false }, fresh), 0)
-  t.equal(fresh.out(), 'Version\tName\t\t\tStatus\t\n1\tcreate_clients\t\tPending\t\n2\tcreate_access_tokens\tPending\t\n3\tcreate_keys\t\tPending\t\n4\tadd_grant_id_token_use\tPending\t\n')
+  t.equal(fresh.out(), 'Version\tName\t\t\tStatus\t\n1\tcreate_clients\t\tPending\t\n2\tcreate_access_tokens\tPending\t\n3\tcreate_keys\t\tPending\t\n4\tadd_grant_id_token_use\tPending\t\n5\tcreate_oidc_records\tPending\t\n')
   await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo())
   const io = fakeIo({ env: { DSN: dsn } })
   await migrateCommand(io).exitOverride().parseAsync(['sql', 'status', '-e', '--format', 'json'], { from: 'user' })
@@ -210,6 +210,7 @@ t.test('status: Hydra\'s Version/Name/Status table, --format json; `migrate stat
     { version: '2', name: 'create_access_tokens', state: 'Applied' },
     { version: '3', name: 'create_keys', state: 'Applied' },
     { version: '4', name: 'add_grant_id_token_use', state: 'Applied' },
+    { version: '5', name: 'create_oidc_records', state: 'Applied' },
   ])
   const old = fakeIo()
   await migrateCommand(old).exitOverride().parseAsync(['status', dsn], { from: 'user' })
@@ -224,18 +225,18 @@ t.test('status --block waits until another process has applied the migrations', 
   // the order does not depend on timing.
   const waiting = runMigrateStatus({ dsn, readFromEnv: false, format: parseFormat('table'), block: true, pollMs: 1 }, io)
   while (!io.out().includes('Waiting for migrations to finish...')) await new Promise((r) => setImmediate(r))
-  t.match(io.out(), /^Waiting for migrations to finish\.\.\.\n - create_clients\n - create_access_tokens\n - create_keys\n - add_grant_id_token_use\n/)
+  t.match(io.out(), /^Waiting for migrations to finish\.\.\.\n - create_clients\n - create_access_tokens\n - create_keys\n - add_grant_id_token_use\n - create_oidc_records\n/)
   await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo())
   t.equal(await waiting, 0)
-  t.match(io.out(), /4\tadd_grant_id_token_use\t+Applied\t\n$/)
+  t.match(io.out(), /5\tcreate_oidc_records\t+Applied\t\n$/)
 })
 
 t.test('down --steps N rolls back the newest N migrations (tables dropped); up re-applies them', async (t) => {
   const dsn = tempSqlite(t)
   await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo())
   const io = fakeIo()
-  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 3 }, io), 0, io.err())
-  t.equal(io.out(), '3 migrations to roll back (their tables and data are dropped):\n  4  add_grant_id_token_use\n  3  create_keys\n  2  create_access_tokens\nRolled back 3 migrations\n')
+  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 4 }, io), 0, io.err())
+  t.equal(io.out(), '4 migrations to roll back (their tables and data are dropped):\n  5  create_oidc_records\n  4  add_grant_id_token_use\n  3  create_keys\n  2  create_access_tokens\nRolled back 4 migrations\n')
   t.equal(await applied(dsn), 1)
   const store = openStore(dsn)
   t.teardown(() => store.close())
@@ -254,7 +255,7 @@ t.test('down --steps N rolls back the newest N migrations (tables dropped); up r
 
   const up = fakeIo()
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, up), 0)
-  t.match(up.out(), /Applied 4 migrations/)
+  t.match(up.out(), /Applied 5 migrations/)
 })
 
 t.test('down through commander: `migrate sql down DSN --steps 1 --yes`', async (t) => {
@@ -265,7 +266,7 @@ t.test('down through commander: `migrate sql down DSN --steps 1 --yes`', async (
   const io = fakeIo()
   await migrateCommand(io).exitOverride().parseAsync(['sql', 'down', dsn, '--steps', '1', '--yes'], { from: 'user' })
   t.equal(process.exitCode, 0, io.err())
-  t.equal(await applied(dsn), 3)
+  t.equal(await applied(dsn), 4)
   process.exitCode = saved
 })
 
@@ -275,10 +276,10 @@ t.test('postgres: down rolls back in the schema; up applies again', async (t) =>
   const dsn = postgresDsn({ sslmode: 'disable', search_path: schema })
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo()), 0)
   const io = fakeIo()
-  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 3 }, io), 0, io.err())
+  t.equal(await runMigrateDown({ dsn, readFromEnv: false, yes: true, steps: 4 }, io), 0, io.err())
   const tables = await adminQuery<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
   t.same(tables.map((r) => r.table_name), ['gatehouse_clients', 'gatehouse_migrations'])
   t.equal(await applied(dsn), 1)
   t.equal(await runMigrateSql({ dsn, readFromEnv: false, yes: true }, fakeIo()), 0)
-  t.equal(await applied(dsn), 4)
+  t.equal(await applied(dsn), 5)
 })

@@ -22,7 +22,7 @@ export interface JanitorOptions {
   readonly tokens: boolean
   readonly requests: boolean
   readonly grants: boolean
-  /** Milliseconds; tokens that expired less than this long ago are kept. */
+  /** Milliseconds; what expired less than this long ago is kept. */
   readonly keepIfYounger: number
   readonly limit: number
   readonly batchSize: number
@@ -34,9 +34,11 @@ class JanitorError extends Error {}
 
 /**
  * `gatehouse janitor [DSN]` as `hydra janitor`: an explicit purge for operators who schedule one
- * (the token server also purges expired tokens in the background). `--tokens` deletes expired
- * access tokens; Gatehouse stores no refresh tokens, login/consent requests or trust grants, so
- * `--requests` and `--grants` find nothing to delete. Returns the exit code.
+ * (the token server also purges all of this in the background). `--tokens` deletes expired
+ * access and refresh tokens; `--tokens` or `--requests` deletes the expired OpenID Connect
+ * records (login/consent/logout requests, sessions, codes, refresh state), which share one table
+ * and one expiry, so one purge serves both. Gatehouse stores no trust grants, so `--grants` finds
+ * nothing to delete. Returns the exit code.
  */
 export async function runJanitor(opts: JanitorOptions, io: JanitorIo = PROCESS_IO): Promise<number> {
   let store: Store | undefined
@@ -48,14 +50,16 @@ export async function runJanitor(opts: JanitorOptions, io: JanitorIo = PROCESS_I
     if (store.kind === 'memory') throw new JanitorError('the memory store lives inside the token server process: there is nothing to clean from here')
     const status = await store.migrationStatus()
     if (status.applied < status.latest) throw new JanitorError('the database is not migrated; run `gatehouse migrate sql up <DSN>` first')
+    const { purgeExpiredRecords, purgeExpiredTokens } = await import('../token-server/janitor.js')
+    const purge = { notAfter: io.now() - Math.floor(opts.keepIfYounger / 1000), limit: opts.limit, batchSize: opts.batchSize }
     if (opts.tokens) {
-      const { purgeExpired } = await import('../token-server/janitor.js')
-      const notAfter = io.now() - Math.floor(opts.keepIfYounger / 1000)
-      const n = await purgeExpired(store, { notAfter, limit: opts.limit, batchSize: opts.batchSize })
-      io.stdout.write(`Successfully completed Janitor run on access tokens (${n} deleted)\n`)
-      io.stdout.write('Successfully completed Janitor run on refresh tokens (none stored)\n')
+      const n = await purgeExpiredTokens(store, purge)
+      io.stdout.write(`Successfully completed Janitor run on access and refresh tokens (${n} deleted)\n`)
     }
-    if (opts.requests) io.stdout.write('Successfully completed Janitor run on login-consent requests (none stored)\n')
+    if (opts.tokens || opts.requests) {
+      const n = await purgeExpiredRecords(store, purge)
+      io.stdout.write(`Successfully completed Janitor run on login-consent requests, sessions, codes and refresh state (${n} deleted)\n`)
+    }
     if (opts.grants) io.stdout.write('Successfully completed Janitor run on grants (none stored)\n')
     return 0
   } catch (err) {
@@ -113,15 +117,15 @@ function duration(value: string): number {
 /** `janitor [DSN]`, mounted as `gatehouse janitor` and `gatehouse token-server janitor`. */
 export function janitorCommand(io: JanitorIo = PROCESS_IO): Command {
   return new Command('janitor')
-    .description('delete expired tokens from the database now, in batches (as `hydra janitor`); the token server also does this in the background')
+    .description('delete expired tokens and OpenID Connect records from the database now, in batches (as `hydra janitor`); the token server also does this in the background')
     .argument('[dsn]', 'database DSN, e.g. postgres://user:password@host:5432/db or sqlite://./data/gatehouse.sqlite')
-    .option('--tokens', 'delete expired access tokens', false)
-    .option('--requests', 'delete stale login/consent requests (Gatehouse stores none)', false)
+    .option('--tokens', 'delete expired access and refresh tokens, and the expired OpenID Connect records (as --requests)', false)
+    .option('--requests', 'delete expired OpenID Connect records: login/consent/logout requests, sessions, codes, refresh state', false)
     .option('--grants', 'delete expired trust relationships (Gatehouse stores none)', false)
-    .option('--keep-if-younger <duration>', 'keep tokens that expired less than this long ago, e.g. 1h', duration, 0)
+    .option('--keep-if-younger <duration>', 'keep what expired less than this long ago, e.g. 1h', duration, 0)
     .option('--access-lifespan <duration>', 'accepted for Hydra scripts; unused: each token is stored with its own expiry', duration)
-    .option('--refresh-lifespan <duration>', 'accepted for Hydra scripts; unused: there are no refresh tokens', duration)
-    .option('--consent-request-lifespan <duration>', 'accepted for Hydra scripts; unused: no consent requests are stored', duration)
+    .option('--refresh-lifespan <duration>', 'accepted for Hydra scripts; unused: each refresh token is stored with its own expiry', duration)
+    .option('--consent-request-lifespan <duration>', 'accepted for Hydra scripts; unused: each request is stored with its own expiry', duration)
     .option('--limit <n>', 'delete at most this many records per run', positive, 10000)
     .option('--batch-size <n>', 'delete this many records per statement', positive, 100)
     .option('-e, --read-from-env', 'read the DSN from the environment variable DSN', false)

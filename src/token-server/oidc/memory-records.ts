@@ -1,4 +1,5 @@
 import type { ConsumeResult, OidcModel, OidcRecord, OidcRecords, OidcSelector } from './records.js'
+import { selectorFields } from './selector.js'
 
 const key = (model: OidcModel, id: string): string => `${model}\u0000${id}`
 
@@ -9,12 +10,6 @@ function matches(r: OidcRecord, s: OidcSelector): boolean {
     (s.sid === undefined || r.sid === s.sid) &&
     (s.grant_id === undefined || r.grant_id === s.grant_id)
   )
-}
-
-function requireField(s: OidcSelector): void {
-  if (s.subject === undefined && s.client_id === undefined && s.sid === undefined && s.grant_id === undefined) {
-    throw new Error('an OIDC record selector needs at least one field')
-  }
 }
 
 /**
@@ -51,12 +46,12 @@ export class MemoryOidcRecords implements OidcRecords {
   }
 
   async findBy(model: OidcModel, selector: OidcSelector, now: number): Promise<OidcRecord[]> {
-    requireField(selector)
+    selectorFields(selector)
     return [...this.#records.values()].filter((r) => r.model === model && r.expires_at > now && matches(r, selector))
   }
 
   async destroyBy(model: OidcModel, selector: OidcSelector): Promise<OidcRecord[]> {
-    requireField(selector)
+    selectorFields(selector)
     const out: OidcRecord[] = []
     for (const [k, r] of this.#records) {
       if (r.model === model && matches(r, selector)) {
@@ -71,6 +66,18 @@ export class MemoryOidcRecords implements OidcRecords {
     let n = 0
     for (const [k, r] of this.#records) {
       if (r.grant_id === grantId) {
+        this.#records.delete(k)
+        n++
+      }
+    }
+    return n
+  }
+
+  /** Deletes every record, of any model, of one client (the store's deleteClient); returns how many. */
+  destroyOfClient(clientId: string): number {
+    let n = 0
+    for (const [k, r] of this.#records) {
+      if (r.client_id === clientId) {
         this.#records.delete(k)
         n++
       }

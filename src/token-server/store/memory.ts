@@ -63,6 +63,7 @@ export class MemoryStore implements Store {
   async deleteClient(clientId: string): Promise<boolean> {
     if (!this.#clients.delete(clientId)) return false
     await this.deleteTokensOfClient(clientId)
+    this.oidc.destroyOfClient(clientId)
     return true
   }
 

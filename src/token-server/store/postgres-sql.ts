@@ -26,12 +26,13 @@ export const SQL = {
              created_at = $6, updated_at = $7
            WHERE client_id = $1`,
   },
-  // One statement, so the client and its tokens go together without a transaction round trip;
-  // the tokens are deleted only when the client existed.
+  // One statement, so the client, its tokens and its OIDC records go together without a
+  // transaction round trip; the others are deleted only when the client existed.
   deleteClient: {
     name: 'gh_delete_client',
     text: `WITH c AS (DELETE FROM gatehouse_clients WHERE client_id = $1 RETURNING client_id),
-                t AS (DELETE FROM gatehouse_access_tokens WHERE client_id IN (SELECT client_id FROM c))
+                t AS (DELETE FROM gatehouse_access_tokens WHERE client_id IN (SELECT client_id FROM c)),
+                o AS (DELETE FROM gatehouse_oidc_records WHERE client_id IN (SELECT client_id FROM c))
            SELECT count(*) AS n FROM c`,
   },
   insertToken: {

@@ -1,4 +1,3 @@
-import { MemoryOidcRecords } from '../oidc/memory-records.js'
 import type { OidcRecords } from '../oidc/records.js'
 import pg from 'pg'
 import type { Logger } from '../../observability/logger.js'
@@ -6,6 +5,7 @@ import { migratePostgres, postgresMigrationStatus, rollbackPostgres } from './mi
 import { parsePostgresDsn } from './postgres-dsn.js'
 import { PostgresEvents } from './postgres-events.js'
 import { toStoreError } from './postgres-errors.js'
+import { PostgresOidcRecords } from './postgres-oidc.js'
 import { listClientsQuery, SQL, type NamedQuery } from './postgres-sql.js'
 import {
   DuplicateClientError,
@@ -41,8 +41,7 @@ const UNIQUE_VIOLATION = '23505'
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const
-  // TEMPORARY on branch oidc-base (never on main): replaced by the store's own table (oidc-records helper).
-  readonly oidc: OidcRecords = new MemoryOidcRecords()
+  readonly oidc: OidcRecords
   readonly #pool: pg.Pool
   readonly #schema: string | undefined
   readonly events: PostgresEvents
@@ -57,6 +56,7 @@ export class PostgresStore implements Store {
     // 'error'; without a listener Node would treat it as unhandled and end the process.
     this.#pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'an idle Postgres connection failed; the pool replaces it'))
     this.events = new PostgresEvents(this.#pool, pool, schema, opts.logger)
+    this.oidc = new PostgresOidcRecords((q, values) => this.#query(q, values))
   }
 
   /** The one way work reaches the database: failures become StoreUnavailableError or stay as they are (postgres-errors.ts). */
@@ -160,7 +160,7 @@ export class PostgresStore implements Store {
     return (await this.#query<{ signature_hash: string }>(SQL.revokeGrant, [grantId])).rows.map((r) => r.signature_hash)
   }
 
-    async deleteTokensOfClient(clientId: string): Promise<number> {
+  async deleteTokensOfClient(clientId: string): Promise<number> {
     return (await this.#query(SQL.deleteTokensOfClient, [clientId])).rowCount ?? 0
   }
 

@@ -1,8 +1,9 @@
-import { MemoryOidcRecords } from '../oidc/memory-records.js'
 import type { OidcRecords } from '../oidc/records.js'
 import Database from 'better-sqlite3'
 import { GroupCommit, type ItemOutcome } from './group-commit.js'
 import { migrateSqlite, rollbackSqlite, sqliteMigrationStatus } from './migrations/run-sqlite.js'
+import { SqliteOidcRecords } from './sqlite-oidc.js'
+import { SqliteOidcStatements } from './sqlite-oidc-statements.js'
 import { openSqliteFile, type SqliteConnectionOptions } from './sqlite-open.js'
 import {
   clientFromRow,
@@ -50,8 +51,7 @@ const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|COR
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
-  // TEMPORARY on branch oidc-base (never on main): replaced by the store's own table (oidc-records helper).
-  readonly oidc: OidcRecords = new MemoryOidcRecords()
+  readonly oidc: OidcRecords
   readonly #db: Database.Database
   readonly #file: string
   readonly #ping: Database.Statement<[], unknown>
@@ -59,6 +59,8 @@ export class SqliteStore implements Store {
   readonly #tokens: GroupCommit<TokenRecord>
   /** Compiled on first use and kept (see prepareStatements); dropped when migrate() changes the schema. */
   #statements: SqliteStatements | undefined
+  /** The same for the OIDC records' table (sqlite-oidc-statements.ts). */
+  #oidcStatements: SqliteOidcStatements | undefined
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -73,6 +75,10 @@ export class SqliteStore implements Store {
     this.#tokens = new GroupCommit(async (tokens) => {
       const failures = await this.#writer.submit({ op: 'insertTokens', tokens: tokens.map(tokenParams) })
       return failures.map((f): ItemOutcome => (f === null ? undefined : fromFailure(f)))
+    })
+    this.oidc = new SqliteOidcRecords({
+      read: (work) => this.#run(() => work((this.#oidcStatements ??= new SqliteOidcStatements(this.#db)))),
+      write: (w) => this.#write(w),
     })
   }
 
@@ -140,6 +146,7 @@ export class SqliteStore implements Store {
 
   #schemaChanged(): void {
     this.#statements = undefined
+    this.#oidcStatements = undefined
     this.#writer.schemaChanged()
   }
 
@@ -175,7 +182,8 @@ export class SqliteStore implements Store {
   }
 
   async deleteClient(clientId: string): Promise<boolean> {
-    // After the queued tokens (#write flushes them): one issued to this client just before goes with it.
+    // After the queued tokens (#write flushes them): one issued to this client just before goes
+    // with it. Its OIDC records go in the same transaction (sqlite-writes.ts).
     return (await this.#write({ op: 'deleteClient', clientId })) > 0
   }
 
@@ -200,11 +208,10 @@ export class SqliteStore implements Store {
   }
 
   revokeByGrantId(grantId: string): Promise<string[]> {
-    return this.#run(() => {
-      // Queued tokens first: one of this grant issued just before must go with it.
-      this.#tokens.flush()
-      return this.#q.revokeGrant.all(grantId).map((r) => r.signature_hash)
-    })
+    // A write like the others, on the writer (not on the loop's connection, where waiting for
+    // the writer's lock would stop the loop), after the queued tokens (#write flushes them):
+    // one of this grant issued just before goes with it.
+    return this.#write({ op: 'revokeGrant', grantId })
   }
 
   deleteTokensOfClient(clientId: string): Promise<number> {

@@ -124,7 +124,7 @@ export interface Store {
   listClients(query: ListClientsQuery): Promise<ClientRecord[]>
   /** Replaces the stored client; false when it does not exist. */
   updateClient(client: ClientRecord): Promise<boolean>
-  /** Deletes the client and every token issued to it; false when it did not exist. */
+  /** Deletes the client, every token issued to it and its OIDC records; false when it did not exist. */
   deleteClient(clientId: string): Promise<boolean>
 
   /** Resolves only once the token is durable (committed and synced). */

@@ -84,4 +84,38 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE gatehouse_access_tokens DROP COLUMN grant_id, DROP COLUMN token_use;
     `,
   },
+  {
+    version: 5,
+    name: 'create_oidc_records',
+    down: 'DROP TABLE gatehouse_oidc_records;',
+    up: `
+      -- Every OpenID Connect record (oidc/records.ts) in one table: the models share one contract
+      -- and one purge. payload is text, not jsonb: it is opaque to SQL, and jsonb would refuse a
+      -- \\u0000 in a string (a login app's context may hold anything) and reorder keys.
+      -- seq orders findBy oldest first; upsert takes a new one, as a replaced record is new.
+      CREATE TABLE gatehouse_oidc_records (
+        model       text   NOT NULL,
+        id          text   NOT NULL,
+        seq         bigint GENERATED ALWAYS AS IDENTITY,
+        payload     text   NOT NULL,
+        expires_at  bigint NOT NULL,
+        grant_id    text,
+        subject     text,
+        client_id   text COLLATE "C",
+        sid         text,
+        consumed_at bigint,
+        PRIMARY KEY (model, id)
+      );
+      -- Partial: most models leave some of these fields empty. grant_id and client_id lead their
+      -- index because revokeByGrantId and deleteClient select them across models; findBy and
+      -- destroyBy by grant_id or client_id then filter model among one grant's or client's rows.
+      CREATE INDEX gatehouse_oidc_records_grant_id_idx ON gatehouse_oidc_records (grant_id) WHERE grant_id IS NOT NULL;
+      CREATE INDEX gatehouse_oidc_records_client_id_idx ON gatehouse_oidc_records (client_id, model) WHERE client_id IS NOT NULL;
+      -- Selected only within a model (consent sessions of a subject, the records of a login session).
+      CREATE INDEX gatehouse_oidc_records_subject_idx ON gatehouse_oidc_records (subject, model) WHERE subject IS NOT NULL;
+      CREATE INDEX gatehouse_oidc_records_sid_idx ON gatehouse_oidc_records (sid, model) WHERE sid IS NOT NULL;
+      -- The background purge.
+      CREATE INDEX gatehouse_oidc_records_expires_at_idx ON gatehouse_oidc_records (expires_at);
+    `,
+  },
 ]

@@ -105,4 +105,39 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE gatehouse_access_tokens DROP COLUMN token_use;
     `,
   },
+  {
+    version: 5,
+    name: 'create_oidc_records',
+    down: 'DROP TABLE gatehouse_oidc_records;',
+    up: `
+      -- Every OpenID Connect record (oidc/records.ts) in one table: the models share one contract
+      -- and one purge. A rowid table, not WITHOUT ROWID: payloads (a consent request carries the
+      -- client and the request) run to kilobytes, past what suits a clustered b-tree, and each
+      -- secondary index then carries an 8-byte rowid rather than (model, id). The rowid also
+      -- orders findBy oldest first: upsert replaces a row (INSERT OR REPLACE), so it gets a new one.
+      CREATE TABLE gatehouse_oidc_records (
+        model       TEXT    NOT NULL,
+        id          TEXT    NOT NULL,
+        payload     TEXT    NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        grant_id    TEXT,
+        subject     TEXT,
+        client_id   TEXT    COLLATE BINARY,
+        sid         TEXT,
+        consumed_at INTEGER,
+        PRIMARY KEY (model, id)
+      ) STRICT;
+      -- Partial: most models leave some of these fields empty, and a query with "col = ?" can
+      -- use an index "WHERE col IS NOT NULL". grant_id and client_id lead their index because
+      -- revokeByGrantId and deleteClient select them across models; findBy/destroyBy by grant_id
+      -- or client_id then filter model among one grant's or client's few rows.
+      CREATE INDEX gatehouse_oidc_records_grant_id_idx ON gatehouse_oidc_records (grant_id) WHERE grant_id IS NOT NULL;
+      CREATE INDEX gatehouse_oidc_records_client_id_idx ON gatehouse_oidc_records (client_id, model) WHERE client_id IS NOT NULL;
+      -- Selected only within a model (consent sessions of a subject, the records of a login session).
+      CREATE INDEX gatehouse_oidc_records_subject_idx ON gatehouse_oidc_records (subject, model) WHERE subject IS NOT NULL;
+      CREATE INDEX gatehouse_oidc_records_sid_idx ON gatehouse_oidc_records (sid, model) WHERE sid IS NOT NULL;
+      -- The background purge.
+      CREATE INDEX gatehouse_oidc_records_expires_at_idx ON gatehouse_oidc_records (expires_at);
+    `,
+  },
 ]
