@@ -33,7 +33,9 @@ export interface ValidatedAuthorization {
 }
 
 /** Splits on spaces, dropping empties (fosite's RemoveEmpty(strings.Split(…, " "))). */
-export const words = (v: string | null | undefined): string[] => (v ?? '').split(' ').filter((s) => s !== '')
+export function words(v: string | null | undefined): string[] {
+  return (v ?? '').split(' ').filter((s) => s !== '')
+}
 
 function sorted(v: string): string {
   return words(v).sort().join(' ')
