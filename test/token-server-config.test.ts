@@ -49,7 +49,7 @@ t.test('environment overrides by key path, as Hydra: DSN, SECRETS_SYSTEM (list),
 t.test('every problem is reported at once with its key path', async (t) => {
   let err: unknown
   try {
-    build({ secrets: { system: ['short'] }, strategies: { scope: 'regex' }, ttl: { access_token: '60' }, serve: { public: { port: 99999 } }, urls: { login: 'x' } })
+    build({ secrets: { system: ['short'] }, strategies: { scope: 'regex' }, ttl: { access_token: '60' }, serve: { public: { port: 99999 } }, webfinger: { jwks: {} } })
   } catch (e) {
     err = e
   }
@@ -59,7 +59,7 @@ t.test('every problem is reported at once with its key path', async (t) => {
   t.match(problems, /strategies\.scope: must be one of exact, wildcard/)
   t.match(problems, /ttl\.access_token: must be a duration/)
   t.match(problems, /serve\.public\.port: must be <= 65535/)
-  t.match(problems, /urls\.login: Hydra key not supported by the Gatehouse token server/)
+  t.match(problems, /webfinger: Hydra key not supported by the Gatehouse token server/)
 })
 
 t.test('start-up checks: a missing system secret and an http issuer outside --dev', async (t) => {
