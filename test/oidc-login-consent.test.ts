@@ -310,3 +310,25 @@ t.test('without an issuer the end of the flow is a server_error at the client, n
   const r = await consent(s, b, c)
   t.same([param(r, 'error'), param(r, 'state')], ['server_error', STATE])
 })
+
+t.test('id_token_hint: must be our ID token; its subject must be the session\'s', async (t) => {
+  const { SignJWT } = await import('jose')
+  const { ID_TOKEN_SET } = await import('../src/token-server/keys.js')
+  const s = await memoryServer(t)
+  const sdk = adminSdk(s.adminUrl)
+  const b = new Browser()
+  await login(t, s, b, await start(t, s, b))
+  const key = await s.server.context.keys.signingKey(ID_TOKEN_SET, 'RS256')
+  const hint = async (sub: string): Promise<string> =>
+    new SignJWT({ sub }).setProtectedHeader({ alg: 'RS256', kid: key.kid }).setIssuedAt(0).setExpirationTime(1).sign(key.key)
+
+  const mine = await start(t, s, b, { id_token_hint: await hint('alice') })
+  const { data: lr } = await sdk.getOAuth2LoginRequest({ loginChallenge: mine })
+  t.equal(lr.skip, true, 'an expired hint for the session\'s subject is fine')
+  t.match(lr.oidc_context?.id_token_hint_claims, { sub: 'alice' })
+
+  const other = await b.visit(authUrl(s, { id_token_hint: await hint('bob') }))
+  t.same([param(other.location, 'error'), param(other.location, 'error_description')], ['login_required', 'The Authorization Server requires End-User authentication. Request failed because subject claim from id_token_hint does not match subject from authentication session.'])
+  const forged = await b.visit(authUrl(s, { id_token_hint: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.' }))
+  t.equal(param(forged.location, 'error'), 'invalid_request')
+})

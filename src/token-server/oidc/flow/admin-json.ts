@@ -46,7 +46,7 @@ export function consentRequestJson(challenge: string, f: ConsentFlow, client: Cl
     client: client === undefined ? null : clientJson(client, { stored: true }),
     request_url: f.request.request_url,
     login_challenge: f.login_challenge,
-    login_session_id: f.login_remembered ? f.session_id : '',
+    login_session_id: f.session_id,
     acr: f.acr,
     amr: f.amr,
     context: f.context ?? {},
