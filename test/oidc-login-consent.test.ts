@@ -332,3 +332,31 @@ t.test('id_token_hint: must be our ID token; its subject must be the session\'s'
   const forged = await b.visit(authUrl(s, { id_token_hint: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.' }))
   t.equal(param(forged.location, 'error'), 'invalid_request')
 })
+
+t.test('logout requests (admin): read, accept → the logout endpoint with a verifier, reject → 204', async (t) => {
+  const s = await memoryServer(t)
+  const sdk = adminSdk(s.adminUrl)
+  const now = Math.floor(Date.now() / 1000)
+  // As the logout endpoint (/oauth2/sessions/logout) records an RP-initiated request.
+  await s.server.context.store.oidc.upsert({
+    model: 'logout_request',
+    id: 'logout-challenge-1',
+    payload: { subject: 'alice', sid: 'sid-1', request_url: 'http://127.0.0.1:4444/oauth2/sessions/logout?state=x', rp_initiated: true, client_id: 'app', post_logout_redirect_uri: 'https://app.test/bye', requested_at: now },
+    expires_at: now + 600,
+    subject: 'alice',
+    sid: 'sid-1',
+    client_id: 'app',
+  })
+  const { data } = await sdk.getOAuth2LogoutRequest({ logoutChallenge: 'logout-challenge-1' })
+  t.match(data, { challenge: 'logout-challenge-1', subject: 'alice', sid: 'sid-1', rp_initiated: true, request_url: 'http://127.0.0.1:4444/oauth2/sessions/logout?state=x', client: { client_id: 'app' } })
+  const { data: accepted } = await sdk.acceptOAuth2LogoutRequest({ logoutChallenge: 'logout-challenge-1' })
+  t.match(accepted.redirect_to, /^http:\/\/127\.0\.0\.1:4444\/oauth2\/sessions\/logout\?logout_verifier=[A-Za-z0-9_-]{43}$/)
+  const verifier = param(accepted.redirect_to, 'logout_verifier')!
+  t.match(await s.server.context.store.oidc.find('verifier', verifier, now), { payload: { kind: 'logout', challenge: 'logout-challenge-1' }, sid: 'sid-1' })
+  const rejected = await sdk.rejectOAuth2LogoutRequest({ logoutChallenge: 'logout-challenge-1' })
+  t.equal(rejected.status, 204)
+  const unknown = await failure(sdk.getOAuth2LogoutRequest({ logoutChallenge: 'nope' }))
+  t.equal(unknown.status, 404)
+  const missing = await call('PUT', `${s.adminUrl}/admin/oauth2/auth/requests/logout/accept`)
+  t.same([missing.status, missing.body.error], [400, 'invalid_request'])
+})

@@ -78,9 +78,28 @@ export interface ConsentFlow {
   readonly denied?: Denial
 }
 
+/**
+ * A logout request (`logout_request`, id = logout challenge), written by the logout endpoint
+ * (`/oauth2/sessions/logout`) and read and accepted through the admin API.
+ */
+export interface LogoutFlow {
+  readonly subject: string
+  /** The authentication session to end. */
+  readonly sid: string
+  readonly request_url: string
+  /** Started by a relying party (with id_token_hint), not by the user at the server. */
+  readonly rp_initiated: boolean
+  /** The relying party's client id when rp_initiated; '' otherwise. */
+  readonly client_id: string
+  /** Where the browser goes after logout: a registered post_logout_redirect_uri (with state), or urls.post_logout_redirect. */
+  readonly post_logout_redirect_uri: string
+  /** Seconds since the epoch. */
+  readonly requested_at: number
+}
+
 /** What a verifier unlocks. */
 export interface VerifierPayload {
-  readonly kind: 'login' | 'consent'
+  readonly kind: 'login' | 'consent' | 'logout'
   readonly challenge: string
 }
 

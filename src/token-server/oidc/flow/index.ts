@@ -1,11 +1,12 @@
 /**
- * The browser flow's routes: the authorization endpoint on the public API, the login/consent
- * request and session endpoints on the admin API. server.ts spreads them into its route lists.
+ * The browser flow's routes: the authorization endpoint on the public API, the login/consent/
+ * logout request and session endpoints on the admin API. server.ts spreads them into its route lists.
  */
 import type { TokenServerConfig } from '../../config.js'
 import type { TokenServerContext } from '../../context.js'
 import type { Route } from '../../http/router.js'
 import type { AuthorizationIssuer } from '../authorization.js'
+import { adminLogoutRoutes } from './admin-logout.js'
 import { adminRequestRoutes } from './admin-requests.js'
 import { authorizeEndpoint } from './authorize-endpoint.js'
 import type { FlowDeps } from './deps.js'
@@ -29,6 +30,6 @@ export function flowRoutes(ctx: TokenServerContext, config: TokenServerConfig, i
       { method: 'GET', path: '/oauth2/auth', ...authorize },
       { method: 'POST', path: '/oauth2/auth', ...authorize },
     ],
-    adminRoutes: [...adminRequestRoutes(deps), ...sessionRoutes(deps)],
+    adminRoutes: [...adminRequestRoutes(deps), ...adminLogoutRoutes(deps), ...sessionRoutes(deps)],
   }
 }
