@@ -49,7 +49,7 @@ t.test('environment overrides by key path, as Hydra: DSN, SECRETS_SYSTEM (list),
 t.test('every problem is reported at once with its key path', async (t) => {
   let err: unknown
   try {
-    build({ secrets: { system: ['short'] }, strategies: { scope: 'regex' }, ttl: { access_token: '60' }, serve: { public: { port: 99999 } }, urls: { error: 'x' } })
+    build({ secrets: { system: ['short'] }, strategies: { scope: 'regex' }, ttl: { access_token: '60' }, serve: { public: { port: 99999 } }, webfinger: { jwks: {} } })
   } catch (e) {
     err = e
   }
@@ -59,7 +59,7 @@ t.test('every problem is reported at once with its key path', async (t) => {
   t.match(problems, /strategies\.scope: must be one of exact, wildcard/)
   t.match(problems, /ttl\.access_token: must be a duration/)
   t.match(problems, /serve\.public\.port: must be <= 65535/)
-  t.match(problems, /urls\.error: Hydra key not supported by the Gatehouse token server/)
+  t.match(problems, /webfinger: Hydra key not supported by the Gatehouse token server/)
 })
 
 t.test('start-up checks: a missing system secret and an http issuer outside --dev', async (t) => {
@@ -70,10 +70,4 @@ t.test('start-up checks: a missing system secret and an http issuer outside --de
   t.same(startupProblems(build({ secrets: { system: ['0123456789abcdef'] } }), { dev: true }), [])
   t.same(startupProblems(build({ secrets: { system: ['0123456789abcdef'] }, urls: { self: { issuer: 'https://a.test/' } } }), { dev: false }), [])
   t.match(startupProblems(build({ secrets: { system: ['0123456789abcdef'] }, urls: { self: { issuer: 'not a url' } } }), { dev: true })[0], /not a URL/)
-})
-
-t.test("urls.login, urls.consent, urls.logout: Hydra's keys for the login app's pages, strings, empty by default", async (t) => {
-  t.same([build({}).urls.login, build({}).urls.consent, build({}).urls.logout], ['', '', ''])
-  const c = build({ urls: { login: 'http://127.0.0.1:3000/login', consent: 'http://127.0.0.1:3000/consent', logout: 'http://127.0.0.1:3000/logout' } })
-  t.match(c.urls, { login: 'http://127.0.0.1:3000/login', consent: 'http://127.0.0.1:3000/consent', logout: 'http://127.0.0.1:3000/logout' })
 })

@@ -58,7 +58,8 @@ export function tokenServerCommand(): Command {
 export function loadTokenServerConfigOrExit(files: readonly string[], dev: boolean, env: NodeJS.ProcessEnv = process.env): TokenServerConfig {
   let config: TokenServerConfig
   try {
-    config = loadConfigFor(TOKEN_SERVER_CONFIG, files, env)
+    // `--dev` is Hydra's development mode, which is also the config key `dev` (DEV=true).
+    config = loadConfigFor(TOKEN_SERVER_CONFIG, files, dev ? { ...env, DEV: 'true' } : env)
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`)
     throw err

@@ -196,7 +196,7 @@ export function clientScopes(c: ClientRecord): string[] {
   return String(c.data.scope ?? '').split(' ').filter((s) => s !== '')
 }
 
-export function clientList(c: ClientRecord, field: 'audience'): string[] {
+export function clientList(c: ClientRecord, field: 'audience' | 'redirect_uris'): string[] {
   const v = c.data[field]
   return Array.isArray(v) ? v.map(String) : []
 }

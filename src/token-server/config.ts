@@ -28,7 +28,14 @@ export interface TokenServerConfig {
     readonly shutdown_grace: string
     /** On SIGTERM: how long the listeners keep accepting, `/health/ready` answering 503, before they stop. */
     readonly shutdown_delay: string
+    /** The browser flow's cookies (login/consent CSRF, authentication session), as Hydra names them. */
+    readonly cookies: CookieSettings
   }
+  /**
+   * Hydra's development mode (`--dev`, `DEV=true`): cookies without `Secure` unless
+   * `serve.cookies.secure`, cookie names with `_dev` appended, SameSite Lax by default.
+   */
+  readonly dev: boolean
   /** `memory`, `sqlite://path` (or `sqlite::memory:`), `postgres://…` (Hydra's DSN forms). */
   readonly dsn: string
   readonly secrets: {
@@ -41,16 +48,28 @@ export interface TokenServerConfig {
       /** The admin API's public URL; when set, discovery lists the introspection endpoint. */
       readonly admin: string
     }
-    /** Hydra's: where the browser is sent to log in, consent and log out (the login app's pages). */
+    /** The login app (`?login_challenge=`); '' = Hydra's fallback, `<issuer>/oauth2/fallbacks/login`. */
     readonly login: string
+    /** The consent app (`?consent_challenge=`); '' = `<issuer>/oauth2/fallbacks/consent`. */
     readonly consent: string
+    /** The logout app (`?logout_challenge=`); '' = `<issuer>/oauth2/fallbacks/logout`. */
     readonly logout: string
+    /** Where errors go when the client's redirect URI cannot be trusted; '' = `<issuer>/oauth2/fallbacks/error`. */
+    readonly error: string
+    /** Where a logout without a registered post_logout_redirect_uri ends; '' = `<issuer>/oauth2/fallbacks/logout/callback`. */
+    readonly post_logout_redirect: string
   }
   readonly strategies: {
     readonly access_token: 'opaque' | 'jwt'
     readonly scope: 'exact' | 'wildcard'
   }
-  readonly ttl: { readonly access_token: string }
+  readonly ttl: {
+    readonly access_token: string
+    /** How long a login and consent flow may take (challenges, verifiers, CSRF cookies). */
+    readonly login_consent_request: string
+    /** How long a remembered authentication session lasts at most (Hydra caps it at 180 days). */
+    readonly authentication_session: string
+  }
   readonly oauth2: {
     readonly hashers: {
       readonly algorithm: 'pbkdf2' | 'bcrypt'
@@ -66,11 +85,27 @@ export interface TokenServerConfig {
      * within `window`; over that, unverified attempts get 429 with Retry-After.
      */
     readonly client_auth_limits: { readonly per_client: number; readonly per_address: number; readonly window: string }
+    /** PKCE (RFC 7636) for the authorization code flow: required of every client, or of public ones. */
+    readonly pkce: { readonly enforced: boolean; readonly enforced_for_public_clients: boolean }
   }
   /** Beyond Hydra: expired tokens are deleted in the background, in small batches. */
   readonly janitor: { readonly interval: string; readonly batch_size: number }
   readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly format: 'json' | 'text' }
 }
+
+/** `serve.cookies` (Hydra's keys; `same_site_legacy_workaround` is not supported). */
+export interface CookieSettings {
+  /** `Strict`, `Lax` or `None` (None needs an https issuer; Lax is used otherwise, as Hydra does). */
+  readonly same_site_mode: 'Strict' | 'Lax' | 'None'
+  /** '' = host-only cookies. */
+  readonly domain: string
+  /** In development mode only: whether cookies carry `Secure` (always outside it). */
+  readonly secure: boolean
+  readonly names: { readonly login_csrf: string; readonly consent_csrf: string; readonly session: string }
+  readonly paths: { readonly session: string }
+}
+
+const cookieName: SchemaNode = { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }
 
 const listener = object({ host: { type: 'string' }, port, tls: tlsSchema() })
 
@@ -86,7 +121,15 @@ export const tokenServerSchema: SchemaNode = object({
     tls: tlsSchema(),
     shutdown_grace: duration,
     shutdown_delay: duration,
+    cookies: object({
+      same_site_mode: { type: 'string', enum: ['Strict', 'Lax', 'None'] },
+      domain: { type: 'string' },
+      secure: { type: 'boolean' },
+      names: object({ login_csrf: cookieName, consent_csrf: cookieName, session: cookieName }),
+      paths: object({ session: { type: 'string', minLength: 1, pattern: '^/' } }),
+    }),
   }),
+  dev: { type: 'boolean' },
   dsn: nonEmptyString,
   secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
   urls: object({
@@ -94,12 +137,14 @@ export const tokenServerSchema: SchemaNode = object({
     login: { type: 'string' },
     consent: { type: 'string' },
     logout: { type: 'string' },
+    error: { type: 'string' },
+    post_logout_redirect: { type: 'string' },
   }),
   strategies: object({
     access_token: { type: 'string', enum: ['opaque', 'jwt'] },
     scope: { type: 'string', enum: ['exact', 'wildcard'] },
   }),
-  ttl: object({ access_token: duration }),
+  ttl: object({ access_token: duration, login_consent_request: duration, authentication_session: duration }),
   oauth2: object({
     hashers: object({
       algorithm: { type: 'string', enum: ['pbkdf2', 'bcrypt'] },
@@ -113,6 +158,7 @@ export const tokenServerSchema: SchemaNode = object({
       per_address: { type: 'integer', minimum: 1 },
       window: duration,
     }),
+    pkce: object({ enforced: { type: 'boolean' }, enforced_for_public_clients: { type: 'boolean' } }),
   }),
   janitor: object({ interval: duration, batch_size: { type: 'integer', minimum: 1, maximum: 100_000 } }),
   log: object({
@@ -130,17 +176,33 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
     shutdown_grace: '10s',
     // As the gateway's (and Hydra, which has no delay): see config/defaults.ts.
     shutdown_delay: '0s',
+    cookies: {
+      same_site_mode: 'None',
+      domain: '',
+      secure: false,
+      names: { login_csrf: 'ory_hydra_login_csrf', consent_csrf: 'ory_hydra_consent_csrf', session: 'ory_hydra_session' },
+      paths: { session: '/' },
+    },
   },
+  dev: false,
   dsn: 'memory',
   secrets: { system: [] },
-  urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' }, login: '', consent: '', logout: '' },
+  urls: {
+    self: { issuer: 'http://127.0.0.1:4444/', admin: '' },
+    login: '',
+    consent: '',
+    logout: '',
+    error: '',
+    post_logout_redirect: '',
+  },
   strategies: { access_token: 'opaque', scope: 'wildcard' },
-  ttl: { access_token: '1h' },
+  ttl: { access_token: '1h', login_consent_request: '30m', authentication_session: '720h' },
   oauth2: {
     hashers: { algorithm: 'pbkdf2', pbkdf2: { iterations: 25_000 }, bcrypt: { cost: 10 } },
     access_token_prefix: 'ory_at_',
     jwt_algorithm: 'RS256',
     client_auth_limits: { per_client: 10, per_address: 100, window: '1m' },
+    pkce: { enforced: false, enforced_for_public_clients: false },
   },
   janitor: { interval: '1m', batch_size: 500 },
   log: { level: 'info', format: 'json' },
@@ -148,22 +210,19 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
 
 /** Hydra keys that are about flows Gatehouse does not serve (login/consent, OIDC, …). */
 const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
+  'serve.cookies.same_site_legacy_workaround',
   'version',
-  'serve.cookies',
   'serve.tls.allow_termination_from',
   'serve.public.cors',
   'serve.admin.cors',
   'serve.public.tls.allow_termination_from',
   'serve.admin.tls.allow_termination_from',
-  'urls.error',
-  'urls.post_logout_redirect',
   'oidc',
   'webfinger',
   'secrets.cookie',
   'ttl.refresh_token',
   'ttl.id_token',
   'ttl.auth_code',
-  'ttl.login_consent_request',
   'tracing',
 ])
 
@@ -194,6 +253,10 @@ export function startupProblems(config: TokenServerConfig, opts: { dev: boolean 
   }
   if (issuer !== undefined && issuer.protocol !== 'https:' && !opts.dev) {
     problems.push(`urls.self.issuer: must be https:// outside development; run with --dev to allow ${issuer.href}`)
+  }
+  for (const key of ['login', 'consent', 'logout', 'error', 'post_logout_redirect'] as const) {
+    const v = config.urls[key]
+    if (v !== '' && !URL.canParse(v)) problems.push(`urls.${key}: not an absolute URL (got ${JSON.stringify(v)})`)
   }
   for (const api of ['public', 'admin'] as const) {
     const tls = listenerTls(config, api)

@@ -28,6 +28,8 @@ import { SecretCache } from './secret-cache.js'
 import type { Store } from './store/types.js'
 import { AccessTokens } from './tokens/access-tokens.js'
 import { OpaqueTokens } from './tokens/opaque.js'
+import type { AuthorizationIssuer } from './oidc/authorization.js'
+import { flowRoutes } from './oidc/flow/index.js'
 
 /** Every admin route lives under it; requests without it are served as if they had it (Hydra 2.x). */
 const ADMIN_PREFIX = '/admin'
@@ -63,8 +65,14 @@ export class NotMigratedError extends Error {
   }
 }
 
+/** What the caller plugs in beside config and store. */
+export interface TokenServerOptions {
+  /** Issues codes and tokens at the end of the authorization flow (/oauth2/auth). */
+  readonly authorizationIssuer?: AuthorizationIssuer
+}
+
 /** Wires the token server from a validated config and an opened store. */
-export function createTokenServer(config: TokenServerConfig, rawStore: Store, logger: Logger): TokenServer {
+export function createTokenServer(config: TokenServerConfig, rawStore: Store, logger: Logger, options: TokenServerOptions = {}): TokenServer {
   const metrics = new TokenServerMetrics()
   const store = instrumentStore(rawStore, metrics)
   const hasher = createHasher(config.oauth2.hashers)
@@ -97,6 +105,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     feed: new RevocationFeed(rawStore.events, logger),
   }
   const events = revocationEvents(context)
+  const flow = flowRoutes(context, config, options.authorizationIssuer)
   let draining = false
   const isDraining = (): boolean => draining
 
@@ -107,6 +116,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     // RFC 8414's name for the same document, which Hydra serves there too.
     { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: discoveryEndpoint(context, GRANTS) },
     { method: 'GET', path: '/.well-known/jwks.json', handler: jwksEndpoint(context) },
+    ...flow.publicRoutes,
     ...healthRoutes(context, isDraining),
   ]
   const adminRoutes: Route[] = [
@@ -115,6 +125,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
     { method: 'DELETE', path: '/admin/oauth2/tokens', handler: deleteTokensEndpoint(context) },
     { method: 'GET', path: '/admin/revocations/events', handler: events.handler },
     ...keyRoutes(context),
+    ...flow.adminRoutes,
     ...healthRoutes(context, isDraining, ADMIN_PREFIX),
     {
       method: 'GET',

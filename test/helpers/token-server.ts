@@ -9,7 +9,7 @@ import { deepMerge } from '../../src/util/deep-merge.js'
 import { buildConfigFor } from '../../src/config/load.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { TOKEN_SERVER_CONFIG } from '../../src/token-server/config.js'
-import { createTokenServer, type TokenServer } from '../../src/token-server/server.js'
+import { createTokenServer, type TokenServer, type TokenServerOptions } from '../../src/token-server/server.js'
 import { MemoryStore } from '../../src/token-server/store/memory.js'
 import type { Store } from '../../src/token-server/store/types.js'
 import { storeSelection, untilListening } from './stores.js'
@@ -27,7 +27,7 @@ export interface RunningTokenServer {
  * A token server on 127.0.0.1:0 (both APIs) over the given store (memory by default), with a fast
  * hasher so tests do not spend their time in PBKDF2. `config` is merged over the test defaults.
  */
-export async function startTokenServer(opts: { store?: Store; config?: Record<string, unknown> } = {}): Promise<RunningTokenServer> {
+export async function startTokenServer(opts: { store?: Store; config?: Record<string, unknown>; options?: TokenServerOptions } = {}): Promise<RunningTokenServer> {
   const base = {
     serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
     secrets: { system: [SECRET] },
@@ -37,7 +37,7 @@ export async function startTokenServer(opts: { store?: Store; config?: Record<st
   const config = buildConfigFor(TOKEN_SERVER_CONFIG, deepMerge(base, opts.config ?? {}), {})
   const store = opts.store ?? new MemoryStore()
   await store.migrate()
-  const server = createTokenServer(config, store, createLogger(config.log))
+  const server = createTokenServer(config, store, createLogger(config.log), opts.options)
   const a = await server.start('all')
   return {
     server,
@@ -142,7 +142,7 @@ export const STORE_CASES: readonly StoreCase[] = [
 ]
 
 /** Runs `fn` as one subtest per store kind, with a migrated store and a server over it (a kind left out by GATEHOUSE_TEST_STORES is a skipped subtest). */
-export function forEachStore(t: Test, title: string, fn: (t: Test, s: RunningTokenServer, store: Store) => Promise<void>, config?: Record<string, unknown>): void {
+export function forEachStore(t: Test, title: string, fn: (t: Test, s: RunningTokenServer, store: Store) => Promise<void>, config?: Record<string, unknown>, options?: TokenServerOptions): void {
   // GATEHOUSE_TEST_STORES=memory,sqlite narrows a local run; what it leaves out is reported as
   // a skip, and CI (CI=true) refuses it: every store runs there.
   const leftOut = storeSelection()
@@ -154,7 +154,7 @@ export function forEachStore(t: Test, title: string, fn: (t: Test, s: RunningTok
     }
     t.test(`${title} [${c.name}]`, async (t) => {
       const { store, cleanup, listening } = await c.open()
-      const s = await startTokenServer({ store, ...(config === undefined ? {} : { config }) })
+      const s = await startTokenServer({ store, ...(config === undefined ? {} : { config }), ...(options === undefined ? {} : { options }) })
       t.teardown(async () => {
         await s.close()
         await cleanup()

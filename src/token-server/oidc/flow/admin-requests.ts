@@ -1,0 +1,98 @@
+/**
+ * Hydra's admin API for login and consent requests, as login and consent apps call it:
+ * `GET /admin/oauth2/auth/requests/{login|consent}?{login|consent}_challenge=`, and
+ * `PUT …/accept` / `PUT …/reject`, each answering `{redirect_to}` with a verifier the browser
+ * brings back to /oauth2/auth. A request whose verifier was used answers 410 with the request URL
+ * (Hydra's "already handled"); an unknown or expired challenge, 404. Until its verifier is used a
+ * request may be decided again, as Hydra allows; the latest decision is the one that counts.
+ */
+import { readJson, sendJson } from '../../http/io.js'
+import type { Route, RouteContext } from '../../http/router.js'
+import { invalidRequest, notFound } from '../../oauth-error.js'
+import type { OidcRecord } from '../records.js'
+import { consentRequestJson, loginRequestJson, parseConsentAccept, parseDenial, parseLoginAccept } from './admin-json.js'
+import type { FlowDeps } from './deps.js'
+import { newId, nowSeconds, payloadOf, saveFlow, type ConsentFlow, type LoginFlow } from './flow-records.js'
+
+type Kind = 'login' | 'consent'
+const MODEL = { login: 'login_request', consent: 'consent_request' } as const
+const NO_STORE = { 'cache-control': 'no-store' }
+
+export function adminRequestRoutes(deps: FlowDeps): Route[] {
+  const base = '/admin/oauth2/auth/requests'
+  return (['login', 'consent'] as const).flatMap((kind): Route[] => [
+    { method: 'GET', path: `${base}/${kind}`, handler: getRequest(deps, kind) },
+    { method: 'PUT', path: `${base}/${kind}/accept`, handler: decide(deps, kind, 'accept') },
+    { method: 'PUT', path: `${base}/${kind}/reject`, handler: decide(deps, kind, 'reject') },
+  ])
+}
+
+function challengeOf(kind: Kind, query: URLSearchParams): string {
+  const c = query.get(`${kind}_challenge`) || query.get('challenge') || ''
+  if (c === '') throw invalidRequest("Query parameter 'challenge' is not defined but should have been.")
+  return c
+}
+
+/** The stored request, or the answer that stands for it: 404 unknown/expired, 410 already used. */
+async function load(deps: FlowDeps, kind: Kind, ctx: RouteContext, now: number): Promise<{ challenge: string; record: OidcRecord } | undefined> {
+  const challenge = challengeOf(kind, ctx.query)
+  const record = await deps.ctx.store.oidc.find(MODEL[kind], challenge, now)
+  if (record === undefined) throw notFound(`The ${kind} request could not be found; it does not exist or has expired.`)
+  if (record.consumed_at !== undefined) {
+    sendJson(ctx.res, 410, { redirect_to: payloadOf<LoginFlow>(record).request.request_url }, NO_STORE)
+    return undefined
+  }
+  return { challenge, record }
+}
+
+function getRequest(deps: FlowDeps, kind: Kind) {
+  return async (ctx: RouteContext): Promise<void> => {
+    const found = await load(deps, kind, ctx, nowSeconds())
+    if (found === undefined) return
+    const flow = payloadOf<LoginFlow | ConsentFlow>(found.record)
+    const client = await deps.ctx.store.getClient(flow.request.client_id)
+    const body = kind === 'login' ? loginRequestJson(found.challenge, flow as LoginFlow, client) : consentRequestJson(found.challenge, flow as ConsentFlow, client)
+    sendJson(ctx.res, 200, body, NO_STORE)
+  }
+}
+
+function decide(deps: FlowDeps, kind: Kind, decision: 'accept' | 'reject') {
+  return async (ctx: RouteContext): Promise<void> => {
+    const now = nowSeconds()
+    // The body is read (and checked) first, as Hydra does: a bad body is 400 whatever the challenge.
+    challengeOf(kind, ctx.query)
+    const body = await readJson(ctx.req)
+    const found = await load(deps, kind, ctx, now)
+    if (found === undefined) return
+    const { challenge, record } = found
+    const flow = payloadOf<LoginFlow & ConsentFlow>(record)
+    const requestUrl = new URL(flow.request.request_url)
+    let next: LoginFlow | ConsentFlow
+    if (decision === 'reject') {
+      const { accepted: _a, ...rest } = flow
+      next = { ...rest, denied: parseDenial(body) }
+    } else if (kind === 'login') {
+      let accepted = parseLoginAccept(body)
+      if (flow.skip && accepted.subject !== flow.subject) {
+        // Another user than the remembered one: the user must log in again (Hydra's answer).
+        requestUrl.searchParams.set('prompt', 'login')
+        sendJson(ctx.res, 200, { redirect_to: requestUrl.href }, NO_STORE)
+        return
+      }
+      // A skipped login is remembered, so that consecutive logins of the same user keep skipping.
+      if (flow.skip) accepted = { ...accepted, remember: true }
+      const { denied: _d, ...rest } = flow as LoginFlow
+      next = { ...rest, accepted, ...(flow.skip ? {} : { authenticated_at: now }) }
+    } else {
+      const { denied: _d, ...rest } = flow as ConsentFlow
+      next = { ...rest, accepted: parseConsentAccept(body, now) }
+    }
+    const verifier = newId()
+    const records = deps.ctx.store.oidc
+    await saveFlow(records, MODEL[kind], challenge, next, record.expires_at, record.consumed_at)
+    await records.upsert({ model: 'verifier', id: verifier, payload: { kind, challenge }, expires_at: record.expires_at, client_id: flow.request.client_id })
+    requestUrl.searchParams.set(`${kind}_verifier`, verifier)
+    sendJson(ctx.res, 200, { redirect_to: requestUrl.href }, NO_STORE)
+  }
+}
+

@@ -1,0 +1,39 @@
+import { compactVerify, decodeProtectedHeader } from 'jose'
+import { ID_TOKEN_SET, type KeyManager } from '../../keys.js'
+import type { OAuthError } from '../../oauth-error.js'
+import { fositeError } from './errors.js'
+
+/**
+ * The claims of an `id_token_hint` (OpenID Connect Core §3.1.2.1): it must be an ID token this
+ * server signed; an expired one is fine (Hydra's getIDTokenHintClaims), since the hint names a
+ * past login. Anything else is invalid_request.
+ */
+export async function idTokenHintClaims(keys: KeyManager, hint: string): Promise<Record<string, unknown>> {
+  const invalid = (why: string): OAuthError => fositeError('invalid_request', `Failed to validate OpenID Connect request as decoding id token from id_token_hint parameter failed: ${why}.`)
+  let kid: string | undefined
+  try {
+    kid = decodeProtectedHeader(hint).kid
+  } catch {
+    throw invalid('it is not a JWT')
+  }
+  const key = kid === undefined ? undefined : await keys.verificationKey(ID_TOKEN_SET, kid)
+  if (key === undefined) throw invalid('it is not signed by a key of this server')
+  let payload: Uint8Array
+  try {
+    ;({ payload } = await compactVerify(hint, key.publicKey))
+  } catch {
+    throw invalid('its signature is not valid')
+  }
+  let claims: unknown
+  try {
+    claims = JSON.parse(Buffer.from(payload).toString('utf8'))
+  } catch {
+    throw invalid('its payload is not JSON')
+  }
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw invalid('its payload is not a JSON object')
+  const sub = (claims as Record<string, unknown>).sub
+  if (typeof sub !== 'string' || sub === '') {
+    throw fositeError('invalid_request', 'Failed to validate OpenID Connect request because provided id token from id_token_hint does not have a subject.')
+  }
+  return claims as Record<string, unknown>
+}

@@ -1,0 +1,83 @@
+/**
+ * Hydra's session admin API: `GET /admin/oauth2/auth/sessions/consent?subject=[&login_session_id=]`
+ * lists a subject's granted consents (skipped ones are not consents of their own, as in Hydra);
+ * `DELETE …/sessions/consent?subject=&client=|all=true` revokes consents and every token issued
+ * under them (announced to gateways); `DELETE …/sessions/login?subject=|sid=` forgets
+ * authentication sessions, so the next authorization asks the user to log in.
+ */
+import { sendEmpty, sendJson } from '../../http/io.js'
+import type { Route, RouteContext } from '../../http/router.js'
+import { invalidRequest } from '../../oauth-error.js'
+import type { ClientRecord } from '../../store/types.js'
+import type { OidcRecord } from '../records.js'
+import { consentSessionJson } from './admin-json.js'
+import type { FlowDeps } from './deps.js'
+import { nowSeconds, payloadOf, type ConsentSessionPayload } from './flow-records.js'
+
+export function sessionRoutes(deps: FlowDeps): Route[] {
+  const base = '/admin/oauth2/auth/sessions'
+  return [
+    { method: 'GET', path: `${base}/consent`, handler: listConsents(deps) },
+    { method: 'DELETE', path: `${base}/consent`, handler: revokeConsents(deps) },
+    { method: 'DELETE', path: `${base}/login`, handler: revokeLogins(deps) },
+  ]
+}
+
+function listConsents(deps: FlowDeps) {
+  return async ({ res, query }: RouteContext): Promise<void> => {
+    const subject = query.get('subject') ?? ''
+    if (subject === '') throw invalidRequest("Query parameter 'subject' is not defined but should have been.")
+    const sid = query.get('login_session_id') ?? ''
+    const now = nowSeconds()
+    const found = await deps.ctx.store.oidc.findBy('consent_session', sid === '' ? { subject } : { subject, sid }, now)
+    const clients = new Map<string, ClientRecord | undefined>()
+    const out: Record<string, unknown>[] = []
+    for (const r of found) {
+      const s = payloadOf<ConsentSessionPayload>(r)
+      if (s.skip) continue
+      const id = r.client_id ?? ''
+      if (!clients.has(id)) clients.set(id, await deps.ctx.store.getClient(id))
+      out.push(consentSessionJson(s, r.id, clients.get(id)))
+    }
+    sendJson(res, 200, out, { 'cache-control': 'no-store' })
+  }
+}
+
+function revokeConsents(deps: FlowDeps) {
+  return async ({ res, query }: RouteContext): Promise<void> => {
+    const subject = query.get('subject') ?? ''
+    const client = query.get('client') ?? ''
+    const all = query.get('all') === 'true'
+    if (subject === '') throw invalidRequest("Query parameter 'subject' is not defined but should have been.")
+    if (client === '' && !all) throw invalidRequest('Invalid combination of query parameters.')
+    const found = await deps.ctx.store.oidc.findBy('consent_session', client === '' ? { subject } : { subject, client_id: client }, 0)
+    for (const r of found) await revokeGrant(deps, r)
+    sendEmpty(res, 204)
+  }
+}
+
+/** The consent's tokens are revoked and announced, then the grant's records (consent, codes, refresh state). */
+async function revokeGrant(deps: FlowDeps, r: OidcRecord): Promise<void> {
+  const { ctx } = deps
+  if (r.grant_id === undefined) {
+    await ctx.store.oidc.destroy('consent_session', r.id)
+    return
+  }
+  const revoked = await ctx.store.revokeByGrantId(r.grant_id)
+  for (const signatureHash of revoked) await ctx.feed.publish({ type: 'token', signature_hash: signatureHash })
+  await ctx.store.oidc.revokeByGrantId(r.grant_id)
+  ctx.metrics.revocations.inc({ via: 'consent_session' })
+  ctx.logger.info({ client_id: r.client_id, tokens: revoked.length }, 'consent revoked')
+}
+
+function revokeLogins(deps: FlowDeps) {
+  return async ({ res, query }: RouteContext): Promise<void> => {
+    const subject = query.get('subject') ?? ''
+    const sid = query.get('sid') ?? ''
+    if (subject === '' && sid === '') throw invalidRequest("Either 'subject' or 'sid' query parameters need to be defined.")
+    const records = deps.ctx.store.oidc
+    if (sid !== '') await records.destroy('login_session', sid)
+    else await records.destroyBy('login_session', { subject })
+    sendEmpty(res, 204)
+  }
+}

@@ -1,0 +1,68 @@
+import { parseDuration } from '../../../config/duration.js'
+import type { TokenServerConfig } from '../../config.js'
+
+/** The cookie attributes in force, resolved once from `serve.cookies` and `dev` as Hydra resolves them. */
+export interface CookiePolicy {
+  readonly secure: boolean
+  /** undefined: no SameSite attribute (Hydra's "default mode" outside development). */
+  readonly sameSite: 'strict' | 'lax' | 'none' | undefined
+  readonly domain: string | undefined
+  readonly loginCsrf: string
+  readonly consentCsrf: string
+  readonly session: string
+  readonly sessionPath: string
+}
+
+/** What the browser flow needs from the config, prepared at start-up. */
+export interface FlowSettings {
+  /** `urls.self.issuer` without its trailing slash. */
+  readonly issuer: string
+  /** `<issuer>/oauth2/auth`, the base of every `request_url`. */
+  readonly authUrl: string
+  readonly loginUrl: string
+  readonly consentUrl: string
+  readonly errorUrl: string
+  /** ttl.login_consent_request, in seconds. */
+  readonly requestTtl: number
+  /** ttl.authentication_session, in seconds (at most 180 days, as Hydra). */
+  readonly sessionTtl: number
+  readonly pkceEnforced: boolean
+  readonly pkceEnforcedForPublic: boolean
+  readonly cookies: CookiePolicy
+}
+
+const MAX_SESSION_SECONDS = 180 * 24 * 3600
+
+export function flowSettings(config: TokenServerConfig): FlowSettings {
+  const issuer = config.urls.self.issuer.replace(/\/+$/, '')
+  const fallback = (configured: string, path: string): string => (configured !== '' ? configured : `${issuer}/oauth2/fallbacks/${path}`)
+  const c = config.serve.cookies
+  const httpsIssuer = issuer.startsWith('https:')
+  // Hydra: None needs https (browsers drop SameSite=None without Secure), Lax then; an unset
+  // mode is Lax in development and the browser's default otherwise. The schema always has a mode.
+  const mode = c.same_site_mode.toLowerCase() as 'strict' | 'lax' | 'none'
+  const sameSite = mode === 'none' && !httpsIssuer ? 'lax' : mode
+  // Hydra appends `_dev` to every cookie name in development mode.
+  const suffix = config.dev ? '_dev' : ''
+  return {
+    issuer,
+    authUrl: `${issuer}/oauth2/auth`,
+    loginUrl: fallback(config.urls.login, 'login'),
+    consentUrl: fallback(config.urls.consent, 'consent'),
+    errorUrl: fallback(config.urls.error, 'error'),
+    requestTtl: Math.max(1, Math.round(parseDuration(config.ttl.login_consent_request) / 1000)),
+    sessionTtl: Math.min(MAX_SESSION_SECONDS, Math.max(1, Math.round(parseDuration(config.ttl.authentication_session) / 1000))),
+    pkceEnforced: config.oauth2.pkce.enforced,
+    pkceEnforcedForPublic: config.oauth2.pkce.enforced_for_public_clients,
+    cookies: {
+      // Always Secure outside development mode, as Hydra.
+      secure: config.dev ? c.secure : true,
+      sameSite,
+      domain: c.domain === '' ? undefined : c.domain,
+      loginCsrf: c.names.login_csrf + suffix,
+      consentCsrf: c.names.consent_csrf + suffix,
+      session: c.names.session + suffix,
+      sessionPath: c.paths.session,
+    },
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Using a verifier the browser brought back (`login_verifier`, `consent_verifier`): the flow it
+ * unlocks must belong to this request's client and to this browser (its CSRF cookie holds the
+ * flow's CSRF value: a verifier completed in another browser is refused), and the verifier is
+ * used once, atomically. The flow is then marked used, so the admin API answers 410 for it.
+ */
+import { OAuthError } from '../../oauth-error.js'
+import type { OidcRecord } from '../records.js'
+import { csrfCookieName, readCookies } from './cookies.js'
+import type { FlowDeps, FlowStep } from './deps.js'
+import { fositeError } from './errors.js'
+import { payloadOf, type Denial, type VerifierPayload } from './flow-records.js'
+
+export async function takeVerifier(deps: FlowDeps, step: FlowStep, kind: 'login' | 'consent', verifier: string): Promise<{ challenge: string; record: OidcRecord }> {
+  const records = deps.ctx.store.oidc
+  const invalid = fositeError('access_denied', `The ${kind} verifier has already been used, has not been granted, or is invalid.`)
+  const v = await records.find('verifier', verifier, step.now)
+  if (v === undefined || payloadOf<VerifierPayload>(v).kind !== kind) throw invalid
+  if (v.consumed_at !== undefined) throw fositeError('access_denied', `The ${kind} verifier has already been used.`)
+  const { challenge } = payloadOf<VerifierPayload>(v)
+  const model = kind === 'login' ? 'login_request' : 'consent_request'
+  const record = await records.find(model, challenge, step.now)
+  if (record === undefined) throw invalid
+  const flow = payloadOf<{ csrf: string; request: { client_id: string } }>(record)
+  if (flow.request.client_id !== step.auth.client.client_id) {
+    throw fositeError('invalid_client', 'The flow client id does not match the authorize request client id.')
+  }
+  // Before the verifier is used: a request from another browser must not burn it.
+  checkCsrf(deps, step, kind, flow.csrf)
+  const taken = await records.consume('verifier', verifier, step.now)
+  if (taken.status === 'again') throw fositeError('access_denied', `The ${kind} verifier has already been used.`)
+  if (taken.status === 'missing') throw invalid
+  await records.consume(model, challenge, step.now)
+  return { challenge, record }
+}
+
+/** Hydra's validateCSRFCookie, with its hints. */
+export function checkCsrf(deps: FlowDeps, step: FlowStep, kind: 'login' | 'consent', expected: string): void {
+  const { cookies } = deps.settings
+  const value = readCookies(step.http.req)[csrfCookieName(cookies, kind, step.auth.client.client_id)]
+  if (value === undefined || value === '') throw fositeError('request_forbidden', 'No CSRF value available in the session cookie.')
+  if (value !== expected) throw fositeError('request_forbidden', 'The CSRF value from the token does not match the CSRF value from the data store.')
+}
+
+/** A login or consent app's rejection as the client sees it (Hydra's RequestDeniedError.ToRFCError). */
+export function denialError(d: Denial, defaultName: string): OAuthError {
+  const name = d.error === '' ? defaultName : d.error
+  const description = [d.error_description, d.error_hint].filter((s) => s !== '').join(' ')
+  return new OAuthError(d.status_code > 0 ? d.status_code : 400, name, description.replaceAll('"', "'"))
+}
