@@ -40,13 +40,43 @@ export interface TokenServerConfig {
       readonly issuer: string
       /** The admin API's public URL; when set, discovery lists the introspection endpoint. */
       readonly admin: string
+      /** The public API's URL, where it differs from the issuer ('' = the issuer; Hydra's fallback). */
+      readonly public: string
     }
   }
   readonly strategies: {
     readonly access_token: 'opaque' | 'jwt'
     readonly scope: 'exact' | 'wildcard'
   }
-  readonly ttl: { readonly access_token: string }
+  readonly ttl: {
+    readonly access_token: string
+    /** Refresh tokens (Hydra: 720h). */
+    readonly refresh_token: string
+    /** ID tokens (Hydra: 1h). */
+    readonly id_token: string
+    /** Authorization codes (Hydra: 10m). */
+    readonly auth_code: string
+  }
+  /** OpenID Connect, in Hydra's keys. */
+  readonly oidc: {
+    readonly subject_identifiers: {
+      /** `public` and/or `pairwise` (Hydra: [public]). */
+      readonly supported_types: readonly ('public' | 'pairwise')[]
+      /** Salts pairwise subjects; at least 8 characters once `pairwise` is supported. */
+      readonly pairwise: { readonly salt: string }
+    }
+  }
+  /** Hydra's discovery overrides (`webfinger.oidc_discovery.*`). */
+  readonly webfinger: {
+    readonly oidc_discovery: {
+      /** Claims added to discovery's claims_supported (always with `sub`). */
+      readonly supported_claims: readonly string[]
+      /** Scopes added to discovery's scopes_supported (always with offline_access, offline, openid). */
+      readonly supported_scope: readonly string[]
+      /** The published userinfo_endpoint ('' = `<public URL>/userinfo`). */
+      readonly userinfo_url: string
+    }
+  }
   readonly oauth2: {
     readonly hashers: {
       readonly algorithm: 'pbkdf2' | 'bcrypt'
@@ -62,6 +92,15 @@ export interface TokenServerConfig {
      * within `window`; over that, unverified attempts get 429 with Retry-After.
      */
     readonly client_auth_limits: { readonly per_client: number; readonly per_address: number; readonly window: string }
+    readonly grant: {
+      readonly refresh_token: {
+        /**
+         * How long a rotated refresh token may still be used (each use issues a new pair), as
+         * Hydra's; 0s is strict rotation. Longer is taken as 5m, Hydra's maximum.
+         */
+        readonly rotation_grace_period: string
+      }
+    }
   }
   /** Beyond Hydra: expired tokens are deleted in the background, in small batches. */
   readonly janitor: { readonly interval: string; readonly batch_size: number }
@@ -85,12 +124,25 @@ export const tokenServerSchema: SchemaNode = object({
   }),
   dsn: nonEmptyString,
   secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
-  urls: object({ self: object({ issuer: nonEmptyString, admin: { type: 'string' } }) }),
+  urls: object({ self: object({ issuer: nonEmptyString, admin: { type: 'string' }, public: { type: 'string' } }) }),
   strategies: object({
     access_token: { type: 'string', enum: ['opaque', 'jwt'] },
     scope: { type: 'string', enum: ['exact', 'wildcard'] },
   }),
-  ttl: object({ access_token: duration }),
+  ttl: object({ access_token: duration, refresh_token: duration, id_token: duration, auth_code: duration }),
+  oidc: object({
+    subject_identifiers: object({
+      supported_types: { type: 'array', items: { type: 'string', enum: ['public', 'pairwise'] } },
+      pairwise: object({ salt: { type: 'string' } }),
+    }),
+  }),
+  webfinger: object({
+    oidc_discovery: object({
+      supported_claims: { type: 'array', items: { type: 'string' } },
+      supported_scope: { type: 'array', items: { type: 'string' } },
+      userinfo_url: { type: 'string' },
+    }),
+  }),
   oauth2: object({
     hashers: object({
       algorithm: { type: 'string', enum: ['pbkdf2', 'bcrypt'] },
@@ -104,6 +156,7 @@ export const tokenServerSchema: SchemaNode = object({
       per_address: { type: 'integer', minimum: 1 },
       window: duration,
     }),
+    grant: object({ refresh_token: object({ rotation_grace_period: duration }) }),
   }),
   janitor: object({ interval: duration, batch_size: { type: 'integer', minimum: 1, maximum: 100_000 } }),
   log: object({
@@ -124,14 +177,17 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
   },
   dsn: 'memory',
   secrets: { system: [] },
-  urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '' } },
+  urls: { self: { issuer: 'http://127.0.0.1:4444/', admin: '', public: '' } },
   strategies: { access_token: 'opaque', scope: 'wildcard' },
-  ttl: { access_token: '1h' },
+  ttl: { access_token: '1h', refresh_token: '720h', id_token: '1h', auth_code: '10m' },
+  oidc: { subject_identifiers: { supported_types: ['public'], pairwise: { salt: '' } } },
+  webfinger: { oidc_discovery: { supported_claims: [], supported_scope: [], userinfo_url: '' } },
   oauth2: {
     hashers: { algorithm: 'pbkdf2', pbkdf2: { iterations: 25_000 }, bcrypt: { cost: 10 } },
     access_token_prefix: 'ory_at_',
     jwt_algorithm: 'RS256',
     client_auth_limits: { per_client: 10, per_address: 100, window: '1m' },
+    grant: { refresh_token: { rotation_grace_period: '0s' } },
   },
   janitor: { interval: '1m', batch_size: 500 },
   log: { level: 'info', format: 'json' },
@@ -151,12 +207,16 @@ const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
   'urls.logout',
   'urls.error',
   'urls.post_logout_redirect',
-  'oidc',
-  'webfinger',
+  'oidc.dynamic_client_registration',
+  'webfinger.jwks',
+  'webfinger.oidc_discovery.client_registration_url',
+  'webfinger.oidc_discovery.token_url',
+  'webfinger.oidc_discovery.auth_url',
+  'webfinger.oidc_discovery.jwks_url',
+  'webfinger.oidc_discovery.device_authorization_url',
+  'webfinger.oidc_discovery.verifiable_credentials_url',
+  'oauth2.grant.refresh_token.rotation_grace_reuse_count',
   'secrets.cookie',
-  'ttl.refresh_token',
-  'ttl.id_token',
-  'ttl.auth_code',
   'ttl.login_consent_request',
   'tracing',
 ])
@@ -188,6 +248,10 @@ export function startupProblems(config: TokenServerConfig, opts: { dev: boolean 
   }
   if (issuer !== undefined && issuer.protocol !== 'https:' && !opts.dev) {
     problems.push(`urls.self.issuer: must be https:// outside development; run with --dev to allow ${issuer.href}`)
+  }
+  const subjects = config.oidc.subject_identifiers
+  if (subjects.supported_types.includes('pairwise') && subjects.pairwise.salt.length < 8) {
+    problems.push('oidc.subject_identifiers.pairwise.salt: pairwise subject identifiers need a salt of at least 8 characters, as in Hydra')
   }
   for (const api of ['public', 'admin'] as const) {
     const tls = listenerTls(config, api)
