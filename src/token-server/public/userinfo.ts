@@ -28,12 +28,9 @@ export function userinfoEndpoint(ctx: TokenServerContext) {
   return async ({ req, res }: RouteContext): Promise<void> => {
     const token = bearer(req.headers.authorization) ?? (req.method === 'POST' ? ((await readForm(req)).get('access_token') ?? '') : '')
     const record = token === '' ? undefined : await ctx.tokens.resolve(token)
-    if (record === undefined) {
-      // A refresh token is ours and valid, but not for this: Hydra says so.
-      const other = token === '' ? undefined : await ctx.store.getToken((await ctx.tokens.signatureHashOf(token)) ?? '')
-      if (other?.token_use === 'refresh_token') throw unauthorized('invalid_token', NOT_ACCESS)
-      throw unauthorized('request_unauthorized', UNAUTHORIZED)
-    }
+    if (record === undefined) throw unauthorized('request_unauthorized', UNAUTHORIZED)
+    // A refresh token is ours and valid, but not for this: Hydra says so.
+    if (record.token_use !== 'access_token') throw unauthorized('invalid_token', NOT_ACCESS)
     const client = await ctx.store.getClient(record.client_id)
     if (client === undefined) throw unauthorized('request_unauthorized', UNAUTHORIZED)
     const state = await loadGrantState(ctx.store.oidc, record.grant_id, Math.floor(Date.now() / 1000))
