@@ -4,7 +4,7 @@ import type { TokenServerContext } from '../context.js'
 import { fositeInvalidRequest, fositeInvalidScope, invalidGrant } from '../oidc/issue/errors.js'
 import { loadGrantState } from '../oidc/issue/grant-state.js'
 import { mintTokens } from '../oidc/issue/mint.js'
-import { revokeGrant, revokeTokens } from '../oidc/issue/revoke-grant.js'
+import { revokeGrant, revokeGrantTokens, revokeTokens } from '../oidc/issue/revoke-grant.js'
 import type { OidcRecord } from '../oidc/records.js'
 import type { Grant } from './types.js'
 
@@ -27,7 +27,7 @@ export const refreshToken: Grant = {
   repeatable: new Set(),
   async handle(ctx, client, form) {
     const token = form.get('refresh_token') ?? ''
-    const hash = (await ctx.tokens.signatureHashOf(token)) ?? undefined
+    const hash = await ctx.tokens.signatureHashOf(token)
     const now = Math.floor(Date.now() / 1000)
     // Only ory_rt_ tokens have a rotation record; an access token's hash finds none.
     const found = hash === undefined ? undefined : await ctx.store.oidc.find('refresh_token', hash, now)
@@ -93,9 +93,7 @@ async function rotate(ctx: TokenServerContext, used: OidcRecord, grace: number, 
     await revokeTokens(ctx, [used.id, String(used.payload.access_signature_hash ?? '')], 'refresh_rotation')
     return
   }
-  const revoked = await ctx.store.revokeByGrantId(grantId)
-  ctx.metrics.revocations.inc({ via: 'refresh_rotation' }, revoked.length)
-  for (const signatureHash of revoked) await ctx.feed.publish({ type: 'token', signature_hash: signatureHash })
+  await revokeGrantTokens(ctx, grantId, 'refresh_rotation')
 }
 
 const notValid = () => invalidGrant('The refresh token is malformed or not valid.')

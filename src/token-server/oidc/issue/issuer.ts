@@ -1,19 +1,17 @@
-import type { TokenServerContext } from '../../context.js'
 import { invalidRequest } from '../../oauth-error.js'
 import type { AuthorizationIssuer, GrantedAuthorization } from '../authorization.js'
-import { grantStateOf, saveGrantState } from './grant-state.js'
+import { grantStateOf } from './grant-state.js'
 import { signIdToken } from './id-token.js'
-import { lifespanOf, strategyOf } from './mint.js'
+import { lifespanOf, mintTokens, type IssuerContext } from './mint.js'
 
-/** What issuance needs of the server; everything but the issuer itself (which is built from it). */
-export type IssuerContext = Omit<TokenServerContext, 'authorizationIssuer'>
+export type { IssuerContext } from './mint.js'
 
 /**
  * Turns a granted authorization into what its `response_type` asks for (fosite's authorize
  * handlers): `code` → an authorization code (`ory_ac_…`, stored by the hash of its signature
  * with the whole grant, single-use, `ttl.auth_code`); `token` → an access token of the grant
- * (implicit lifespans); `id_token` → an ID token, with `c_hash` and `at_hash` for what is issued
- * beside it. `scope` is always in the answer, as fosite adds it.
+ * (implicit lifespans, never a refresh token); `id_token` → an ID token, with `c_hash` and
+ * `at_hash` for what is issued beside it. `scope` is always in the answer, as fosite adds it.
  */
 export function createAuthorizationIssuer(ctx: IssuerContext): AuthorizationIssuer {
   return {
@@ -23,8 +21,8 @@ export function createAuthorizationIssuer(ctx: IssuerContext): AuthorizationIssu
       if (client === undefined) throw invalidRequest(`The OAuth 2.0 Client '${r.client_id}' does not exist any more.`)
       const now = Math.floor(Date.now() / 1000)
       const state = grantStateOf(granted, client, ctx.issue, now)
-      const out: Record<string, string> = {}
       const types = new Set(r.response_types)
+      const out: Record<string, string> = {}
       let code: string | undefined
       if (types.has('code')) {
         const issued = ctx.codes.issue()
@@ -41,34 +39,17 @@ export function createAuthorizationIssuer(ctx: IssuerContext): AuthorizationIssu
         })
         out.code = code
       }
-      let accessToken: string | undefined
       if (types.has('token')) {
-        const lifespan = lifespanOf(client, 'implicit', 'access_token', ctx.ttlSeconds)
-        const strategy = strategyOf(ctx, client)
-        const access = await ctx.tokens.issue({
-          clientId: client.client_id,
-          subject: state.subject,
-          scope: state.scope,
-          audience: state.audience,
-          lifespanSeconds: lifespan,
-          strategy,
-          grantId: state.grant_id,
-          ext: state.access_ext,
-        })
-        ctx.metrics.tokensIssued.inc({ grant_type: 'implicit', strategy })
-        // Userinfo answers from the grant's state as long as this token lives.
-        await saveGrantState(ctx.store.oidc, state, access.record.expires_at, now)
-        accessToken = access.token
-        out.access_token = access.token
-        out.token_type = 'bearer'
-        out.expires_in = String(lifespan)
-      }
-      if (types.has('id_token')) {
+        const minted = await mintTokens(ctx, client, { grant: 'implicit', state, scope: state.scope, refresh: false, idToken: types.has('id_token'), code })
+        out.access_token = minted.access_token
+        out.token_type = minted.token_type
+        out.expires_in = String(minted.expires_in)
+        if (minted.id_token !== undefined) out.id_token = minted.id_token
+      } else if (types.has('id_token')) {
         out.id_token = await signIdToken(ctx.keys, {
           state,
           issuer: ctx.issuer,
           lifespanSeconds: lifespanOf(client, 'implicit', 'id_token', ctx.issue.idTokenSeconds),
-          accessToken,
           code,
         })
       }

@@ -4,6 +4,9 @@ import { parseDuration } from '../../../config/duration.js'
 import { saveGrantState, type GrantState } from './grant-state.js'
 import { signIdToken } from './id-token.js'
 
+/** What issuance needs of the server: all of it but the authorization issuer, which is built from it. */
+export type IssuerContext = Omit<TokenServerContext, 'authorizationIssuer'>
+
 /** The grants whose per-client lifespans exist (Hydra's `<grant>_grant_<token>_lifespan` fields). */
 export type LifespanGrant = 'authorization_code' | 'refresh_token' | 'implicit'
 
@@ -42,8 +45,10 @@ export interface MintRequest {
   /** The access token's scope: the grant's, or a narrower one asked for at refresh (RFC 6749 §6). */
   readonly scope: readonly string[]
   readonly refresh: boolean
-  /** Also an ID token (`openid` granted). */
+  /** Also an ID token (`openid` granted; `id_token` asked for, at the authorization endpoint). */
   readonly idToken: boolean
+  /** A code issued beside them (hybrid flows): the ID token's c_hash. */
+  readonly code?: string | undefined
 }
 
 /**
@@ -51,7 +56,7 @@ export interface MintRequest {
  * grant's state to live as long as they do, and stores the refresh token's rotation state.
  * Everything is durable before it returns (the caller answers 200 after).
  */
-export async function mintTokens(ctx: TokenServerContext, client: ClientRecord, m: MintRequest): Promise<Minted> {
+export async function mintTokens(ctx: IssuerContext, client: ClientRecord, m: MintRequest): Promise<Minted> {
   const { state } = m
   const now = Math.floor(Date.now() / 1000)
   const lifespan = lifespanOf(client, m.grant, 'access_token', ctx.ttlSeconds)
@@ -100,6 +105,7 @@ export async function mintTokens(ctx: TokenServerContext, client: ClientRecord, 
       issuer: ctx.issuer,
       lifespanSeconds: lifespanOf(client, m.grant, 'id_token', ctx.issue.idTokenSeconds),
       accessToken: access.token,
+      code: m.code,
     })
   }
   // Hydra's field order (its token response is a sorted JSON object).

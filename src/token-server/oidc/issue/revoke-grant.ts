@@ -6,8 +6,14 @@ import type { TokenServerContext } from '../../context.js'
  * Code reuse, refresh-token reuse and `/oauth2/revoke` all end here. Returns how many tokens went.
  */
 export async function revokeGrant(ctx: TokenServerContext, grantId: string, via: string): Promise<number> {
-  const revoked = await ctx.store.revokeByGrantId(grantId)
+  const n = await revokeGrantTokens(ctx, grantId, via)
   await ctx.store.oidc.revokeByGrantId(grantId)
+  return n
+}
+
+/** Deletes every token of a grant, announcing each; its OpenID Connect records stay (strict rotation). */
+export async function revokeGrantTokens(ctx: TokenServerContext, grantId: string, via: string): Promise<number> {
+  const revoked = await ctx.store.revokeByGrantId(grantId)
   ctx.metrics.revocations.inc({ via }, revoked.length)
   for (const signatureHash of revoked) await ctx.feed.publish({ type: 'token', signature_hash: signatureHash })
   return revoked.length

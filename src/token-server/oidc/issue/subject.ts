@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { ClientRecord } from '../../store/types.js'
-import { invalidRequest } from '../../oauth-error.js'
+import { fositeInvalidRequest } from './errors.js'
 import type { IssueSettings } from './settings.js'
 
 /**
@@ -13,7 +13,7 @@ import type { IssueSettings } from './settings.js'
 export function subjectFor(client: ClientRecord, subject: string, forced: string | undefined, settings: IssueSettings): string {
   if (client.data.subject_type !== 'pairwise') return subject
   if (!settings.subjectTypes.includes('pairwise')) {
-    throw invalidRequest(`${INVALID_REQUEST} Subject Identifier Algorithm 'pairwise' was requested by OAuth 2.0 Client '${client.client_id}' but is not configured.`)
+    throw fositeInvalidRequest(`Subject Identifier Algorithm 'pairwise' was requested by OAuth 2.0 Client '${client.client_id}' but is not configured.`)
   }
   if (forced !== undefined && forced !== '') return forced
   const sector = typeof client.data.sector_identifier_uri === 'string' ? client.data.sector_identifier_uri : ''
@@ -22,21 +22,18 @@ export function subjectFor(client: ClientRecord, subject: string, forced: string
   if (sector !== '') {
     id = sector
   } else if (redirects.length > 1) {
-    throw invalidRequest(
-      `${INVALID_REQUEST} OAuth 2.0 Client ${client.client_id} has multiple redirect_uris but no sector_identifier_uri was set which is not allowed when performing using subject type pairwise. Please reconfigure the OAuth 2.0 client properly.`,
+    throw fositeInvalidRequest(
+      `OAuth 2.0 Client ${client.client_id} has multiple redirect_uris but no sector_identifier_uri was set which is not allowed when performing using subject type pairwise. Please reconfigure the OAuth 2.0 client properly.`,
     )
   } else if (redirects.length === 0) {
-    throw invalidRequest(
-      `${INVALID_REQUEST} OAuth 2.0 Client ${client.client_id} neither specifies a sector_identifier_uri nor a redirect_uri which is not allowed when performing using subject type pairwise. Please reconfigure the OAuth 2.0 client properly.`,
+    throw fositeInvalidRequest(
+      `OAuth 2.0 Client ${client.client_id} neither specifies a sector_identifier_uri nor a redirect_uri which is not allowed when performing using subject type pairwise. Please reconfigure the OAuth 2.0 client properly.`,
     )
   } else {
     id = goHost(redirects[0]!)
   }
   return createHash('sha256').update(id).update(subject).update(settings.pairwiseSalt).digest('hex')
 }
-
-/** fosite's invalid_request description, which its hints follow. */
-const INVALID_REQUEST = 'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.'
 
 /**
  * The host (and port, when the URI names one) as Go's url.Parse gives it: unlike WHATWG URL,
