@@ -41,7 +41,7 @@ t.test('the registry: get by grant_type; unknown → unsupported_grant_type; mis
   t.match(err, { status: 400, error: 'unsupported_grant_type', description: /'password' is not supported/ })
   t.throws(() => createGrantRegistry([clientCredentials, clientCredentials]), /"client_credentials" is registered twice/)
   t.throws(() => createGrantRegistry([{ ...echo, repeatable: new Set(['resource']) }]), /repeatable parameter "resource" is not one of its parameters/)
-  t.same(GRANTS.types, ['client_credentials'], 'what this version performs')
+  t.same(GRANTS.types, ['authorization_code', 'client_credentials', 'refresh_token'], 'what this version performs')
 })
 
 /** The token endpoint and discovery of a running token server, served with another registry. */

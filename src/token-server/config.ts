@@ -47,6 +47,8 @@ export interface TokenServerConfig {
       readonly issuer: string
       /** The admin API's public URL; when set, discovery lists the introspection endpoint. */
       readonly admin: string
+      /** The public API's URL, where it differs from the issuer ('' = the issuer; Hydra's fallback). */
+      readonly public: string
     }
     /** The login app (`?login_challenge=`); '' = Hydra's fallback, `<issuer>/oauth2/fallbacks/login`. */
     readonly login: string
@@ -69,6 +71,32 @@ export interface TokenServerConfig {
     readonly login_consent_request: string
     /** How long a remembered authentication session lasts at most (Hydra caps it at 180 days). */
     readonly authentication_session: string
+    /** Refresh tokens (Hydra: 720h). */
+    readonly refresh_token: string
+    /** ID tokens (Hydra: 1h). */
+    readonly id_token: string
+    /** Authorization codes (Hydra: 10m). */
+    readonly auth_code: string
+  }
+  /** OpenID Connect, in Hydra's keys. */
+  readonly oidc: {
+    readonly subject_identifiers: {
+      /** `public` and/or `pairwise` (Hydra: [public]). */
+      readonly supported_types: readonly ('public' | 'pairwise')[]
+      /** Salts pairwise subjects; at least 8 characters once `pairwise` is supported. */
+      readonly pairwise: { readonly salt: string }
+    }
+  }
+  /** Hydra's discovery overrides (`webfinger.oidc_discovery.*`). */
+  readonly webfinger: {
+    readonly oidc_discovery: {
+      /** Claims added to discovery's claims_supported (always with `sub`). */
+      readonly supported_claims: readonly string[]
+      /** Scopes added to discovery's scopes_supported (always with offline_access, offline, openid). */
+      readonly supported_scope: readonly string[]
+      /** The published userinfo_endpoint ('' = `<public URL>/userinfo`). */
+      readonly userinfo_url: string
+    }
   }
   readonly oauth2: {
     readonly hashers: {
@@ -87,6 +115,15 @@ export interface TokenServerConfig {
     readonly client_auth_limits: { readonly per_client: number; readonly per_address: number; readonly window: string }
     /** PKCE (RFC 7636) for the authorization code flow: required of every client, or of public ones. */
     readonly pkce: { readonly enforced: boolean; readonly enforced_for_public_clients: boolean }
+    readonly grant: {
+      readonly refresh_token: {
+        /**
+         * How long a rotated refresh token may still be used (each use issues a new pair), as
+         * Hydra's; 0s is strict rotation. Longer is taken as 5m, Hydra's maximum.
+         */
+        readonly rotation_grace_period: string
+      }
+    }
   }
   /** Beyond Hydra: expired tokens are deleted in the background, in small batches. */
   readonly janitor: { readonly interval: string; readonly batch_size: number }
@@ -133,7 +170,7 @@ export const tokenServerSchema: SchemaNode = object({
   dsn: nonEmptyString,
   secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
   urls: object({
-    self: object({ issuer: nonEmptyString, admin: { type: 'string' } }),
+    self: object({ issuer: nonEmptyString, admin: { type: 'string' }, public: { type: 'string' } }),
     login: { type: 'string' },
     consent: { type: 'string' },
     logout: { type: 'string' },
@@ -144,7 +181,27 @@ export const tokenServerSchema: SchemaNode = object({
     access_token: { type: 'string', enum: ['opaque', 'jwt'] },
     scope: { type: 'string', enum: ['exact', 'wildcard'] },
   }),
-  ttl: object({ access_token: duration, login_consent_request: duration, authentication_session: duration }),
+  ttl: object({
+    access_token: duration,
+    refresh_token: duration,
+    id_token: duration,
+    auth_code: duration,
+    login_consent_request: duration,
+    authentication_session: duration,
+  }),
+  oidc: object({
+    subject_identifiers: object({
+      supported_types: { type: 'array', items: { type: 'string', enum: ['public', 'pairwise'] } },
+      pairwise: object({ salt: { type: 'string' } }),
+    }),
+  }),
+  webfinger: object({
+    oidc_discovery: object({
+      supported_claims: { type: 'array', items: { type: 'string' } },
+      supported_scope: { type: 'array', items: { type: 'string' } },
+      userinfo_url: { type: 'string' },
+    }),
+  }),
   oauth2: object({
     hashers: object({
       algorithm: { type: 'string', enum: ['pbkdf2', 'bcrypt'] },
@@ -159,6 +216,7 @@ export const tokenServerSchema: SchemaNode = object({
       window: duration,
     }),
     pkce: object({ enforced: { type: 'boolean' }, enforced_for_public_clients: { type: 'boolean' } }),
+    grant: object({ refresh_token: object({ rotation_grace_period: duration }) }),
   }),
   janitor: object({ interval: duration, batch_size: { type: 'integer', minimum: 1, maximum: 100_000 } }),
   log: object({
@@ -188,7 +246,7 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
   dsn: 'memory',
   secrets: { system: [] },
   urls: {
-    self: { issuer: 'http://127.0.0.1:4444/', admin: '' },
+    self: { issuer: 'http://127.0.0.1:4444/', admin: '', public: '' },
     login: '',
     consent: '',
     logout: '',
@@ -196,13 +254,16 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
     post_logout_redirect: '',
   },
   strategies: { access_token: 'opaque', scope: 'wildcard' },
-  ttl: { access_token: '1h', login_consent_request: '30m', authentication_session: '720h' },
+  ttl: { access_token: '1h', refresh_token: '720h', id_token: '1h', auth_code: '10m', login_consent_request: '30m', authentication_session: '720h' },
+  oidc: { subject_identifiers: { supported_types: ['public'], pairwise: { salt: '' } } },
+  webfinger: { oidc_discovery: { supported_claims: [], supported_scope: [], userinfo_url: '' } },
   oauth2: {
     hashers: { algorithm: 'pbkdf2', pbkdf2: { iterations: 25_000 }, bcrypt: { cost: 10 } },
     access_token_prefix: 'ory_at_',
     jwt_algorithm: 'RS256',
     client_auth_limits: { per_client: 10, per_address: 100, window: '1m' },
     pkce: { enforced: false, enforced_for_public_clients: false },
+    grant: { refresh_token: { rotation_grace_period: '0s' } },
   },
   janitor: { interval: '1m', batch_size: 500 },
   log: { level: 'info', format: 'json' },
@@ -217,12 +278,16 @@ const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
   'serve.admin.cors',
   'serve.public.tls.allow_termination_from',
   'serve.admin.tls.allow_termination_from',
-  'oidc',
-  'webfinger',
+  'oidc.dynamic_client_registration',
+  'webfinger.jwks',
+  'webfinger.oidc_discovery.client_registration_url',
+  'webfinger.oidc_discovery.token_url',
+  'webfinger.oidc_discovery.auth_url',
+  'webfinger.oidc_discovery.jwks_url',
+  'webfinger.oidc_discovery.device_authorization_url',
+  'webfinger.oidc_discovery.verifiable_credentials_url',
+  'oauth2.grant.refresh_token.rotation_grace_reuse_count',
   'secrets.cookie',
-  'ttl.refresh_token',
-  'ttl.id_token',
-  'ttl.auth_code',
   'tracing',
 ])
 
@@ -257,6 +322,10 @@ export function startupProblems(config: TokenServerConfig, opts: { dev: boolean 
   for (const key of ['login', 'consent', 'logout', 'error', 'post_logout_redirect'] as const) {
     const v = config.urls[key]
     if (v !== '' && !URL.canParse(v)) problems.push(`urls.${key}: not an absolute URL (got ${JSON.stringify(v)})`)
+  }
+  const subjects = config.oidc.subject_identifiers
+  if (subjects.supported_types.includes('pairwise') && subjects.pairwise.salt.length < 8) {
+    problems.push('oidc.subject_identifiers.pairwise.salt: pairwise subject identifiers need a salt of at least 8 characters, as in Hydra')
   }
   for (const api of ['public', 'admin'] as const) {
     const tls = listenerTls(config, api)

@@ -24,6 +24,9 @@ import { revocationEvents } from './admin/revocation-events.js'
 import { discoveryEndpoint, jwksEndpoint } from './public/discovery.js'
 import { revokeEndpoint } from './public/revoke.js'
 import { tokenEndpoint } from './public/token.js'
+import { userinfoEndpoint } from './public/userinfo.js'
+import { createAuthorizationIssuer, type IssuerContext } from './oidc/issue/issuer.js'
+import { issueSettings } from './oidc/issue/settings.js'
 import { SecretCache } from './secret-cache.js'
 import type { Store } from './store/types.js'
 import { AccessTokens } from './tokens/access-tokens.js'
@@ -67,7 +70,7 @@ export class NotMigratedError extends Error {
 
 /** What the caller plugs in beside config and store. */
 export interface TokenServerOptions {
-  /** Issues codes and tokens at the end of the authorization flow (/oauth2/auth). */
+  /** Issues codes and tokens at the end of the authorization flow (/oauth2/auth); default: the server's own (oidc/issue). */
   readonly authorizationIssuer?: AuthorizationIssuer
 }
 
@@ -78,7 +81,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
   const hasher = createHasher(config.oauth2.hashers)
   const keys = new KeyManager(store)
   const issuer = config.urls.self.issuer
-  const context: TokenServerContext = {
+  const base: IssuerContext = {
     store,
     hasher,
     secrets: new SecretCache(hasher),
@@ -88,6 +91,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       keys,
       issuer,
       opaque: new OpaqueTokens(config.secrets.system, config.oauth2.access_token_prefix),
+      refresh: new OpaqueTokens(config.secrets.system, 'ory_rt_', 'refresh token'),
       jwtAlgorithm: config.oauth2.jwt_algorithm,
     }),
     scopeStrategy: SCOPE_STRATEGIES[config.strategies.scope],
@@ -103,15 +107,21 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       windowMs: parseDuration(config.oauth2.client_auth_limits.window),
     }),
     feed: new RevocationFeed(rawStore.events, logger),
+    codes: new OpaqueTokens(config.secrets.system, 'ory_ac_', 'authorization code'),
+    issue: issueSettings(config),
   }
+  const context: TokenServerContext = { ...base, authorizationIssuer: createAuthorizationIssuer(base) }
   const events = revocationEvents(context)
-  const flow = flowRoutes(context, config, options.authorizationIssuer)
+  // Tests may plug in another issuer; the server issues with its own.
+  const flow = flowRoutes(context, config, options.authorizationIssuer ?? context.authorizationIssuer)
   let draining = false
   const isDraining = (): boolean => draining
 
   const publicRoutes: Route[] = [
     { method: 'POST', path: '/oauth2/token', handler: tokenEndpoint(context, GRANTS) },
     { method: 'POST', path: '/oauth2/revoke', handler: revokeEndpoint(context) },
+    { method: 'GET', path: '/userinfo', handler: userinfoEndpoint(context) },
+    { method: 'POST', path: '/userinfo', handler: userinfoEndpoint(context) },
     { method: 'GET', path: '/.well-known/openid-configuration', handler: discoveryEndpoint(context, GRANTS) },
     // RFC 8414's name for the same document, which Hydra serves there too.
     { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: discoveryEndpoint(context, GRANTS) },

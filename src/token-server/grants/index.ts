@@ -1,5 +1,7 @@
 import { unsupportedGrantType } from '../oauth-error.js'
+import { authorizationCode } from './authorization-code.js'
 import { clientCredentials } from './client-credentials.js'
+import { refreshToken } from './refresh-token.js'
 import type { Grant } from './types.js'
 
 /** The grant types one token server performs, by `grant_type`. */
@@ -30,4 +32,4 @@ export function createGrantRegistry(grants: readonly Grant[]): GrantRegistry {
 }
 
 /** Every grant this version performs; server.ts wires it into the token endpoint and discovery. */
-export const GRANTS: GrantRegistry = createGrantRegistry([clientCredentials])
+export const GRANTS: GrantRegistry = createGrantRegistry([authorizationCode, clientCredentials, refreshToken])

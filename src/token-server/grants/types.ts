@@ -5,6 +5,10 @@ import type { ClientRecord } from '../store/types.js'
 export interface TokenResponse {
   readonly access_token: string
   readonly expires_in: number
+  /** When `openid` was granted (authorization code, refresh). */
+  readonly id_token?: string
+  /** When `offline` or `offline_access` was granted. */
+  readonly refresh_token?: string
   readonly scope: string
   readonly token_type: 'bearer'
 }

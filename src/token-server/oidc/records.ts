@@ -27,6 +27,12 @@ export type OidcModel =
   | 'auth_code'
   /** A refresh token's rotation state, by the SHA-256 of its signature. */
   | 'refresh_token'
+  /**
+   * An issued grant, by its grant_id: what its tokens are minted from (subject, scopes, the
+   * consent's session claims), read by the refresh grant and by userinfo; kept as long as the
+   * grant's longest-lived token.
+   */
+  | 'grant'
 
 export interface OidcRecord {
   readonly model: OidcModel

@@ -51,6 +51,9 @@ async function authenticate(ctx: TokenServerContext, req: IncomingMessage, form:
   }
   if (client === undefined) throw failed(invalidClient(AUTH_FAILED, basic !== undefined))
   const registered = String(client.data.token_endpoint_auth_method ?? 'client_secret_basic')
+  // A public client is identified by its id alone, wherever it sends it: as fosite, an empty
+  // secret (HTTP Basic `id:`, or `client_secret=` in the body) is no authentication, not a wrong one.
+  if (registered === 'none' && secret === '') return client
   if (registered !== method) {
     throw failed(
       invalidClient(
@@ -60,7 +63,7 @@ async function authenticate(ctx: TokenServerContext, req: IncomingMessage, form:
       ),
     )
   }
-  if (method === 'none' || known) return client
+  if (known) return client
   if (client.secret_hash === null || !(await ctx.secrets.verify(client.client_id, secret, client.secret_hash))) {
     throw failed(invalidClient(AUTH_FAILED, basic !== undefined))
   }

@@ -2,6 +2,7 @@ import type { TokenServerContext } from '../context.js'
 import { readForm, sendEmpty } from '../http/io.js'
 import type { RouteContext } from '../http/router.js'
 import { invalidRequest, unauthorizedClient } from '../oauth-error.js'
+import { revokeGrant } from '../oidc/issue/revoke-grant.js'
 import { authenticateClient } from './client-auth.js'
 
 /**
@@ -24,10 +25,8 @@ export function revokeEndpoint(ctx: TokenServerContext) {
       if (record.client_id !== client.client_id) {
         throw unauthorizedClient('The OAuth 2.0 Client is not allowed to revoke a token that was issued to another client.')
       }
-      const revoked = await ctx.store.revokeByGrantId(record.grant_id)
-      ctx.metrics.revocations.inc({ via: 'revoke_endpoint' })
-      for (const signatureHash of revoked) await ctx.feed.publish({ type: 'token', signature_hash: signatureHash })
-      ctx.logger.info({ client_id: client.client_id, tokens: revoked.length }, 'grant revoked')
+      const revoked = await revokeGrant(ctx, record.grant_id, 'revoke_endpoint')
+      ctx.logger.info({ client_id: client.client_id, tokens: revoked }, 'grant revoked')
     }
     sendEmpty(res, 200, { 'cache-control': 'no-store' })
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
 import { ACCESS_TOKEN_SET, type KeyManager, type SigningAlgorithm } from '../keys.js'
-import type { Store, TokenRecord, TokenStrategy } from '../store/types.js'
+import type { Store, TokenRecord, TokenStrategy, TokenUse } from '../store/types.js'
 import { newGrantId } from './grant-id.js'
 import { hashSignature, type OpaqueTokens } from './opaque.js'
 
@@ -14,6 +14,18 @@ export interface IssueRequest {
   readonly strategy: TokenStrategy
   /** The grant the token belongs to; a new one (a grant of its own) when absent, as for client credentials. */
   readonly grantId?: string
+  /** The consent's `session.access_token` claims (`ext`); none for client credentials. */
+  readonly ext?: Readonly<Record<string, unknown>>
+}
+
+/** A refresh token to issue: always opaque (`ory_rt_`), always of an existing grant. */
+export interface RefreshIssueRequest {
+  readonly clientId: string
+  readonly subject: string
+  readonly scope: readonly string[]
+  readonly audience: readonly string[]
+  readonly lifespanSeconds: number
+  readonly grantId: string
 }
 
 export interface AccessTokensDeps {
@@ -22,6 +34,8 @@ export interface AccessTokensDeps {
   readonly keys: KeyManager
   readonly issuer: string
   readonly jwtAlgorithm: SigningAlgorithm
+  /** Refresh tokens (`ory_rt_`, a key of their own); introspection and revocation resolve them too. */
+  readonly refresh: OpaqueTokens
 }
 
 /**
@@ -54,19 +68,47 @@ export class AccessTokens {
       strategy: r.strategy,
       issued_at: now,
       expires_at: expires,
-      ext: {},
+      ext: r.ext ?? {},
     }
     // Durable before the caller answers 200 (the store resolves only after commit).
     await this.deps.store.insertToken(record)
     return { token, record }
   }
 
-  /** The record of a token we issued that is still valid (not expired, not revoked), else undefined. */
+  /**
+   * A refresh token, stored in the token table (so introspection answers `token_use:
+   * refresh_token` and revoking the grant removes it); its rotation state is the caller's.
+   */
+  async issueRefresh(r: RefreshIssueRequest): Promise<{ token: string; record: TokenRecord }> {
+    const now = Math.floor(Date.now() / 1000)
+    const { token, signatureHash } = this.deps.refresh.issue()
+    const record: TokenRecord = {
+      signature_hash: signatureHash,
+      grant_id: r.grantId,
+      token_use: 'refresh_token',
+      client_id: r.clientId,
+      subject: r.subject,
+      scope: r.scope,
+      audience: r.audience,
+      strategy: 'opaque',
+      issued_at: now,
+      expires_at: now + r.lifespanSeconds,
+      ext: {},
+    }
+    await this.deps.store.insertToken(record)
+    return { token, record }
+  }
+
+  /**
+   * The record of a token we issued that is still valid (not expired, not revoked), else
+   * undefined. A token is only what its form says: an `ory_at_` token whose record is a refresh
+   * token's (or the reverse) is not valid.
+   */
   async resolve(token: string): Promise<TokenRecord | undefined> {
-    const hash = await this.signatureHashOf(token)
-    if (hash === undefined) return undefined
-    const record = await this.deps.store.getToken(hash)
-    if (record === undefined || record.expires_at <= Math.floor(Date.now() / 1000)) return undefined
+    const verified = await this.#verify(token)
+    if (verified === undefined) return undefined
+    const record = await this.deps.store.getToken(verified.hash)
+    if (record === undefined || record.token_use !== verified.use || record.expires_at <= Math.floor(Date.now() / 1000)) return undefined
     return record
   }
 
@@ -75,9 +117,15 @@ export class AccessTokens {
    * undefined for anything forged, malformed or not ours.
    */
   async signatureHashOf(token: string): Promise<string | undefined> {
+    return (await this.#verify(token))?.hash
+  }
+
+  async #verify(token: string): Promise<{ hash: string; use: TokenUse } | undefined> {
     if (token.length > 8192) return undefined
     const opaque = this.deps.opaque.verify(token)
-    if (opaque !== undefined) return opaque
+    if (opaque !== undefined) return { hash: opaque, use: 'access_token' }
+    const refresh = this.deps.refresh.verify(token)
+    if (refresh !== undefined) return { hash: refresh, use: 'refresh_token' }
     if (token.split('.').length !== 3) return undefined
     try {
       const header = decodeProtectedHeader(token)
@@ -89,14 +137,14 @@ export class AccessTokens {
     } catch {
       return undefined
     }
-    return hashSignature(token.slice(token.lastIndexOf('.') + 1))
+    return { hash: hashSignature(token.slice(token.lastIndexOf('.') + 1)), use: 'access_token' }
   }
 
   async #signJwt(r: IssueRequest, now: number, expires: number): Promise<string> {
     const key = await this.deps.keys.signingKey(ACCESS_TOKEN_SET, this.deps.jwtAlgorithm)
     // `ext` as Hydra writes it (oauth2.mirror_top_level_claims, on by default): the session's extra
     // claims, `{}` for client credentials; verifiers written for Hydra read it unconditionally.
-    return new SignJWT({ client_id: r.clientId, scp: [...r.scope], ext: {} })
+    return new SignJWT({ client_id: r.clientId, scp: [...r.scope], ext: { ...r.ext } })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.deps.issuer)
       .setSubject(r.subject)

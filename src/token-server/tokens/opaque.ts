@@ -11,13 +11,18 @@ export class OpaqueTokens {
   /** All secrets' keys: the first signs, the rest still verify (rotation). */
   readonly #verifying: readonly Buffer[]
 
+  /**
+   * @param purpose what the tokens are (`access token`, `refresh token`, `authorization code`):
+   *   each purpose has its own key, so a refresh token given a `ory_at_` prefix is no access token.
+   */
   constructor(
     systemSecrets: readonly string[],
     readonly prefix: string,
+    purpose = 'access token',
   ) {
     if (systemSecrets.length === 0) throw new Error('at least one system secret is required')
     // Derived, so the configured secret itself never keys anything directly.
-    this.#verifying = systemSecrets.map((s) => createHash('sha256').update(`gatehouse opaque access token\0${s}`).digest())
+    this.#verifying = systemSecrets.map((s) => createHash('sha256').update(`gatehouse opaque ${purpose}\0${s}`).digest())
     this.#signing = this.#verifying[0]!
   }
 
