@@ -8,7 +8,7 @@ const build = (raw: unknown, env: NodeJS.ProcessEnv = {}) => buildConfigFor(TOKE
 
 t.test("Hydra's OpenID Connect keys and defaults", async (t) => {
   const c = build({})
-  t.same(c.ttl, { access_token: '1h', refresh_token: '720h', id_token: '1h', auth_code: '10m' })
+  t.same(c.ttl, { access_token: '1h', refresh_token: '720h', id_token: '1h', auth_code: '10m', login_consent_request: '30m', authentication_session: '720h' })
   t.equal(c.oauth2.grant.refresh_token.rotation_grace_period, '0s')
   t.same(c.oidc.subject_identifiers.supported_types, ['public'])
   const s = issueSettings(c)

@@ -3,6 +3,7 @@
  * followed) and a login/consent app using the official SDK against the admin API, on every
  * store. Issuance is a recording issuer here (what the flow hands over is what is checked).
  */
+import type { AuthorizationIssuer } from '../src/token-server/oidc/authorization.js'
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { Store } from '../src/token-server/store/types.js'
@@ -160,8 +161,8 @@ forEachStore(
   { authorizationIssuer: recorder },
 )
 
-async function memoryServer(t: Test, opts: { issuer?: boolean } = {}): Promise<RunningTokenServer> {
-  const s = await startTokenServer({ config: CONFIG, ...(opts.issuer === false ? {} : { options: { authorizationIssuer: new RecordingIssuer() } }) })
+async function memoryServer(t: Test, opts: { issuer?: AuthorizationIssuer } = {}): Promise<RunningTokenServer> {
+  const s = await startTokenServer({ config: CONFIG, options: { authorizationIssuer: opts.issuer ?? new RecordingIssuer() } })
   t.teardown(() => s.close())
   await registerClient(s)
   return s
@@ -303,12 +304,18 @@ t.test('a login not remembered: no session cookie, and an earlier session of the
   t.equal(param((await b.visit(authUrl(s, { prompt: 'none' }))).location, 'error'), 'login_required')
 })
 
-t.test('without an issuer the end of the flow is a server_error at the client, not a hang or a stack', async (t) => {
-  const s = await memoryServer(t, { issuer: false })
+t.test('an issuer that fails: the end of the flow is a server_error at the client, not a hang or a stack', async (t) => {
+  const failing: AuthorizationIssuer = {
+    issue: async () => {
+      throw new Error('disk on fire at /srv/secret/path')
+    },
+  }
+  const s = await memoryServer(t, { issuer: failing })
   const b = new Browser()
   const c = await login(t, s, b, await start(t, s, b))
   const r = await consent(s, b, c)
   t.same([param(r, 'error'), param(r, 'state')], ['server_error', STATE])
+  t.notMatch(r ?? '', /disk on fire|secret/, 'nothing of the failure reaches the client')
 })
 
 t.test('id_token_hint: must be our ID token; its subject must be the session\'s', async (t) => {

@@ -59,7 +59,7 @@ t.test('every problem is reported at once with its key path', async (t) => {
   t.match(problems, /strategies\.scope: must be one of exact, wildcard/)
   t.match(problems, /ttl\.access_token: must be a duration/)
   t.match(problems, /serve\.public\.port: must be <= 65535/)
-  t.match(problems, /webfinger: Hydra key not supported by the Gatehouse token server/)
+  t.match(problems, /webfinger\.jwks: Hydra key not supported by the Gatehouse token server/)
 })
 
 t.test('start-up checks: a missing system secret and an http issuer outside --dev', async (t) => {
