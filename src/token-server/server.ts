@@ -150,6 +150,7 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
 
   const servers: HttpServer[] = []
   let stopJanitor: (() => void) | undefined
+  let closing: Promise<void> | undefined
 
   async function listen(name: 'public' | 'admin', routes: Route[]): Promise<AddressInfo> {
     const { host, port } = config.serve[name]
@@ -206,15 +207,23 @@ export function createTokenServer(config: TokenServerConfig, rawStore: Store, lo
       draining = true
       for (const s of servers) s.drain()
     },
-    async close(graceMs = 10_000) {
-      draining = true
-      stopJanitor?.()
-      // Event streams never finish on their own; subscribers reconnect elsewhere.
-      events.closeAll()
-      context.feed.close()
-      await Promise.all(servers.map((s) => s.closeGracefully(graceMs)))
-      for (const s of servers) s.close()
-      await store.close()
+    close(graceMs = 10_000) {
+      // Idempotent: a second call waits for the first (the store is closed once).
+      closing ??= closeOnce(graceMs)
+      return closing
     },
+  }
+
+  async function closeOnce(graceMs: number): Promise<void> {
+    draining = true
+    stopJanitor?.()
+    // Event streams never finish on their own; subscribers reconnect elsewhere.
+    events.closeAll()
+    context.feed.close()
+    await Promise.all(servers.map((s) => s.closeGracefully(graceMs)))
+    for (const s of servers) s.close()
+    // Back-channel logout tokens already signed still go out (within the grace period).
+    await flow.settle(graceMs)
+    await store.close()
   }
 }

@@ -56,7 +56,8 @@ function acceptLogout(deps: FlowDeps) {
     const { challenge, record } = await load(deps, query)
     const verifier = newId()
     await deps.ctx.store.oidc.upsert({ model: 'verifier', id: verifier, payload: { kind: 'logout', challenge }, expires_at: record.expires_at, subject: record.subject, sid: record.sid })
-    const to = new URL(`${deps.settings.issuer}/oauth2/sessions/logout`)
+    // On the public URL, as Hydra (urls.self.public, else the issuer).
+    const to = new URL(deps.settings.logoutEndpoint)
     to.searchParams.set('logout_verifier', verifier)
     sendJson(res, 200, { redirect_to: to.href }, NO_STORE)
   }

@@ -46,7 +46,7 @@ export function authorizeEndpoint(deps: FlowDeps): { handler: RouteHandler; rend
 }
 
 /** GET: the query. POST: the form body, then query parameters the body does not have (Go's r.Form). */
-async function requestParams({ req, query }: RouteContext): Promise<URLSearchParams> {
+export async function requestParams({ req, query }: RouteContext): Promise<URLSearchParams> {
   if (req.method !== 'POST') return query
   const form = await readForm(req)
   for (const [k, v] of query) if (!form.has(k)) form.append(k, v)

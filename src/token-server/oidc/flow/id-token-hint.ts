@@ -9,31 +9,45 @@ import { fositeError } from './errors.js'
  * past login. Anything else is invalid_request.
  */
 export async function idTokenHintClaims(keys: KeyManager, hint: string): Promise<Record<string, unknown>> {
-  const invalid = (why: string): OAuthError => fositeError('invalid_request', `Failed to validate OpenID Connect request as decoding id token from id_token_hint parameter failed: ${why}.`)
+  const claims = await verifyIdTokenHint(keys, hint, (why) =>
+    fositeError('invalid_request', `Failed to validate OpenID Connect request as decoding id token from id_token_hint parameter failed: ${why}.`),
+  )
+  const sub = claims.sub
+  if (typeof sub !== 'string' || sub === '') {
+    throw fositeError('invalid_request', 'Failed to validate OpenID Connect request because provided id token from id_token_hint does not have a subject.')
+  }
+  return claims
+}
+
+/**
+ * The claims of a JWT signed by a key of the ID token set (signature only: its expiry is not
+ * checked, and what its claims must hold is the caller's to say, as the authorization endpoint
+ * and the logout endpoint check different things).
+ * @param fail turns the reason (lower case, no final period) into the error to throw.
+ */
+export async function verifyIdTokenHint(keys: KeyManager, hint: string, fail: (why: string) => OAuthError): Promise<Record<string, unknown>> {
+  // go-jose's words, which Hydra passes on as the hint.
+  if (hint.split('.').length !== 3) throw fail('compact JWS format must have three parts')
   let kid: string | undefined
   try {
     kid = decodeProtectedHeader(hint).kid
   } catch {
-    throw invalid('it is not a JWT')
+    throw fail('it is not a JWT')
   }
   const key = kid === undefined ? undefined : await keys.verificationKey(ID_TOKEN_SET, kid)
-  if (key === undefined) throw invalid('it is not signed by a key of this server')
+  if (key === undefined) throw fail('it is not signed by a key of this server')
   let payload: Uint8Array
   try {
     ;({ payload } = await compactVerify(hint, key.publicKey))
   } catch {
-    throw invalid('its signature is not valid')
+    throw fail('its signature is not valid')
   }
   let claims: unknown
   try {
     claims = JSON.parse(Buffer.from(payload).toString('utf8'))
   } catch {
-    throw invalid('its payload is not JSON')
+    throw fail('its payload is not JSON')
   }
-  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw invalid('its payload is not a JSON object')
-  const sub = (claims as Record<string, unknown>).sub
-  if (typeof sub !== 'string' || sub === '') {
-    throw fositeError('invalid_request', 'Failed to validate OpenID Connect request because provided id token from id_token_hint does not have a subject.')
-  }
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw fail('its payload is not a JSON object')
   return claims as Record<string, unknown>
 }

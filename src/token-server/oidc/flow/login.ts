@@ -5,6 +5,7 @@
  * (CSRF cookie), using the verifier once, and creating or forgetting the authentication session.
  */
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { clearSessionCookie, csrfCookieName, readCookies, setCsrfCookie, setSessionCookie } from './cookies.js'
 import type { FlowDeps, FlowStep } from './deps.js'
 import { fositeError } from './errors.js'
@@ -13,16 +14,21 @@ import { idTokenHintClaims } from './id-token-hint.js'
 import { redirect } from './response-mode.js'
 import { denialError, takeVerifier } from './verify.js'
 
-interface ActiveSession {
+export interface ActiveSession {
   readonly sid: string
   readonly session: LoginSessionPayload
 }
 
 /** The browser's remembered authentication session, if its cookie names one that is still stored. */
-export async function authenticationSession(deps: FlowDeps, step: FlowStep): Promise<ActiveSession | undefined> {
-  const sid = readCookies(step.http.req)[deps.settings.cookies.session]
+export function authenticationSession(deps: FlowDeps, step: FlowStep): Promise<ActiveSession | undefined> {
+  return authenticationSessionOf(deps, step.http.req, step.now)
+}
+
+/** authenticationSession for any request of the browser (the logout endpoint has no authorization step). */
+export async function authenticationSessionOf(deps: FlowDeps, req: IncomingMessage, now: number): Promise<ActiveSession | undefined> {
+  const sid = readCookies(req)[deps.settings.cookies.session]
   if (sid === undefined || sid === '') return undefined
-  const record = await deps.ctx.store.oidc.find('login_session', sid, step.now)
+  const record = await deps.ctx.store.oidc.find('login_session', sid, now)
   if (record === undefined) return undefined
   const session = payloadOf<LoginSessionPayload>(record)
   return session.remember ? { sid, session } : undefined

@@ -3,7 +3,8 @@
  * lists a subject's granted consents (skipped ones are not consents of their own, as in Hydra);
  * `DELETE …/sessions/consent?subject=&client=|all=true` revokes consents and every token issued
  * under them (announced to gateways); `DELETE …/sessions/login?subject=|sid=` forgets
- * authentication sessions, so the next authorization asks the user to log in.
+ * authentication sessions, so the next authorization asks the user to log in (by sid, with
+ * back-channel logout).
  */
 import { sendEmpty, sendJson } from '../../http/io.js'
 import type { Route, RouteContext } from '../../http/router.js'
@@ -11,6 +12,7 @@ import { invalidRequest } from '../../oauth-error.js'
 import type { ClientRecord } from '../../store/types.js'
 import type { OidcRecord } from '../records.js'
 import { consentSessionJson } from './admin-json.js'
+import { headlessLogout } from '../logout/headless.js'
 import type { FlowDeps } from './deps.js'
 import { nowSeconds, payloadOf, type ConsentSessionPayload } from './flow-records.js'
 
@@ -75,9 +77,9 @@ function revokeLogins(deps: FlowDeps) {
     const subject = query.get('subject') ?? ''
     const sid = query.get('sid') ?? ''
     if (subject === '' && sid === '') throw invalidRequest("Either 'subject' or 'sid' query parameters need to be defined.")
-    const records = deps.ctx.store.oidc
-    if (sid !== '') await records.destroy('login_session', sid)
-    else await records.destroyBy('login_session', { subject })
+    // By sid: the session's clients are told by back-channel (Hydra 2.x); by subject: nobody is.
+    if (sid !== '') await headlessLogout(deps, sid)
+    else await deps.ctx.store.oidc.destroyBy('login_session', { subject })
     sendEmpty(res, 204)
   }
 }

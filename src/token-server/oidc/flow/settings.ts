@@ -1,5 +1,6 @@
 import { parseDuration } from '../../../config/duration.js'
 import type { TokenServerConfig } from '../../config.js'
+import { appendPath } from '../issue/settings.js'
 
 /** The cookie attributes in force, resolved once from `serve.cookies` and `dev` as Hydra resolves them. */
 export interface CookiePolicy {
@@ -22,6 +23,12 @@ export interface FlowSettings {
   readonly loginUrl: string
   readonly consentUrl: string
   readonly errorUrl: string
+  /** `urls.logout`: the logout app, sent `?logout_challenge=`. */
+  readonly logoutUrl: string
+  /** `urls.post_logout_redirect`: where a logout ends without a registered post_logout_redirect_uri. */
+  readonly postLogoutRedirectUrl: string
+  /** `urls.self.public` (or the issuer) + `/oauth2/sessions/logout`: where a logout verifier is brought back. */
+  readonly logoutEndpoint: string
   /** ttl.login_consent_request, in seconds. */
   readonly requestTtl: number
   /** ttl.authentication_session, in seconds (at most 180 days, as Hydra). */
@@ -50,6 +57,9 @@ export function flowSettings(config: TokenServerConfig): FlowSettings {
     loginUrl: fallback(config.urls.login, 'login'),
     consentUrl: fallback(config.urls.consent, 'consent'),
     errorUrl: fallback(config.urls.error, 'error'),
+    logoutUrl: fallback(config.urls.logout, 'logout'),
+    postLogoutRedirectUrl: fallback(config.urls.post_logout_redirect, 'logout/callback'),
+    logoutEndpoint: appendPath(config.urls.self.public !== '' ? config.urls.self.public : config.urls.self.issuer, 'oauth2/sessions/logout'),
     requestTtl: Math.max(1, Math.round(parseDuration(config.ttl.login_consent_request) / 1000)),
     sessionTtl: Math.min(MAX_SESSION_SECONDS, Math.max(1, Math.round(parseDuration(config.ttl.authentication_session) / 1000))),
     pkceEnforced: config.oauth2.pkce.enforced,
