@@ -95,7 +95,7 @@ async function challenge(deps: FlowDeps, http: RouteContext, now: number, flow: 
 
 /** The hint's claims, checked as Hydra checks them (an expired hint is fine: it names a past login). */
 async function hintClaims(deps: FlowDeps, hint: string, now: number): Promise<Record<string, unknown>> {
-  const claims = await verifyIdTokenHint(deps.ctx.keys, hint, (why) => invalid(`${why[0]!.toUpperCase()}${why.slice(1)}.`))
+  const claims = await verifyIdTokenHint(deps.ctx.keys, hint, (why) => invalid(`Logout failed because query parameter id_token_hint is not valid: ${why}.`))
   const iat = typeof claims.iat === 'number' ? claims.iat : undefined
   const nbf = typeof claims.nbf === 'number' ? claims.nbf : undefined
   // The JWT library's own checks come first in Hydra, with its words.
