@@ -66,7 +66,6 @@ t.test('a receiver that is not there, or never answers, is logged once the bound
   await bc.settle(60_000)
   const failures = lines.filter((l) => l.msg === 'Unable to execute OpenID Connect Back-Channel Logout Request')
   t.same(failures.map((l) => l.client_id).sort(), ['dead', 'slow'], 'both failed, each logged')
-  t.equal(hanging.hits(), 1, 'the hanging receiver was reached once')
 })
 
 t.test('shutdown: settle cuts deliveries short after the grace period', async (t) => {
