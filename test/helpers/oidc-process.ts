@@ -14,7 +14,7 @@ import type { OAuth2ConsentRequest, OAuth2LoginRequest } from '@ory/hydra-client
 import type { Test } from 'tap'
 import { clean, run, start } from './cli.js'
 import { adminSdk, param, type Browser } from './oidc-flow.js'
-import { adminQuery, postgresDsn, uniqueSchema } from './stores.js'
+import { adminQuery, postgresDsn, storeSelection, uniqueSchema } from './stores.js'
 
 export const ISSUER = 'http://gatehouse.test/'
 export const ADMIN = 'http://gatehouse-admin.test/'
@@ -46,6 +46,18 @@ export const PROCESS_STORES: readonly ProcessStore[] = [
     },
   },
 ]
+
+/**
+ * One subtest per store the process runs on, titled `title [store]`; a store left out by
+ * GATEHOUSE_TEST_STORES is a skipped subtest (CI refuses the variable), as forEachStore does.
+ */
+export function forEachProcessStore(t: Test, title: string, timeout: number, fn: (t: Test, store: ProcessStore) => Promise<void>): void {
+  const leftOut = storeSelection()
+  for (const store of PROCESS_STORES) {
+    const skip = leftOut(store.name)
+    t.test(`${title} [${store.name}]`, skip === undefined ? { timeout } : { skip }, (t) => fn(t, store))
+  }
+}
 
 export interface ServerProcess {
   readonly child: import('node:child_process').ChildProcess
