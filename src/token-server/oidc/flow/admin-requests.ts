@@ -12,7 +12,7 @@ import { invalidRequest, notFound } from '../../oauth-error.js'
 import type { OidcRecord } from '../records.js'
 import { consentRequestJson, loginRequestJson, parseConsentAccept, parseDenial, parseLoginAccept } from './admin-json.js'
 import type { FlowDeps } from './deps.js'
-import { newId, nowSeconds, payloadOf, saveFlow, type ConsentFlow, type LoginFlow } from './flow-records.js'
+import { newId, nowSeconds, payloadOf, saveFlow, type ConsentAcceptance, type ConsentFlow, type Denial, type LoginAcceptance, type LoginFlow } from './flow-records.js'
 
 type Kind = 'login' | 'consent'
 const MODEL = { login: 'login_request', consent: 'consent_request' } as const
@@ -62,6 +62,8 @@ function decide(deps: FlowDeps, kind: Kind, decision: 'accept' | 'reject') {
     // The body is read (and checked) first, as Hydra does: a bad body is 400 whatever the challenge.
     challengeOf(kind, ctx.query)
     const body = await readJson(ctx.req)
+    // Its fields too (Hydra decodes into its struct before the lookup), not only its syntax.
+    const parsed = decision === 'reject' ? parseDenial(body) : kind === 'login' ? parseLoginAccept(body) : parseConsentAccept(body, now)
     const found = await load(deps, kind, ctx, now)
     if (found === undefined) return
     const { challenge, record } = found
@@ -70,9 +72,9 @@ function decide(deps: FlowDeps, kind: Kind, decision: 'accept' | 'reject') {
     let next: LoginFlow | ConsentFlow
     if (decision === 'reject') {
       const { accepted: _a, ...rest } = flow
-      next = { ...rest, denied: parseDenial(body) }
+      next = { ...rest, denied: parsed as Denial }
     } else if (kind === 'login') {
-      let accepted = parseLoginAccept(body)
+      let accepted = parsed as LoginAcceptance
       if (flow.skip && accepted.subject !== flow.subject) {
         // Another user than the remembered one: the user must log in again (Hydra's answer).
         requestUrl.searchParams.set('prompt', 'login')
@@ -85,7 +87,7 @@ function decide(deps: FlowDeps, kind: Kind, decision: 'accept' | 'reject') {
       next = { ...rest, accepted, ...(flow.skip ? {} : { authenticated_at: now }) }
     } else {
       const { denied: _d, ...rest } = flow as ConsentFlow
-      next = { ...rest, accepted: parseConsentAccept(body, now) }
+      next = { ...rest, accepted: parsed as ConsentAcceptance }
     }
     const verifier = newId()
     const records = deps.ctx.store.oidc

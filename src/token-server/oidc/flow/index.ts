@@ -12,6 +12,7 @@ import { authorizeEndpoint } from './authorize-endpoint.js'
 import type { FlowDeps } from './deps.js'
 import { BackChannelLogout } from '../logout/back-channel.js'
 import { logoutEndpoint } from '../logout/endpoint.js'
+import { fallbackRoutes } from './fallbacks.js'
 import { sessionRoutes } from './sessions.js'
 import { flowSettings } from './settings.js'
 
@@ -37,6 +38,7 @@ export function flowRoutes(ctx: TokenServerContext, config: TokenServerConfig, i
       { method: 'POST', path: '/oauth2/auth', ...authorize },
       { method: 'GET', path: '/oauth2/sessions/logout', ...logout },
       { method: 'POST', path: '/oauth2/sessions/logout', ...logout },
+      ...fallbackRoutes(ctx.logger),
     ],
     adminRoutes: [...adminRequestRoutes(deps), ...adminLogoutRoutes(deps), ...sessionRoutes(deps)],
     settle: (graceMs) => backChannel.settle(graceMs),
