@@ -112,11 +112,12 @@ async function suite(t: Test, s: ServerProcess): Promise<void> {
     const probed = await probe.body.text()
     t.notMatch(probed, /<script>|"><img/, 'what the query says is escaped')
     t.match(probed, '<li>Error: &lt;script&gt;x&lt;/script&gt;</li>')
-    for (const [path, key] of [['login', 'urls.login'], ['consent', 'urls.consent']]) {
+    for (const [path, key] of [['login', 'urls.login'], ['consent', 'urls.consent'], ['logout', 'urls.logout'], ['logout/callback', 'urls.post_logout_redirect']]) {
       const fallback = await request(`${s.publicUrl}/oauth2/fallbacks/${path}`)
       t.equal(fallback.statusCode, 200)
       t.match(await fallback.body.text(), `configuration key <code>${key}</code> is not set`)
     }
+    t.match(await (await request(`${s.publicUrl}/oauth2/fallbacks/logout/callback`)).body.text(), '<title>You logged out successfully!</title>')
   })
 
   await t.test('malformed requests everywhere: RFC-shaped JSON errors, no stack traces', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * Hydra's fallback pages on the public API: where the browser lands when `urls.error`,
- * `urls.login` or `urls.consent` is not configured (settings.ts points there). Without them a
+ * `urls.login`, `urls.consent`, `urls.logout` or `urls.post_logout_redirect` is not configured (settings.ts points there). Without them a
  * user sent to the error URL, e.g. for a redirect URI that is not registered, saw a bare 404 and
  * the operator had no log line saying why. Same paths, statuses and content as Hydra's
  * (oauth2/handler_fallback_endpoints.go); every value from the query is escaped.
@@ -25,15 +25,15 @@ const footer = (key: string): string => `<p>
 	need to do. If you are a user, please contact the administrator.
 </p>`
 
-/** A page for a flow step whose app is not configured (200, as Hydra). */
-function missingKey(logger: Logger, key: string): Route['handler'] {
+/** A page for a flow step whose app is not configured (200, as Hydra); title and heading default to MISSING. */
+function missingKey(logger: Logger, key: string, title = MISSING, heading = MISSING): Route['handler'] {
   const page = `<html>
 <head>
-	<title>${MISSING}</title>
+	<title>${title}</title>
 </head>
 <body>
 <h1>
-	${MISSING}
+	${heading}
 </h1>
 ${footer(key)}
 </body>
@@ -75,11 +75,22 @@ ${footer('urls.error')}
   }
 }
 
-/** GET /oauth2/fallbacks/{error,login,consent}. The logout fallbacks belong with logout. */
+/** GET /oauth2/fallbacks/{error,login,consent,logout,logout/callback}. */
 export function fallbackRoutes(logger: Logger): Route[] {
   return [
     { method: 'GET', path: '/oauth2/fallbacks/error', handler: errorPage(logger) },
     { method: 'GET', path: '/oauth2/fallbacks/login', handler: missingKey(logger, 'urls.login') },
     { method: 'GET', path: '/oauth2/fallbacks/consent', handler: missingKey(logger, 'urls.consent') },
+    { method: 'GET', path: '/oauth2/fallbacks/logout', handler: missingKey(logger, 'urls.logout') },
+    {
+      method: 'GET',
+      path: '/oauth2/fallbacks/logout/callback',
+      handler: missingKey(
+        logger,
+        'urls.post_logout_redirect',
+        'You logged out successfully!',
+        'The Default Post Logout URL is not set which is why you are seeing this fallback page. Your log out request however succeeded.',
+      ),
+    },
   ]
 }
