@@ -9,16 +9,17 @@ import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import t, { type Test } from 'tap'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { Browser, param } from './helpers/oidc-flow.js'
-import { forEachProcessStore, ISSUER, prepareServer, signIn, type ServerProcess } from './helpers/oidc-process.js'
+import { adminSdk, Browser, param } from './helpers/oidc-flow.js'
+import { forEachProcessStore, ISSUER, LOGOUT, prepareServer, signIn, type ServerProcess } from './helpers/oidc-process.js'
 import { call } from './helpers/token-server.js'
 
 const REDIRECT = 'https://rp.example.test/cb'
+const POST_LOGOUT = 'https://rp.example.test/signed-out'
 const SCOPE = 'openid offline_access profile email'
 
 async function register(t: Test, s: ServerProcess, body: Record<string, unknown>): Promise<void> {
   const r = await call('POST', `${s.adminUrl}/admin/clients`, {
-    json: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [REDIRECT], scope: SCOPE, ...body },
+    json: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [REDIRECT], post_logout_redirect_uris: [POST_LOGOUT], scope: SCOPE, ...body },
   })
   t.equal(r.status, 201, r.status === 201 ? 'client registered' : JSON.stringify(r.body))
 }
@@ -38,7 +39,7 @@ async function refused(p: Promise<unknown>): Promise<{ status: number; error: st
   throw new Error('expected a refusal')
 }
 
-forEachProcessStore(t, 'openid-client v6: discovery, code + PKCE S256, ID token, userinfo, refresh rotation and reuse', 120_000, async (t, store) => {
+forEachProcessStore(t, 'openid-client v6: discovery, code + PKCE S256, ID token, userinfo, refresh rotation and reuse, RP-initiated logout', 120_000, async (t, store) => {
   const s = await (await prepareServer(t, store)).serve()
   await register(t, s, { client_id: 'rp-oc', client_secret: 'rp-oc-secret-0123', token_endpoint_auth_method: 'client_secret_basic' })
 
@@ -59,7 +60,7 @@ forEachProcessStore(t, 'openid-client v6: discovery, code + PKCE S256, ID token,
   })
   t.ok(url.href.startsWith(`${ISSUER}oauth2/auth?`))
   const b = new Browser()
-  const { location, login, consent } = await signIn(s, b, url, { session: { email: 'alice@example.test', email_verified: true, name: 'Alice' } })
+  const { location, login, consent } = await signIn(s, b, url, { remember: true, session: { email: 'alice@example.test', email_verified: true, name: 'Alice' } })
   t.same(login.requested_scope, SCOPE.split(' '))
   t.equal(login.client.client_id, 'rp-oc')
   t.equal(consent.subject, 'alice@example.test')
@@ -95,6 +96,25 @@ forEachProcessStore(t, 'openid-client v6: discovery, code + PKCE S256, ID token,
   t.same(await refused(client.refreshTokenGrant(config, tokens.refresh_token!)), { status: 400, error: 'invalid_grant' })
   t.same(await introspect(s, rotated.access_token), { active: false }, 'reuse revoked the grant: the new access token too')
   t.same(await refused(client.refreshTokenGrant(config, rotated.refresh_token!)), { status: 400, error: 'invalid_grant' }, 'and the new refresh token')
+
+  // RP-initiated logout with openid-client's end-session URL: the logout app (the test, through
+  // the SDK) accepts, and the browser lands on the registered URI with the state.
+  t.equal(meta.end_session_endpoint, `${ISSUER}oauth2/sessions/logout`)
+  const logoutState = client.randomState()
+  const endSession = client.buildEndSessionUrl(config, { id_token_hint: rotated.id_token!, post_logout_redirect_uri: POST_LOGOUT, state: logoutState })
+  const toLogout = await b.visit(s.local(endSession))
+  t.ok(toLogout.location?.startsWith(`${LOGOUT}?`), String(toLogout.location))
+  const logoutChallenge = param(toLogout.location, 'logout_challenge')!
+  const sdk = adminSdk(s.adminUrl)
+  const { data: logoutRequest } = await sdk.getOAuth2LogoutRequest({ logoutChallenge })
+  t.match(logoutRequest, { subject: 'alice@example.test', sid: claims.sid, rp_initiated: true, client: { client_id: 'rp-oc' } })
+  const { data: accepted } = await sdk.acceptOAuth2LogoutRequest({ logoutChallenge })
+  const back = await b.visit(s.local(accepted.redirect_to))
+  t.equal(back.status, 302)
+  t.equal(back.location, `${POST_LOGOUT}?state=${logoutState}`)
+  // The session is gone: prompt=none now answers login_required at the redirect URI.
+  const again = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: SCOPE, state: client.randomState(), prompt: 'none', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' })
+  t.equal(param((await b.visit(s.local(again))).location, 'error'), 'login_required')
 })
 
 forEachProcessStore(t, 'oauth4webapi v3 (strict): public client, code + PKCE, validateAuthResponse, ID token, userinfo, refresh', 120_000, async (t, store) => {

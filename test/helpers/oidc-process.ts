@@ -20,6 +20,7 @@ export const ISSUER = 'http://gatehouse.test/'
 export const ADMIN = 'http://gatehouse-admin.test/'
 export const LOGIN = 'http://login.test/login'
 export const CONSENT = 'http://login.test/consent'
+export const LOGOUT = 'http://login.test/logout'
 export const SECRET = 'e2e-oidc-system-secret-0123456789'
 
 /** A store the server process runs on: a DSN, fresh per test, removed at teardown. */
@@ -84,7 +85,7 @@ export async function prepareServer(t: Test, store: ProcessStore, config: Record
       serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
       secrets: { system: [SECRET] },
       oauth2: { hashers: { pbkdf2: { iterations: 1000 } } },
-      urls: { self: { issuer: ISSUER, admin: ADMIN }, login: LOGIN, consent: CONSENT },
+      urls: { self: { issuer: ISSUER, admin: ADMIN }, login: LOGIN, consent: CONSENT, logout: LOGOUT },
       log: { level: 'info', format: 'json' },
       ...config,
     }),
