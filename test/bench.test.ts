@@ -94,19 +94,45 @@ t.test("summary: each of issue 10's rows against its goal", async (t) => {
   t.notOk(partial.some((r) => r.what.startsWith('jwt, a first-seen')), 'no first-seen row without its target')
 })
 
-t.test('a quick run measures each target and prints the summary', async (t) => {
-  const targets = ['direct', 'bare', ...(findNginx() === undefined ? [] : ['nginx']), 'gateway']
-  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['bench/run.js', '--quick', '--only', targets.join(',')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+/** Runs a bench script to completion with its output. */
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d))
     child.stderr.on('data', (d: Buffer) => (stderr += d))
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
+}
+
+t.test('a quick run measures each target and prints the summary', async (t) => {
+  const targets = ['direct', 'bare', ...(findNginx() === undefined ? [] : ['nginx']), 'gateway']
+  const out = await bench(['bench/run.js', '--quick', '--only', targets.join(',')])
   t.equal(out.code, 0, 'bench/run.js exits 0', { stdout: out.stdout, stderr: out.stderr })
   for (const target of targets) t.match(out.stdout, new RegExp(`^${target} +\\d+ `, 'm'), `a row for ${target}`)
   t.match(out.stdout, /^gateway\/bare +\d+\.\d\dx/m)
   t.match(out.stdout, /^issue 10 /m)
   t.notMatch(out.stdout, /some requests failed/)
+})
+
+t.test('token server bench: client credentials, introspection and the OIDC grants in one run, none failing', async (t) => {
+  // Tiny: the codes and refresh tokens come through the real login/consent flow first (a few dozen).
+  const out = await bench(['bench/token-server.js', '--stores', 'sqlite', '--duration', '1', '--warmup', '1', '--connections', '3', '--codes', '12'])
+  t.equal(out.code, 0, 'bench/token-server.js exits 0', { stdout: out.stdout, stderr: out.stderr })
+  t.match(out.stderr, /sqlite current: 9 refresh tokens and 24 codes through the login\/consent flow/, 'set-up: a refresh token per connection and run (+1), the codes of the measured run and of the warm-up')
+  for (const scenario of ['token', 'introspect', 'refresh_token', 'authorization_code']) {
+    // store, scenario, req/s, mean, p99, p99/mean, p99.9, max, CPU ms/1k, failed (0)
+    t.match(out.stdout, new RegExp(`^sqlite +${scenario} +\\d+ +[\\d.]+ +\\d+ +[\\d.]+× +\\d+ +\\d+ +(\\d+|-) +0 `, 'm'), `a row for ${scenario}, nothing failed`)
+  }
+  t.match(out.stdout, /authorization_code: 12 codes per run/)
+  t.match(out.stdout, /^sqlite +current +refresh_token \/ client_credentials +\d+\.\d\d× /m)
+  t.match(out.stdout, /^sqlite +current +authorization_code \/ client_credentials +\d+\.\d\d× /m)
+})
+
+t.test('ID-token signing micro-bench: a row per algorithm', async (t) => {
+  const out = await bench(['bench/id-token-sign.js', '--ms', '50', '--rounds', '1'])
+  t.equal(out.code, 0, 'bench/id-token-sign.js exits 0', { stdout: out.stdout, stderr: out.stderr })
+  for (const alg of ['RS256', 'ES256', 'EdDSA']) t.match(out.stdout, new RegExp(`^${alg} +\\d+ +\\d+ +\\d+\\.\\d× +\\d+ `, 'm'), alg)
+  t.match(out.stdout, /^RS256 +\d+ +\d+ +1\.0× /m, 'RS256 is the reference')
 })

