@@ -41,6 +41,11 @@ export interface TokenServerConfig {
   readonly secrets: {
     /** The first signs opaque tokens; the others still verify (rotation). Each ≥ 16 characters. */
     readonly system: readonly string[]
+    /**
+     * Sign the browser flow's authentication session cookie (Hydra's cookie store secrets): the
+     * first signs, all verify. Empty: secrets.system, as Hydra falls back.
+     */
+    readonly cookie: readonly string[]
   }
   readonly urls: {
     readonly self: {
@@ -168,7 +173,7 @@ export const tokenServerSchema: SchemaNode = object({
   }),
   dev: { type: 'boolean' },
   dsn: nonEmptyString,
-  secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
+  secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } }, cookie: { type: 'array', items: { type: 'string', minLength: 16 } } }),
   urls: object({
     self: object({ issuer: nonEmptyString, admin: { type: 'string' }, public: { type: 'string' } }),
     login: { type: 'string' },
@@ -244,7 +249,7 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
   },
   dev: false,
   dsn: 'memory',
-  secrets: { system: [] },
+  secrets: { system: [], cookie: [] },
   urls: {
     self: { issuer: 'http://127.0.0.1:4444/', admin: '', public: '' },
     login: '',
@@ -287,7 +292,6 @@ const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
   'webfinger.oidc_discovery.device_authorization_url',
   'webfinger.oidc_discovery.verifiable_credentials_url',
   'oauth2.grant.refresh_token.rotation_grace_reuse_count',
-  'secrets.cookie',
   'tracing',
 ])
 

@@ -5,7 +5,7 @@
  * (CSRF cookie), using the verifier once, and creating or forgetting the authentication session.
  */
 import { randomUUID } from 'node:crypto'
-import { clearSessionCookie, csrfCookieName, readCookies, setCsrfCookie, setSessionCookie } from './cookies.js'
+import { clearSessionCookie, csrfCookieName, readSessionId, setCsrfCookie, setSessionCookie } from './cookies.js'
 import type { FlowDeps, FlowStep } from './deps.js'
 import { fositeError } from './errors.js'
 import { newId, payloadOf, saveFlow, type LoginFlow, type LoginSessionPayload } from './flow-records.js'
@@ -20,8 +20,9 @@ interface ActiveSession {
 
 /** The browser's remembered authentication session, if its cookie names one that is still stored. */
 export async function authenticationSession(deps: FlowDeps, step: FlowStep): Promise<ActiveSession | undefined> {
-  const sid = readCookies(step.http.req)[deps.settings.cookies.session]
-  if (sid === undefined || sid === '') return undefined
+  // Only a cookie this server signed counts: a sid learnt from an ID token is not a session.
+  const sid = readSessionId(step.http.req, deps.settings.cookies)
+  if (sid === undefined) return undefined
   const record = await deps.ctx.store.oidc.find('login_session', sid, step.now)
   if (record === undefined) return undefined
   const session = payloadOf<LoginSessionPayload>(record)
@@ -89,8 +90,8 @@ export async function verifyAuthentication(deps: FlowDeps, step: FlowStep, verif
     await saveSession()
     if (!accepted.remember) {
       // Not to be remembered: any session this browser had is forgotten (Hydra's revokeAuthenticationSession).
-      const old = readCookies(step.http.req)[cookies.session]
-      if (old !== undefined && old !== '' && old !== flow.session_id) await records.destroy('login_session', old)
+      const old = readSessionId(step.http.req, cookies)
+      if (old !== undefined && old !== flow.session_id) await records.destroy('login_session', old)
       clearSessionCookie(res, cookies)
     }
   } else if (accepted.extend_session_lifespan) {

@@ -1,5 +1,6 @@
 import { parseDuration } from '../../../config/duration.js'
 import type { TokenServerConfig } from '../../config.js'
+import { sessionCookieKeys } from './cookies.js'
 
 /** The cookie attributes in force, resolved once from `serve.cookies` and `dev` as Hydra resolves them. */
 export interface CookiePolicy {
@@ -11,6 +12,8 @@ export interface CookiePolicy {
   readonly consentCsrf: string
   readonly session: string
   readonly sessionPath: string
+  /** HMAC keys of the session cookie (cookies.ts): the first signs, all verify. */
+  readonly sessionKeys: readonly Buffer[]
 }
 
 /** What the browser flow needs from the config, prepared at start-up. */
@@ -63,6 +66,8 @@ export function flowSettings(config: TokenServerConfig): FlowSettings {
       consentCsrf: c.names.consent_csrf + suffix,
       session: c.names.session + suffix,
       sessionPath: c.paths.session,
+      // Hydra's GetCookieSecrets: secrets.cookie, else the system secret.
+      sessionKeys: sessionCookieKeys(config.secrets.cookie.length > 0 ? config.secrets.cookie : config.secrets.system),
     },
   }
 }

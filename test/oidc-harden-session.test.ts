@@ -1,0 +1,82 @@
+/**
+ * The review findings on the browser flow (issue 11 hardening): the session cookie cannot be
+ * forged from a public sid, and a login or consent challenge completes at most once.
+ */
+import t, { type Test } from 'tap'
+import { adminSdk, Browser, param, RecordingIssuer } from './helpers/oidc-flow.js'
+import { call, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
+
+const LOGIN = 'https://login.test/login'
+const CONSENT = 'https://login.test/consent'
+const CB = 'https://app.test/cb'
+const STATE = 'state-0123456789'
+
+async function server(t: Test, config: Record<string, unknown> = {}): Promise<{ s: RunningTokenServer; recorder: RecordingIssuer }> {
+  const recorder = new RecordingIssuer()
+  const s = await startTokenServer({ config: { urls: { login: LOGIN, consent: CONSENT, error: 'https://login.test/error' }, ...config }, options: { authorizationIssuer: recorder } })
+  t.teardown(() => s.close())
+  const r = await call('POST', `${s.adminUrl}/admin/clients`, {
+    json: { client_id: 'app', client_secret: 'app-secret-1', redirect_uris: [CB], grant_types: ['authorization_code'], response_types: ['code'], scope: 'openid api' },
+  })
+  if (r.status !== 201) throw new Error(`client not created: ${JSON.stringify(r.body)}`)
+  return { s, recorder }
+}
+
+const local = (s: RunningTokenServer) => (u: string): string => `${s.publicUrl}${new URL(u).pathname}${new URL(u).search}`
+
+function authUrl(s: RunningTokenServer): string {
+  const u = new URL(`${s.publicUrl}/oauth2/auth`)
+  for (const [k, v] of Object.entries({ client_id: 'app', response_type: 'code', redirect_uri: CB, scope: 'openid api', state: STATE })) u.searchParams.set(k, v)
+  return u.href
+}
+
+async function startLogin(s: RunningTokenServer, b: Browser): Promise<string> {
+  const r = await b.visit(authUrl(s))
+  if (r.status !== 302 || !r.location?.startsWith(LOGIN)) throw new Error(`not sent to login: ${r.status} ${r.location}`)
+  return param(r.location, 'login_challenge')!
+}
+
+t.test('the session cookie is signed: a browser that sets it to a known sid has no session', async (t) => {
+  const { s } = await server(t)
+  const sdk = adminSdk(s.adminUrl)
+  const victim = new Browser()
+  const loginChallenge = await startLogin(s, victim)
+  const { data: lr } = await sdk.getOAuth2LoginRequest({ loginChallenge })
+  const sid = lr.session_id!
+  const { data: accepted } = await sdk.acceptOAuth2LoginRequest({ loginChallenge, acceptOAuth2LoginRequest: { subject: 'victim', remember: true, remember_for: 3600 } })
+  const back = await victim.visit(local(s)(accepted.redirect_to))
+  t.equal(back.status, 302)
+  const cookie = victim.jar.get('ory_hydra_session')!
+  t.ok(cookie, 'remembered: the session cookie is set')
+  t.not(cookie, sid, 'the cookie value is not the public sid')
+  t.notOk(cookie.split('.').includes('') , 'a value with a signature part')
+
+  // The victim's own browser is recognised.
+  const again = await sdk.getOAuth2LoginRequest({ loginChallenge: await startLogin(s, victim) })
+  t.same([again.data.skip, again.data.subject], [true, 'victim'])
+
+  // An attacker who knows the sid (it is in every ID token) sets the cookie to it, or to it with a made-up signature.
+  for (const forged of [sid, `${sid}.${'A'.repeat(43)}`, `${sid}.`]) {
+    const attacker = new Browser()
+    attacker.jar.set('ory_hydra_session', forged)
+    const { data } = await sdk.getOAuth2LoginRequest({ loginChallenge: await startLogin(s, attacker) })
+    t.same([data.skip, data.subject], [false, ''], `no session for cookie ${forged.slice(0, 12)}…`)
+  }
+})
+
+t.test('secrets.cookie signs the session cookie; a cookie signed by another secret is not a session', async (t) => {
+  const { s } = await server(t, { secrets: { cookie: ['cookie-secret-number-one-0001'] } })
+  const sdk = adminSdk(s.adminUrl)
+  const b = new Browser()
+  const loginChallenge = await startLogin(s, b)
+  const { data: accepted } = await sdk.acceptOAuth2LoginRequest({ loginChallenge, acceptOAuth2LoginRequest: { subject: 'alice', remember: true } })
+  await b.visit(local(s)(accepted.redirect_to))
+  const { data } = await sdk.getOAuth2LoginRequest({ loginChallenge: await startLogin(s, b) })
+  t.same([data.skip, data.subject], [true, 'alice'])
+
+  const other = await server(t, { secrets: { cookie: ['cookie-secret-number-two-0002'] } })
+  const b2 = new Browser()
+  b2.jar.set('ory_hydra_session', b.jar.get('ory_hydra_session')!)
+  const { data: d2 } = await adminSdk(other.s.adminUrl).getOAuth2LoginRequest({ loginChallenge: await startLogin(other.s, b2) })
+  t.equal(d2.skip, false, 'signed under another secret: not a session here')
+})
