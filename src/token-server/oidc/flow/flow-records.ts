@@ -97,10 +97,24 @@ export interface LogoutFlow {
   readonly requested_at: number
 }
 
+/**
+ * One decision of the login or consent app, carried by the verifier it was answered with (Hydra
+ * encodes it into the verifier): the challenge's record is never rewritten after it is created,
+ * so a decision cannot undo the challenge's consumption.
+ */
+export interface FlowDecision {
+  readonly accepted?: LoginAcceptance | ConsentAcceptance
+  readonly denied?: Denial
+  /** Login accept of a login that was not skipped: the user authenticated now (seconds). */
+  readonly authenticated_at?: number
+}
+
 /** What a verifier unlocks. */
 export interface VerifierPayload {
   readonly kind: 'login' | 'consent' | 'logout'
   readonly challenge: string
+  /** Login and consent verifiers: the decision they were issued for. */
+  readonly decision?: FlowDecision
 }
 
 /** A remembered authentication session (`login_session`, id = sid). */

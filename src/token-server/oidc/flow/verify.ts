@@ -3,6 +3,9 @@
  * unlocks must belong to this request's client and to this browser (its CSRF cookie holds the
  * flow's CSRF value: a verifier completed in another browser is refused), and the verifier is
  * used once, atomically. The flow is then marked used, so the admin API answers 410 for it.
+ * A request decided twice has two verifiers, each carrying its own decision; as in Hydra, the
+ * first one used completes the flow and every other is refused: the challenge, too, is consumed
+ * exactly once.
  */
 import { OAuthError } from '../../oauth-error.js'
 import type { OidcRecord } from '../records.js'
@@ -30,8 +33,12 @@ export async function takeVerifier(deps: FlowDeps, step: FlowStep, kind: 'login'
   const taken = await records.consume('verifier', verifier, step.now)
   if (taken.status === 'again') throw fositeError('access_denied', `The ${kind} verifier has already been used.`)
   if (taken.status === 'missing') throw invalid
-  await records.consume(model, challenge, step.now)
-  return { challenge, record }
+  // Another verifier of the same challenge (a second decision) may have been used meanwhile.
+  const flowTaken = await records.consume(model, challenge, step.now)
+  if (flowTaken.status === 'again') throw fositeError('access_denied', `The ${kind} verifier has already been used.`)
+  if (flowTaken.status === 'missing') throw invalid
+  const decision = payloadOf<VerifierPayload>(v).decision ?? {}
+  return { challenge, record: { ...flowTaken.record, payload: { ...flowTaken.record.payload, ...decision } } }
 }
 
 /** Hydra's validateCSRFCookie, with its hints. */

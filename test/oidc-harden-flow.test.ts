@@ -4,16 +4,17 @@
  */
 import t, { type Test } from 'tap'
 import { adminSdk, Browser, param, RecordingIssuer } from './helpers/oidc-flow.js'
-import { call, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
+import { basic, call, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
 
 const LOGIN = 'https://login.test/login'
 const CONSENT = 'https://login.test/consent'
 const CB = 'https://app.test/cb'
 const STATE = 'state-0123456789'
 
-async function server(t: Test, config: Record<string, unknown> = {}): Promise<{ s: RunningTokenServer; recorder: RecordingIssuer }> {
+/** A server with a client `app`; issuance is recorded, or the server's own with `realIssuer`. */
+async function server(t: Test, config: Record<string, unknown> = {}, realIssuer = false): Promise<{ s: RunningTokenServer; recorder: RecordingIssuer }> {
   const recorder = new RecordingIssuer()
-  const s = await startTokenServer({ config: { urls: { login: LOGIN, consent: CONSENT, error: 'https://login.test/error' }, ...config }, options: { authorizationIssuer: recorder } })
+  const s = await startTokenServer({ config: { urls: { login: LOGIN, consent: CONSENT, error: 'https://login.test/error' }, ...config }, options: realIssuer ? {} : { authorizationIssuer: recorder } })
   t.teardown(() => s.close())
   const r = await call('POST', `${s.adminUrl}/admin/clients`, {
     json: { client_id: 'app', client_secret: 'app-secret-1', redirect_uris: [CB], grant_types: ['authorization_code'], response_types: ['code'], scope: 'openid api' },
@@ -79,4 +80,41 @@ t.test('secrets.cookie signs the session cookie; a cookie signed by another secr
   b2.jar.set('ory_hydra_session', b.jar.get('ory_hydra_session')!)
   const { data: d2 } = await adminSdk(other.s.adminUrl).getOAuth2LoginRequest({ loginChallenge: await startLogin(other.s, b2) })
   t.equal(d2.skip, false, 'signed under another secret: not a session here')
+})
+
+t.test('a challenge decided twice completes once: the first verifier used wins, with its own decision; the rest are refused', async (t) => {
+  const { s } = await server(t, {}, true)
+  const sdk = adminSdk(s.adminUrl)
+  const b = new Browser()
+  const loginChallenge = await startLogin(s, b)
+  const { data: l1 } = await sdk.acceptOAuth2LoginRequest({ loginChallenge, acceptOAuth2LoginRequest: { subject: 'alice', acr: 'first' } })
+  const { data: l2 } = await sdk.acceptOAuth2LoginRequest({ loginChallenge, acceptOAuth2LoginRequest: { subject: 'alice', acr: 'second' } })
+  const [r1, r2] = await Promise.all([b.visit(local(s)(l1.redirect_to)), b.visit(local(s)(l2.redirect_to))])
+  const winners = [r1, r2].filter((r) => r.location?.startsWith(CONSENT))
+  const losers = [r1, r2].filter((r) => !r.location?.startsWith(CONSENT))
+  t.equal(winners.length, 1, 'exactly one login verifier leads to consent')
+  t.same([param(losers[0]!.location, 'error'), param(losers[0]!.location, 'error_description')], ['access_denied', 'The resource owner or authorization server denied the request. The login verifier has already been used.'])
+  const consentChallenge = param(winners[0]!.location, 'consent_challenge')!
+  const { data: cr } = await sdk.getOAuth2ConsentRequest({ consentChallenge })
+  t.equal(cr.acr, winners[0] === r1 ? 'first' : 'second', 'the consent carries the decision of the verifier that was used')
+
+  const { data: c1 } = await sdk.acceptOAuth2ConsentRequest({ consentChallenge, acceptOAuth2ConsentRequest: { grant_scope: ['openid'] } })
+  const { data: c2 } = await sdk.acceptOAuth2ConsentRequest({ consentChallenge, acceptOAuth2ConsentRequest: { grant_scope: ['openid', 'api'] } })
+  // The older verifier is used first: it completes with its own decision, the later one is refused.
+  const first = await b.visit(local(s)(c1.redirect_to))
+  const code = param(first.location, 'code')
+  t.ok(code, 'the first consent verifier used issues a code')
+  t.equal(param(first.location, 'scope'), 'openid', "the code carries that verifier's decision")
+  const second = await b.visit(local(s)(c2.redirect_to))
+  t.same([param(second.location, 'error'), param(second.location, 'error_description')], ['access_denied', 'The resource owner or authorization server denied the request. The consent verifier has already been used.'])
+  t.equal(param(second.location, 'code'), null)
+
+  const tokens = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'authorization_code', code: code!, redirect_uri: CB }, headers: basic('app', 'app-secret-1') })
+  t.equal(tokens.status, 200, JSON.stringify(tokens.body))
+  const { data: sessions } = await sdk.listOAuth2ConsentSessions({ subject: 'alice' })
+  t.equal(sessions.length, 1, 'one consent session, not two')
+  const revoked = await call('DELETE', `${s.adminUrl}/admin/oauth2/auth/sessions/consent?subject=alice&all=true`)
+  t.equal(revoked.status, 204)
+  const at = await call('POST', `${s.adminUrl}/admin/oauth2/introspect`, { form: { token: tokens.body.access_token } })
+  t.same(at.body, { active: false }, 'revoking the consent revoked everything it issued')
 })
