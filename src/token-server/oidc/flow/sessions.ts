@@ -9,6 +9,7 @@ import { sendEmpty, sendJson } from '../../http/io.js'
 import type { Route, RouteContext } from '../../http/router.js'
 import { invalidRequest } from '../../oauth-error.js'
 import type { ClientRecord } from '../../store/types.js'
+import { revokeGrant } from '../issue/revoke-grant.js'
 import type { OidcRecord } from '../records.js'
 import { consentSessionJson } from './admin-json.js'
 import type { FlowDeps } from './deps.js'
@@ -51,23 +52,23 @@ function revokeConsents(deps: FlowDeps) {
     if (subject === '') throw invalidRequest("Query parameter 'subject' is not defined but should have been.")
     if (client === '' && !all) throw invalidRequest('Invalid combination of query parameters.')
     const found = await deps.ctx.store.oidc.findBy('consent_session', client === '' ? { subject } : { subject, client_id: client }, 0)
-    for (const r of found) await revokeGrant(deps, r)
+    for (const r of found) await revokeConsent(deps, r)
     sendEmpty(res, 204)
   }
 }
 
-/** The consent's tokens are revoked and announced, then the grant's records (consent, codes, refresh state). */
-async function revokeGrant(deps: FlowDeps, r: OidcRecord): Promise<void> {
+/**
+ * The consent's tokens are revoked and announced, then the grant's records (consent, codes,
+ * refresh state); the grant's tombstone stops an issuance from it still in flight (revoke-grant.ts).
+ */
+async function revokeConsent(deps: FlowDeps, r: OidcRecord): Promise<void> {
   const { ctx } = deps
   if (r.grant_id === undefined) {
     await ctx.store.oidc.destroy('consent_session', r.id)
     return
   }
-  const revoked = await ctx.store.revokeByGrantId(r.grant_id)
-  for (const signatureHash of revoked) await ctx.feed.publish({ type: 'token', signature_hash: signatureHash })
-  await ctx.store.oidc.revokeByGrantId(r.grant_id)
-  ctx.metrics.revocations.inc({ via: 'consent_session' })
-  ctx.logger.info({ client_id: r.client_id, tokens: revoked.length }, 'consent revoked')
+  const tokens = await revokeGrant(ctx, r.grant_id, 'consent_session')
+  ctx.logger.info({ client_id: r.client_id, tokens }, 'consent revoked')
 }
 
 function revokeLogins(deps: FlowDeps) {
