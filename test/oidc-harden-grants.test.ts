@@ -2,9 +2,10 @@
  * Revocation racing issuance (review finding 2) and refresh rotation interrupted between consume
  * and rotated (finding 8). The interleavings are forced with gates in the store, not timing.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { OidcModel, OidcRecord, OidcRecords } from '../src/token-server/oidc/records.js'
 import { revokeGrant } from '../src/token-server/oidc/issue/revoke-grant.js'
+import { STALLED_ROTATION_SECONDS } from '../src/token-server/grants/refresh-token.js'
 import { authorize, createOidcClient, exchange, granted, introspect, token } from './helpers/oidc.js'
 import { startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
 
@@ -17,7 +18,7 @@ function gate(): { reached: Promise<void>; arrive: () => void; release: () => vo
   return { reached, arrive, release, wait }
 }
 
-async function server(t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<RunningTokenServer> {
+async function server(t: Test): Promise<RunningTokenServer> {
   const s = await startTokenServer()
   t.teardown(() => s.close())
   return s
@@ -85,4 +86,31 @@ t.test('a grant revoked while a refresh is minting: the refresh ends in invalid_
   t.same(await records.findBy('refresh_token', { grant_id: g.grant_id }, 0), [], 'no rotation record of the grant is left')
   t.equal((await s.server.context.store.revokeByGrantId(g.grant_id)).length, 0, 'no token of the grant is left')
   t.same(await introspect(s, first.body.access_token), { active: false })
+})
+
+t.test('a rotation interrupted between consume and rotated: a retry soon after is "concurrent", a later one is a reuse that revokes the grant', async (t) => {
+  const s = await server(t)
+  const client = await createOidcClient(s)
+  const records = s.server.context.store.oidc
+  const interrupted = async (ago: number) => {
+    const g = granted(client.id)
+    const res = await exchange(s, client, (await authorize(s, g)).code!)
+    const hash = (await s.server.context.tokens.signatureHashOf(res.body.refresh_token))!
+    // What a process that died right after consuming leaves behind: consumed, never marked rotated.
+    const taken = await records.consume('refresh_token', hash, Math.floor(Date.now() / 1000) - ago)
+    t.equal(taken.status, 'first')
+    return { g, res }
+  }
+  const recent = await interrupted(1)
+  const retry = await token(s, client, { grant_type: 'refresh_token', refresh_token: recent.res.body.refresh_token })
+  t.same([retry.status, retry.body.error], [400, 'invalid_request'])
+  t.match(retry.body.error_description, /multiple concurrent requests/)
+  t.match(await introspect(s, recent.res.body.access_token), { active: true }, 'nothing revoked while the rotation may still finish')
+
+  const stalled = await interrupted(STALLED_ROTATION_SECONDS + 1)
+  const late = await token(s, client, { grant_type: 'refresh_token', refresh_token: stalled.res.body.refresh_token })
+  t.same([late.status, late.body.error], [400, 'invalid_grant'])
+  t.match(late.body.error_description, /The refresh token was already used\.$/)
+  t.same(await introspect(s, stalled.res.body.access_token), { active: false }, 'the grant is revoked')
+  t.same(await records.find('grant', stalled.g.grant_id, 0), undefined)
 })
