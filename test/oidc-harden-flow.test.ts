@@ -118,3 +118,31 @@ t.test('a challenge decided twice completes once: the first verifier used wins, 
   const at = await call('POST', `${s.adminUrl}/admin/oauth2/introspect`, { form: { token: tokens.body.access_token } })
   t.same(at.body, { active: false }, 'revoking the consent revoked everything it issued')
 })
+
+t.test('http redirect URIs: refused for response_type=code outside development mode, as fosite; https, custom schemes and localhost pass', async (t) => {
+  const uris = ['http://app.test/cb', 'https://app.test/cb', 'com.example.app:/cb', 'http://myapp.localhost/cb', 'http://127.0.0.1:8080/cb']
+  const attempt = async (s: RunningTokenServer, redirect: string) => {
+    const u = new URL(`${s.publicUrl}/oauth2/auth`)
+    for (const [k, v] of Object.entries({ client_id: 'mixed', response_type: 'code', redirect_uri: redirect, scope: 'openid', state: STATE })) u.searchParams.set(k, v)
+    return new Browser().visit(u.href)
+  }
+  for (const dev of [false, true]) {
+    const { s } = await server(t, { dev })
+    // Registration accepts an http redirect URI (Hydra checks it at the authorization endpoint).
+    const created = await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'mixed', client_secret: 'mixed-secret-1', redirect_uris: uris, grant_types: ['authorization_code', 'implicit'], response_types: ['code', 'id_token'], scope: 'openid' } })
+    t.equal(created.status, 201)
+    const insecure = await attempt(s, uris[0]!)
+    if (dev) {
+      t.ok(insecure.location?.startsWith(LOGIN), 'development mode: any redirect URI')
+    } else {
+      t.equal(insecure.status, 303)
+      t.ok(insecure.location?.startsWith('http://app.test/cb?'), 'the error goes to the (registered) redirect URI')
+      t.same([param(insecure.location, 'error'), param(insecure.location, 'error_description'), param(insecure.location, 'state')], [
+        'invalid_request',
+        "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed. Redirect URL is using an insecure protocol, http is only allowed for hosts with suffix 'localhost', for example: http://myapp.localhost/.",
+        STATE,
+      ])
+    }
+    for (const ok of uris.slice(1)) t.ok((await attempt(s, ok)).location?.startsWith(LOGIN), `${ok} (dev: ${dev})`)
+  }
+})

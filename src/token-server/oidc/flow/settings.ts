@@ -29,6 +29,8 @@ export interface FlowSettings {
   readonly requestTtl: number
   /** ttl.authentication_session, in seconds (at most 180 days, as Hydra). */
   readonly sessionTtl: number
+  /** Hydra's development mode: any redirect URI counts as secure (x.IsRedirectURISecure). */
+  readonly dev: boolean
   readonly pkceEnforced: boolean
   readonly pkceEnforcedForPublic: boolean
   readonly cookies: CookiePolicy
@@ -55,6 +57,7 @@ export function flowSettings(config: TokenServerConfig): FlowSettings {
     errorUrl: fallback(config.urls.error, 'error'),
     requestTtl: Math.max(1, Math.round(parseDuration(config.ttl.login_consent_request) / 1000)),
     sessionTtl: Math.min(MAX_SESSION_SECONDS, Math.max(1, Math.round(parseDuration(config.ttl.authentication_session) / 1000))),
+    dev: config.dev,
     pkceEnforced: config.oauth2.pkce.enforced,
     pkceEnforcedForPublic: config.oauth2.pkce.enforced_for_public_clients,
     cookies: {
