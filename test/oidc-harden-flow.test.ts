@@ -146,3 +146,31 @@ t.test('http redirect URIs: refused for response_type=code outside development m
     for (const ok of uris.slice(1)) t.ok((await attempt(s, ok)).location?.startsWith(LOGIN), `${ok} (dev: ${dev})`)
   }
 })
+
+t.test('urls.self.public: request_url and the fallback pages are on the public URL; the fallback pages are served, escaped', async (t) => {
+  const recorder = new RecordingIssuer()
+  const s = await startTokenServer({ config: { urls: { self: { issuer: 'https://issuer.test/', public: 'https://public.test/hydra/' } } }, options: { authorizationIssuer: recorder } })
+  t.teardown(() => s.close())
+  await call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: 'app', client_secret: 'app-secret-1', redirect_uris: [CB], grant_types: ['authorization_code'], response_types: ['code'], scope: 'openid' } })
+  const b = new Browser()
+  const r = await b.visit(authUrl(s).replace('scope=openid+api', 'scope=openid'))
+  t.equal(r.status, 302)
+  t.ok(r.location?.startsWith('https://public.test/hydra/oauth2/fallbacks/login?login_challenge='), String(r.location))
+  const { data } = await adminSdk(s.adminUrl).getOAuth2LoginRequest({ loginChallenge: param(r.location, 'login_challenge')! })
+  t.ok(data.request_url.startsWith('https://public.test/hydra/oauth2/auth?'), data.request_url)
+  const unknown = await b.visit(`${s.publicUrl}/oauth2/auth?client_id=nobody`)
+  t.ok(unknown.location?.startsWith('https://public.test/hydra/oauth2/fallbacks/error?'), String(unknown.location))
+
+  for (const [path, key] of [['login', 'urls.login'], ['consent', 'urls.consent']] as const) {
+    const page = await b.visit(`${s.publicUrl}/oauth2/fallbacks/${path}?${path}_challenge=x`)
+    t.equal(page.status, 200)
+    t.match(page.body, `configuration key <code>${key}</code> is not set`)
+  }
+  const error = await call('GET', `${s.publicUrl}/oauth2/fallbacks/error?error=invalid_client&error_description=${encodeURIComponent('<script>alert(1)</script> & "more"')}`)
+  t.equal(error.status, 500)
+  t.match(String(error.headers['content-type']), /^text\/html/)
+  t.match(error.body, '<li>Error: invalid_client</li>')
+  t.match(error.body, '<li>Description: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;</li>')
+  t.notMatch(error.body, '<script>')
+  t.match(String(error.headers['content-security-policy']), "default-src 'none'")
+})

@@ -55,13 +55,13 @@ export interface TokenServerConfig {
       /** The public API's URL, where it differs from the issuer ('' = the issuer; Hydra's fallback). */
       readonly public: string
     }
-    /** The login app (`?login_challenge=`); '' = Hydra's fallback, `<issuer>/oauth2/fallbacks/login`. */
+    /** The login app (`?login_challenge=`); '' = Hydra's fallback, `<public URL>/oauth2/fallbacks/login`. */
     readonly login: string
-    /** The consent app (`?consent_challenge=`); '' = `<issuer>/oauth2/fallbacks/consent`. */
+    /** The consent app (`?consent_challenge=`); '' = `<public URL>/oauth2/fallbacks/consent`. */
     readonly consent: string
     /** The logout app (`?logout_challenge=`); '' = `<issuer>/oauth2/fallbacks/logout`. */
     readonly logout: string
-    /** Where errors go when the client's redirect URI cannot be trusted; '' = `<issuer>/oauth2/fallbacks/error`. */
+    /** Where errors go when the client's redirect URI cannot be trusted; '' = `<public URL>/oauth2/fallbacks/error`. */
     readonly error: string
     /** Where a logout without a registered post_logout_redirect_uri ends; '' = `<issuer>/oauth2/fallbacks/logout/callback`. */
     readonly post_logout_redirect: string

@@ -9,6 +9,7 @@ import type { AuthorizationIssuer } from '../authorization.js'
 import { adminLogoutRoutes } from './admin-logout.js'
 import { adminRequestRoutes } from './admin-requests.js'
 import { authorizeEndpoint } from './authorize-endpoint.js'
+import { fallbackRoutes } from './fallbacks.js'
 import type { FlowDeps } from './deps.js'
 import { sessionRoutes } from './sessions.js'
 import { flowSettings } from './settings.js'
@@ -29,6 +30,7 @@ export function flowRoutes(ctx: TokenServerContext, config: TokenServerConfig, i
     publicRoutes: [
       { method: 'GET', path: '/oauth2/auth', ...authorize },
       { method: 'POST', path: '/oauth2/auth', ...authorize },
+      ...fallbackRoutes(deps),
     ],
     adminRoutes: [...adminRequestRoutes(deps), ...adminLogoutRoutes(deps), ...sessionRoutes(deps)],
   }

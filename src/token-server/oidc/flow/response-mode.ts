@@ -54,7 +54,8 @@ export function authorizeErrorRenderer(errorUrl: string): ErrorRenderer {
   }
 }
 
-const escapeHtml = (s: string): string =>
+/** HTML-escapes text for an element body or a quoted attribute. */
+export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 /** fosite's form_post page: one hidden input per parameter, submitted on load. */

@@ -20,7 +20,7 @@ export interface CookiePolicy {
 export interface FlowSettings {
   /** `urls.self.issuer` without its trailing slash. */
   readonly issuer: string
-  /** `<issuer>/oauth2/auth`, the base of every `request_url`. */
+  /** `<public URL>/oauth2/auth` (urls.self.public, else the issuer), the base of every `request_url`. */
   readonly authUrl: string
   readonly loginUrl: string
   readonly consentUrl: string
@@ -40,7 +40,9 @@ const MAX_SESSION_SECONDS = 180 * 24 * 3600
 
 export function flowSettings(config: TokenServerConfig): FlowSettings {
   const issuer = config.urls.self.issuer.replace(/\/+$/, '')
-  const fallback = (configured: string, path: string): string => (configured !== '' ? configured : `${issuer}/oauth2/fallbacks/${path}`)
+  // Hydra's PublicURL: where browsers reach the public API, which may differ from the issuer.
+  const publicUrl = config.urls.self.public !== '' ? config.urls.self.public.replace(/\/+$/, '') : issuer
+  const fallback = (configured: string, path: string): string => (configured !== '' ? configured : `${publicUrl}/oauth2/fallbacks/${path}`)
   const c = config.serve.cookies
   const httpsIssuer = issuer.startsWith('https:')
   // Hydra: None needs https (browsers drop SameSite=None without Secure), Lax then; an unset
@@ -51,7 +53,7 @@ export function flowSettings(config: TokenServerConfig): FlowSettings {
   const suffix = config.dev ? '_dev' : ''
   return {
     issuer,
-    authUrl: `${issuer}/oauth2/auth`,
+    authUrl: `${publicUrl}/oauth2/auth`,
     loginUrl: fallback(config.urls.login, 'login'),
     consentUrl: fallback(config.urls.consent, 'consent'),
     errorUrl: fallback(config.urls.error, 'error'),
