@@ -4,6 +4,7 @@
  */
 import t, { type Test } from 'tap'
 import { adminSdk, Browser, param, RecordingIssuer } from './helpers/oidc-flow.js'
+import { granted } from './helpers/oidc.js'
 import { basic, call, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
 
 const LOGIN = 'https://login.test/login'
@@ -173,4 +174,47 @@ t.test('urls.self.public: request_url and the fallback pages are on the public U
   t.match(error.body, '<li>Description: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;</li>')
   t.notMatch(error.body, '<script>')
   t.match(String(error.headers['content-security-policy']), "default-src 'none'")
+})
+
+t.test('id_token_hint: a pairwise subject matches its session; a login as someone else than the hint names is login_required', async (t) => {
+  const oidc = { subject_identifiers: { supported_types: ['public', 'pairwise'], pairwise: { salt: 'a-pairwise-salt-0123' } } }
+  const { s } = await server(t, { oidc }, true)
+  const created = await call('POST', `${s.adminUrl}/admin/clients`, {
+    json: { client_id: 'pw', client_secret: 'pw-secret-0001', subject_type: 'pairwise', redirect_uris: [CB], grant_types: ['authorization_code', 'implicit'], response_types: ['code', 'id_token'], scope: 'openid' },
+  })
+  t.equal(created.status, 201)
+  const idTokenFor = async (clientId: string, subject: string): Promise<string> => {
+    const g = granted(clientId, { subject, granted_scope: ['openid'] }, { response_types: ['id_token'], redirect_uri: CB, scope: ['openid'] })
+    return (await s.server.context.authorizationIssuer.issue(g)).id_token!
+  }
+  const visit = (b: Browser, clientId: string, hint: string) => {
+    const u = new URL(`${s.publicUrl}/oauth2/auth`)
+    for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: CB, scope: 'openid', state: STATE, id_token_hint: hint })) u.searchParams.set(k, v)
+    return b.visit(u.href)
+  }
+  const sdk = adminSdk(s.adminUrl)
+
+  // alice has a remembered session; her ID token for the pairwise client carries a pairwise sub.
+  const b = new Browser()
+  const first = await visit(b, 'pw', await idTokenFor('pw', 'alice'))
+  t.ok(first.location?.startsWith(LOGIN), String(first.location))
+  const { data: a1 } = await sdk.acceptOAuth2LoginRequest({ loginChallenge: param(first.location, 'login_challenge')!, acceptOAuth2LoginRequest: { subject: 'alice', remember: true } })
+  t.ok((await b.visit(local(s)(a1.redirect_to))).location?.startsWith(CONSENT), 'the hint (pairwise) matches the login')
+  const again = await visit(b, 'pw', await idTokenFor('pw', 'alice'))
+  t.ok(again.location?.startsWith(LOGIN), `a pairwise hint matches the session: ${again.location}`)
+  const { data: lr } = await sdk.getOAuth2LoginRequest({ loginChallenge: param(again.location, 'login_challenge')! })
+  t.same([lr.skip, lr.subject], [true, 'alice'])
+  const other = await visit(b, 'pw', await idTokenFor('pw', 'mallory'))
+  t.same([param(other.location, 'error'), param(other.location, 'error_description')], ['login_required', 'The Authorization Server requires End-User authentication. Request failed because subject claim from id_token_hint does not match subject from authentication session.'])
+
+  // No session: the hint names alice, the login app logs in bob.
+  const fresh = new Browser()
+  const start = await visit(fresh, 'app', await idTokenFor('app', 'alice'))
+  const { data: a2 } = await sdk.acceptOAuth2LoginRequest({ loginChallenge: param(start.location, 'login_challenge')!, acceptOAuth2LoginRequest: { subject: 'bob' } })
+  const refused = await fresh.visit(local(s)(a2.redirect_to))
+  t.same([param(refused.location, 'error'), param(refused.location, 'error_description'), param(refused.location, 'state')], [
+    'login_required',
+    "The Authorization Server requires End-User authentication. Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.",
+    STATE,
+  ])
 })

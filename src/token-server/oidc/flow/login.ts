@@ -9,7 +9,7 @@ import { clearSessionCookie, csrfCookieName, readSessionId, setCsrfCookie, setSe
 import type { FlowDeps, FlowStep } from './deps.js'
 import { fositeError } from './errors.js'
 import { newId, payloadOf, saveFlow, type LoginFlow, type LoginSessionPayload } from './flow-records.js'
-import { idTokenHintClaims } from './id-token-hint.js'
+import { hintMatchesSubject, idTokenHintClaims } from './id-token-hint.js'
 import { redirect } from './response-mode.js'
 import { denialError, takeVerifier } from './verify.js'
 
@@ -39,7 +39,7 @@ export async function requestAuthentication(deps: FlowDeps, step: FlowStep): Pro
     if (prompt.includes('none')) throw fositeError('login_required', "Request failed because prompt is set to 'none' and authentication time reached 'max_age'.")
     active = undefined
   }
-  if (active !== undefined && hintClaims !== undefined && hintClaims.sub !== active.session.subject) {
+  if (active !== undefined && hintClaims !== undefined && !(await hintMatchesSubject(deps.ctx, step.auth.client, hintClaims.sub, active.session.subject, undefined, step.now))) {
     throw fositeError('login_required', 'Request failed because subject claim from id_token_hint does not match subject from authentication session.')
   }
   if (prompt.includes('none') && active === undefined) {
@@ -75,6 +75,11 @@ export async function verifyAuthentication(deps: FlowDeps, step: FlowStep, verif
   if (flow.denied !== undefined) throw denialError(flow.denied, 'login request denied')
   const accepted = flow.accepted
   if (accepted === undefined) throw fositeError('access_denied', 'The login verifier has already been used, has not been granted, or is invalid.')
+  // fosite's ValidatePrompt: whoever logged in must be the user the hint names.
+  const hint = flow.id_token_hint_claims
+  if (hint !== undefined && !(await hintMatchesSubject(deps.ctx, step.auth.client, hint.sub, accepted.subject, accepted.force_subject_identifier, step.now))) {
+    throw fositeError('login_required', "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.")
+  }
   const { cookies, sessionTtl } = deps.settings
   const rememberFor = accepted.remember_for > 0 ? Math.min(accepted.remember_for, sessionTtl) : sessionTtl
   const res = step.http.res
