@@ -218,3 +218,51 @@ t.test('id_token_hint: a pairwise subject matches its session; a login as someon
     STATE,
   ])
 })
+
+t.test("Hydra's answers: expired requests are 401, consent_request_id, revoking by it, oidc_context without empty fields", async (t) => {
+  const { s } = await server(t, {}, true)
+  const sdk = adminSdk(s.adminUrl)
+  const b = new Browser()
+  const u = new URL(authUrl(s))
+  u.searchParams.set('display', 'popup')
+  u.searchParams.set('ui_locales', 'de en')
+  const r = await b.visit(u.href)
+  const loginChallenge = param(r.location, 'login_challenge')!
+  const { data: lr } = await sdk.getOAuth2LoginRequest({ loginChallenge })
+  t.same(lr.oidc_context, { display: 'popup', ui_locales: ['de', 'en'] }, 'display forwarded; empty fields omitted')
+
+  const { data: la } = await sdk.acceptOAuth2LoginRequest({ loginChallenge, acceptOAuth2LoginRequest: { subject: 'alice' } })
+  const consentChallenge = param((await b.visit(local(s)(la.redirect_to))).location, 'consent_challenge')!
+  // consent_request_id is Hydra 2.3's (the SDK pinned here predates it): read as plain JSON.
+  const cr = (await call('GET', `${s.adminUrl}/admin/oauth2/auth/requests/consent?consent_challenge=${consentChallenge}`)).body
+  t.type(cr.consent_request_id, 'string')
+  t.not(cr.consent_request_id, '')
+  const { data: ca } = await sdk.acceptOAuth2ConsentRequest({ consentChallenge, acceptOAuth2ConsentRequest: { grant_scope: ['openid'] } })
+  const code = param((await b.visit(local(s)(ca.redirect_to))).location, 'code')!
+  const tokens = await call('POST', `${s.publicUrl}/oauth2/token`, { form: { grant_type: 'authorization_code', code, redirect_uri: CB }, headers: basic('app', 'app-secret-1') })
+  t.equal(tokens.status, 200)
+  const sessions = (await call('GET', `${s.adminUrl}/admin/oauth2/auth/sessions/consent?subject=alice`)).body
+  t.equal(sessions[0]?.consent_request_id, cr.consent_request_id, 'the consent session names the request it came from')
+  t.equal(sessions[0]?.consent_request?.consent_request_id, cr.consent_request_id)
+
+  for (const q of ['', 'subject=alice', 'subject=alice&client=app&all=true', `consent_request_id=${cr.consent_request_id}&subject=alice`, 'client=app&all=true']) {
+    const bad = await call('DELETE', `${s.adminUrl}/admin/oauth2/auth/sessions/consent?${q}`)
+    t.same([bad.status, bad.body.error, bad.body.error_description], [400, 'invalid_request', 'Invalid combination of query parameters.'], q)
+  }
+  const byId = await call('DELETE', `${s.adminUrl}/admin/oauth2/auth/sessions/consent?consent_request_id=${encodeURIComponent(cr.consent_request_id)}`)
+  t.equal(byId.status, 204)
+  t.same((await sdk.listOAuth2ConsentSessions({ subject: 'alice' })).data, [], 'revoked by consent_request_id')
+  t.same((await call('POST', `${s.adminUrl}/admin/oauth2/introspect`, { form: { token: tokens.body.access_token } })).body, { active: false }, 'with its tokens')
+
+  // A request past ttl.login_consent_request (its authorization request is older than the ttl).
+  const old = param((await b.visit(authUrl(s))).location, 'login_challenge')!
+  const { data: oa } = await sdk.acceptOAuth2LoginRequest({ loginChallenge: old, acceptOAuth2LoginRequest: { subject: 'alice' } })
+  const records = s.server.context.store.oidc
+  const rec = (await records.find('login_request', old, 0))!
+  const flow = rec.payload as { request: { requested_at: number } }
+  await records.upsert({ ...rec, payload: { ...rec.payload, request: { ...flow.request, requested_at: flow.request.requested_at - 31 * 60 } } })
+  const expired = await call('GET', `${s.adminUrl}/admin/oauth2/auth/requests/login?login_challenge=${old}`)
+  t.same([expired.status, expired.body], [401, { error: 'request_unauthorized', error_description: 'The request could not be authorized. The login request has expired, please try again.' }])
+  const late = await b.visit(local(s)(oa.redirect_to))
+  t.same([param(late.location, 'error'), param(late.location, 'error_description')], ['request_unauthorized', 'The request could not be authorized. The login request has expired, please try again.'])
+})

@@ -25,6 +25,8 @@ export interface AuthorizationRequest {
   readonly max_age?: number | undefined
   readonly acr_values: readonly string[]
   readonly ui_locales: readonly string[]
+  /** OpenID Connect `display` (page, popup, touch, wap), forwarded to the login and consent apps. */
+  readonly display?: string | undefined
   readonly login_hint?: string | undefined
   readonly id_token_hint?: string | undefined
   /** The request as the browser sent it (Hydra's `request_url`). */

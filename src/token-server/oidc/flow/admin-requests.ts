@@ -14,7 +14,8 @@ import { invalidRequest, notFound } from '../../oauth-error.js'
 import type { OidcRecord } from '../records.js'
 import { consentRequestJson, loginRequestJson, parseConsentAccept, parseDenial, parseLoginAccept } from './admin-json.js'
 import type { FlowDeps } from './deps.js'
-import { newId, nowSeconds, payloadOf, type ConsentFlow, type FlowDecision, type LoginFlow, type VerifierPayload } from './flow-records.js'
+import { requestExpired } from './verify.js'
+import { flowExpired, newId, nowSeconds, payloadOf, type ConsentFlow, type FlowDecision, type LoginFlow, type VerifierPayload } from './flow-records.js'
 
 type Kind = 'login' | 'consent'
 const MODEL = { login: 'login_request', consent: 'consent_request' } as const
@@ -40,6 +41,7 @@ async function load(deps: FlowDeps, kind: Kind, ctx: RouteContext, now: number):
   const challenge = challengeOf(kind, ctx.query)
   const record = await deps.ctx.store.oidc.find(MODEL[kind], challenge, now)
   if (record === undefined) throw notFound(`The ${kind} request could not be found; it does not exist or has expired.`)
+  if (flowExpired(payloadOf<LoginFlow>(record).request.requested_at, deps.settings.requestTtl, now)) throw requestExpired(kind)
   if (record.consumed_at !== undefined) {
     sendJson(ctx.res, 410, { redirect_to: payloadOf<LoginFlow>(record).request.request_url }, NO_STORE)
     return undefined

@@ -180,6 +180,7 @@ export async function validateAuthorizeRequest(
     max_age: rawMaxAge === '' ? undefined : Number(rawMaxAge),
     acr_values: words(params.get('acr_values')),
     ui_locales: words(params.get('ui_locales')),
+    display: opt('display'),
     login_hint: opt('login_hint'),
     id_token_hint: opt('id_token_hint'),
     request_url: requestUrl,

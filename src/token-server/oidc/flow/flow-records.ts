@@ -140,6 +140,22 @@ export interface ConsentSessionPayload {
   readonly skip: boolean
 }
 
+/**
+ * Whether a login or consent request is past ttl.login_consent_request, counted from the
+ * authorization request as Hydra counts it (flow_encoding.go: RequestedAt + ConsentRequestMaxAge).
+ */
+export function flowExpired(requestedAt: number, ttl: number, now: number): boolean {
+  return requestedAt + ttl < now
+}
+
+/**
+ * When a login or consent request's record goes: as long again after it expired, so that using
+ * it then is answered as expired (Hydra's 401 "has expired, please try again"), not as unknown.
+ */
+export function flowRecordExpiry(requestedAt: number, ttl: number): number {
+  return requestedAt + 2 * ttl
+}
+
 /** A new challenge, verifier or CSRF value: 256 random bits. */
 export function newId(): string {
   return randomBytes(32).toString('base64url')

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { clearSessionCookie, csrfCookieName, readSessionId, setCsrfCookie, setSessionCookie } from './cookies.js'
 import type { FlowDeps, FlowStep } from './deps.js'
 import { fositeError } from './errors.js'
-import { newId, payloadOf, saveFlow, type LoginFlow, type LoginSessionPayload } from './flow-records.js'
+import { flowRecordExpiry, newId, payloadOf, saveFlow, type LoginFlow, type LoginSessionPayload } from './flow-records.js'
 import { hintMatchesSubject, idTokenHintClaims } from './id-token-hint.js'
 import { redirect } from './response-mode.js'
 import { denialError, takeVerifier } from './verify.js'
@@ -55,7 +55,7 @@ export async function requestAuthentication(deps: FlowDeps, step: FlowStep): Pro
     ...(active === undefined ? {} : { authenticated_at: active.session.authenticated_at }),
     ...(hintClaims === undefined ? {} : { id_token_hint_claims: hintClaims }),
   }
-  await saveFlow(deps.ctx.store.oidc, 'login_request', challenge, flow, step.now + deps.settings.requestTtl)
+  await saveFlow(deps.ctx.store.oidc, 'login_request', challenge, flow, flowRecordExpiry(request.requested_at, deps.settings.requestTtl))
   const { cookies, requestTtl, loginUrl } = deps.settings
   setCsrfCookie(step.http.res, cookies, csrfCookieName(cookies, 'login', request.client_id), flow.csrf, requestTtl)
   const to = new URL(loginUrl)
