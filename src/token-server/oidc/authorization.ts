@@ -65,7 +65,8 @@ export interface GrantedAuthorization {
 export interface AuthorizationIssuer {
   /**
    * @returns the response parameters (`code`, `access_token`, `token_type`, `expires_in`,
-   *   `id_token`, `scope`), without `state` and `iss`, which the flow adds.
+   *   `id_token`, `scope`), without `state`, which the flow adds. No `iss` (RFC 9207) is added:
+   *   Hydra's authorization responses carry none.
    */
   issue(granted: GrantedAuthorization): Promise<Record<string, string>>
 }
