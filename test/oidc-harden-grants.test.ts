@@ -7,7 +7,7 @@ import type { OidcModel, OidcRecord, OidcRecords } from '../src/token-server/oid
 import { revokeGrant } from '../src/token-server/oidc/issue/revoke-grant.js'
 import { STALLED_ROTATION_SECONDS } from '../src/token-server/grants/refresh-token.js'
 import { authorize, createOidcClient, exchange, granted, introspect, token } from './helpers/oidc.js'
-import { startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
+import { forEachStore, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
 
 /** A one-shot gate: `reached` resolves when the paused call gets there; `release` lets it go on. */
 function gate(): { reached: Promise<void>; arrive: () => void; release: () => void; wait: Promise<void> } {
@@ -24,8 +24,7 @@ async function server(t: Test): Promise<RunningTokenServer> {
   return s
 }
 
-t.test('a code replayed while its first exchange is minting: the first exchange ends in invalid_grant and nothing it minted survives', async (t) => {
-  const s = await server(t)
+forEachStore(t, 'a code replayed while its first exchange is minting: the first exchange ends in invalid_grant and nothing it minted survives', async (t, s) => {
   const client = await createOidcClient(s)
   const g = granted(client.id)
   const code = (await authorize(s, g)).code!
@@ -56,8 +55,7 @@ t.test('a code replayed while its first exchange is minting: the first exchange 
   t.equal((await s.server.context.store.revokeByGrantId(g.grant_id)).length, 0, 'no token of the grant is left')
 })
 
-t.test('a grant revoked while a refresh is minting: the refresh ends in invalid_grant and the grant stays revoked', async (t) => {
-  const s = await server(t)
+forEachStore(t, 'a grant revoked while a refresh is minting: the refresh ends in invalid_grant and the grant stays revoked', async (t, s) => {
   const client = await createOidcClient(s)
   const g = granted(client.id)
   const first = await exchange(s, client, (await authorize(s, g)).code!)
