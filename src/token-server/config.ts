@@ -10,6 +10,9 @@ import { duration, LOG_LEVELS, nonEmptyString, object, port, type SchemaNode } f
 import { readTlsMaterial, tlsEnabled, tlsSchema, type TlsConfig } from '../config/tls.js'
 import { ConfigError } from '../errors.js'
 import { deepFreeze } from '../util/deep-merge.js'
+import { cookiesSchema, oidcSchema, webfingerSchema, type CookieSettings, type OidcSettings, type WebfingerSettings } from './config-oidc.js'
+
+export type { CookieSettings, OidcSettings, WebfingerSettings } from './config-oidc.js'
 
 export interface TokenServerConfig {
   readonly serve: {
@@ -41,6 +44,11 @@ export interface TokenServerConfig {
   readonly secrets: {
     /** The first signs opaque tokens; the others still verify (rotation). Each ≥ 16 characters. */
     readonly system: readonly string[]
+    /**
+     * Sign the browser flow's authentication session cookie (Hydra's cookie store secrets): the
+     * first signs, all verify. Empty: secrets.system, as Hydra falls back.
+     */
+    readonly cookie: readonly string[]
   }
   readonly urls: {
     readonly self: {
@@ -50,13 +58,13 @@ export interface TokenServerConfig {
       /** The public API's URL, where it differs from the issuer ('' = the issuer; Hydra's fallback). */
       readonly public: string
     }
-    /** The login app (`?login_challenge=`); '' = Hydra's fallback, `<issuer>/oauth2/fallbacks/login`. */
+    /** The login app (`?login_challenge=`); '' = Hydra's fallback, `<public URL>/oauth2/fallbacks/login`. */
     readonly login: string
-    /** The consent app (`?consent_challenge=`); '' = `<issuer>/oauth2/fallbacks/consent`. */
+    /** The consent app (`?consent_challenge=`); '' = `<public URL>/oauth2/fallbacks/consent`. */
     readonly consent: string
     /** The logout app (`?logout_challenge=`); '' = `<issuer>/oauth2/fallbacks/logout`. */
     readonly logout: string
-    /** Where errors go when the client's redirect URI cannot be trusted; '' = `<issuer>/oauth2/fallbacks/error`. */
+    /** Where errors go when the client's redirect URI cannot be trusted; '' = `<public URL>/oauth2/fallbacks/error`. */
     readonly error: string
     /** Where a logout without a registered post_logout_redirect_uri ends; '' = `<issuer>/oauth2/fallbacks/logout/callback`. */
     readonly post_logout_redirect: string
@@ -78,26 +86,8 @@ export interface TokenServerConfig {
     /** Authorization codes (Hydra: 10m). */
     readonly auth_code: string
   }
-  /** OpenID Connect, in Hydra's keys. */
-  readonly oidc: {
-    readonly subject_identifiers: {
-      /** `public` and/or `pairwise` (Hydra: [public]). */
-      readonly supported_types: readonly ('public' | 'pairwise')[]
-      /** Salts pairwise subjects; at least 8 characters once `pairwise` is supported. */
-      readonly pairwise: { readonly salt: string }
-    }
-  }
-  /** Hydra's discovery overrides (`webfinger.oidc_discovery.*`). */
-  readonly webfinger: {
-    readonly oidc_discovery: {
-      /** Claims added to discovery's claims_supported (always with `sub`). */
-      readonly supported_claims: readonly string[]
-      /** Scopes added to discovery's scopes_supported (always with offline_access, offline, openid). */
-      readonly supported_scope: readonly string[]
-      /** The published userinfo_endpoint ('' = `<public URL>/userinfo`). */
-      readonly userinfo_url: string
-    }
-  }
+  readonly oidc: OidcSettings
+  readonly webfinger: WebfingerSettings
   readonly oauth2: {
     readonly hashers: {
       readonly algorithm: 'pbkdf2' | 'bcrypt'
@@ -130,20 +120,6 @@ export interface TokenServerConfig {
   readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly format: 'json' | 'text' }
 }
 
-/** `serve.cookies` (Hydra's keys; `same_site_legacy_workaround` is not supported). */
-export interface CookieSettings {
-  /** `Strict`, `Lax` or `None` (None needs an https issuer; Lax is used otherwise, as Hydra does). */
-  readonly same_site_mode: 'Strict' | 'Lax' | 'None'
-  /** '' = host-only cookies. */
-  readonly domain: string
-  /** In development mode only: whether cookies carry `Secure` (always outside it). */
-  readonly secure: boolean
-  readonly names: { readonly login_csrf: string; readonly consent_csrf: string; readonly session: string }
-  readonly paths: { readonly session: string }
-}
-
-const cookieName: SchemaNode = { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }
-
 const listener = object({ host: { type: 'string' }, port, tls: tlsSchema() })
 
 export const tokenServerSchema: SchemaNode = object({
@@ -158,17 +134,11 @@ export const tokenServerSchema: SchemaNode = object({
     tls: tlsSchema(),
     shutdown_grace: duration,
     shutdown_delay: duration,
-    cookies: object({
-      same_site_mode: { type: 'string', enum: ['Strict', 'Lax', 'None'] },
-      domain: { type: 'string' },
-      secure: { type: 'boolean' },
-      names: object({ login_csrf: cookieName, consent_csrf: cookieName, session: cookieName }),
-      paths: object({ session: { type: 'string', minLength: 1, pattern: '^/' } }),
-    }),
+    cookies: cookiesSchema,
   }),
   dev: { type: 'boolean' },
   dsn: nonEmptyString,
-  secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } } }),
+  secrets: object({ system: { type: 'array', items: { type: 'string', minLength: 16 } }, cookie: { type: 'array', items: { type: 'string', minLength: 16 } } }),
   urls: object({
     self: object({ issuer: nonEmptyString, admin: { type: 'string' }, public: { type: 'string' } }),
     login: { type: 'string' },
@@ -189,19 +159,8 @@ export const tokenServerSchema: SchemaNode = object({
     login_consent_request: duration,
     authentication_session: duration,
   }),
-  oidc: object({
-    subject_identifiers: object({
-      supported_types: { type: 'array', items: { type: 'string', enum: ['public', 'pairwise'] } },
-      pairwise: object({ salt: { type: 'string' } }),
-    }),
-  }),
-  webfinger: object({
-    oidc_discovery: object({
-      supported_claims: { type: 'array', items: { type: 'string' } },
-      supported_scope: { type: 'array', items: { type: 'string' } },
-      userinfo_url: { type: 'string' },
-    }),
-  }),
+  oidc: oidcSchema,
+  webfinger: webfingerSchema,
   oauth2: object({
     hashers: object({
       algorithm: { type: 'string', enum: ['pbkdf2', 'bcrypt'] },
@@ -244,7 +203,7 @@ export const TOKEN_SERVER_DEFAULTS: TokenServerConfig = deepFreeze({
   },
   dev: false,
   dsn: 'memory',
-  secrets: { system: [] },
+  secrets: { system: [], cookie: [] },
   urls: {
     self: { issuer: 'http://127.0.0.1:4444/', admin: '', public: '' },
     login: '',
@@ -287,7 +246,6 @@ const UNSUPPORTED_HYDRA_KEYS: ReadonlySet<string> = new Set([
   'webfinger.oidc_discovery.device_authorization_url',
   'webfinger.oidc_discovery.verifiable_credentials_url',
   'oauth2.grant.refresh_token.rotation_grace_reuse_count',
-  'secrets.cookie',
   'tracing',
 ])
 

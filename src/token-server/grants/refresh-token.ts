@@ -15,12 +15,22 @@ import type { Grant } from './types.js'
  * - within `oauth2.grant.refresh_token.rotation_grace_period` of its first use, rotate again
  *   (Hydra's graceful rotation: only the access token minted with it is revoked);
  * - while the winning rotation is still being written, `invalid_request` (fosite's "multiple
- *   concurrent requests"), nothing revoked: the client retries;
+ *   concurrent requests"), nothing revoked: the client retries; a rotation still unwritten
+ *   after STALLED_ROTATION_SECONDS never will be (its process died midway), so it is a reuse;
  * - otherwise, reuse (RFC 6819 §5.2.2.3): the whole grant is revoked, and `invalid_grant`.
  * Strict rotation (no grace) revokes every other token of the grant, as Hydra's does.
  * `scope` may narrow the new access token's scope to some of the grant's (RFC 6749 §6); the new
  * refresh token keeps the grant's scope. Hydra ignores `scope` here.
  */
+/**
+ * How long a consumed refresh token may stay not yet marked rotated before a use of it counts as
+ * reuse rather than a concurrent request. A rotation writes a few records (well under a second
+ * even on a busy store); one unfinished after this long was interrupted (crash, lost database
+ * connection), and without a bound every retry would answer "retry" forever. Revoking the grant
+ * then is the safe end: the user logs in again.
+ */
+export const STALLED_ROTATION_SECONDS = 10
+
 export const refreshToken: Grant = {
   grantType: 'refresh_token',
   parameters: new Set(['refresh_token', 'scope']),
@@ -54,7 +64,7 @@ export const refreshToken: Grant = {
     if (consumed.status === 'again') {
       const first = consumed.record.consumed_at ?? 0
       if (!(grace > 0 && first + grace > now)) {
-        if (consumed.record.payload.rotated !== true) {
+        if (consumed.record.payload.rotated !== true && now - first < STALLED_ROTATION_SECONDS) {
           throw fositeInvalidRequest('Failed to refresh token because of multiple concurrent requests using the same token. Please retry the request.')
         }
         const n = await revokeGrant(ctx, grantId, 'refresh_reuse')

@@ -25,6 +25,8 @@ export interface AuthorizationRequest {
   readonly max_age?: number | undefined
   readonly acr_values: readonly string[]
   readonly ui_locales: readonly string[]
+  /** OpenID Connect `display` (page, popup, touch, wap), forwarded to the login and consent apps. */
+  readonly display?: string | undefined
   readonly login_hint?: string | undefined
   readonly id_token_hint?: string | undefined
   /** The request as the browser sent it (Hydra's `request_url`). */
@@ -63,7 +65,8 @@ export interface GrantedAuthorization {
 export interface AuthorizationIssuer {
   /**
    * @returns the response parameters (`code`, `access_token`, `token_type`, `expires_in`,
-   *   `id_token`, `scope`), without `state` and `iss`, which the flow adds.
+   *   `id_token`, `scope`), without `state`, which the flow adds. No `iss` (RFC 9207) is added:
+   *   Hydra's authorization responses carry none.
    */
   issue(granted: GrantedAuthorization): Promise<Record<string, string>>
 }

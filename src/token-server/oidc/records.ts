@@ -33,6 +33,12 @@ export type OidcModel =
    * grant's longest-lived token.
    */
   | 'grant'
+  /**
+   * A revoked grant's tombstone, by grant_id (no grant_id field of its own, so revokeByGrantId
+   * leaves it): issuance that raced the revocation finds it after writing its tokens and takes
+   * them back. Kept as long as a token of the grant could have lived.
+   */
+  | 'revoked_grant'
 
 export interface OidcRecord {
   readonly model: OidcModel

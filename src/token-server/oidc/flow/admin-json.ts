@@ -11,13 +11,14 @@ import type { ConsentAcceptance, ConsentFlow, ConsentSessionPayload, Denial, Log
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString()
 
+/** Hydra's OAuth2ConsentRequestOpenIDConnectContext: every field `omitempty`. */
 function oidcContext(r: AuthorizationRequest, hint: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   return {
-    acr_values: r.acr_values,
-    display: '',
-    id_token_hint_claims: hint ?? null,
-    login_hint: r.login_hint ?? '',
-    ui_locales: r.ui_locales,
+    ...(r.acr_values.length > 0 ? { acr_values: r.acr_values } : {}),
+    ...(r.display !== undefined && r.display !== '' ? { display: r.display } : {}),
+    ...(hint !== undefined && Object.keys(hint).length > 0 ? { id_token_hint_claims: hint } : {}),
+    ...(r.login_hint !== undefined && r.login_hint !== '' ? { login_hint: r.login_hint } : {}),
+    ...(r.ui_locales.length > 0 ? { ui_locales: r.ui_locales } : {}),
   }
 }
 
@@ -38,6 +39,8 @@ export function loginRequestJson(challenge: string, f: LoginFlow, client: Client
 export function consentRequestJson(challenge: string, f: ConsentFlow, client: ClientRecord | undefined): Record<string, unknown> {
   return {
     challenge,
+    // The consent session that completing this request creates has the same id (sessions.ts).
+    consent_request_id: challenge,
     requested_scope: f.request.scope,
     requested_access_token_audience: f.request.audience,
     skip: f.skip,
@@ -55,6 +58,7 @@ export function consentRequestJson(challenge: string, f: ConsentFlow, client: Cl
 
 export function consentSessionJson(s: ConsentSessionPayload, challenge: string, client: ClientRecord | undefined): Record<string, unknown> {
   return {
+    consent_request_id: challenge,
     consent_request: consentRequestJson(challenge, s.consent, client),
     grant_scope: s.grant_scope,
     grant_access_token_audience: s.grant_access_token_audience,

@@ -3,8 +3,10 @@
  * `GET /admin/oauth2/auth/requests/{login|consent}?{login|consent}_challenge=`, and
  * `PUT …/accept` / `PUT …/reject`, each answering `{redirect_to}` with a verifier the browser
  * brings back to /oauth2/auth. A request whose verifier was used answers 410 with the request URL
- * (Hydra's "already handled"); an unknown or expired challenge, 404. Until its verifier is used a
- * request may be decided again, as Hydra allows; the latest decision is the one that counts.
+ * (Hydra's "already handled"); an unknown or expired challenge, 404. Until a verifier is used a
+ * request may be decided again, as Hydra allows: each decision travels in its own verifier (the
+ * request's record is not rewritten), and the first verifier the browser brings back completes
+ * the flow; the others are refused then (verify.ts).
  */
 import { readJson, sendJson } from '../../http/io.js'
 import type { Route, RouteContext } from '../../http/router.js'
@@ -12,7 +14,8 @@ import { invalidRequest, notFound } from '../../oauth-error.js'
 import type { OidcRecord } from '../records.js'
 import { consentRequestJson, loginRequestJson, parseConsentAccept, parseDenial, parseLoginAccept } from './admin-json.js'
 import type { FlowDeps } from './deps.js'
-import { newId, nowSeconds, payloadOf, saveFlow, type ConsentAcceptance, type ConsentFlow, type Denial, type LoginAcceptance, type LoginFlow } from './flow-records.js'
+import { requestExpired } from './verify.js'
+import { flowExpired, newId, nowSeconds, payloadOf, type ConsentAcceptance, type ConsentFlow, type Denial, type FlowDecision, type LoginAcceptance, type LoginFlow, type VerifierPayload } from './flow-records.js'
 
 type Kind = 'login' | 'consent'
 const MODEL = { login: 'login_request', consent: 'consent_request' } as const
@@ -38,6 +41,7 @@ async function load(deps: FlowDeps, kind: Kind, ctx: RouteContext, now: number):
   const challenge = challengeOf(kind, ctx.query)
   const record = await deps.ctx.store.oidc.find(MODEL[kind], challenge, now)
   if (record === undefined) throw notFound(`The ${kind} request could not be found; it does not exist or has expired.`)
+  if (flowExpired(payloadOf<LoginFlow>(record).request.requested_at, deps.settings.requestTtl, now)) throw requestExpired(kind)
   if (record.consumed_at !== undefined) {
     sendJson(ctx.res, 410, { redirect_to: payloadOf<LoginFlow>(record).request.request_url }, NO_STORE)
     return undefined
@@ -69,10 +73,9 @@ function decide(deps: FlowDeps, kind: Kind, decision: 'accept' | 'reject') {
     const { challenge, record } = found
     const flow = payloadOf<LoginFlow & ConsentFlow>(record)
     const requestUrl = new URL(flow.request.request_url)
-    let next: LoginFlow | ConsentFlow
+    let next: FlowDecision
     if (decision === 'reject') {
-      const { accepted: _a, ...rest } = flow
-      next = { ...rest, denied: parsed as Denial }
+      next = { denied: parsed as Denial }
     } else if (kind === 'login') {
       let accepted = parsed as LoginAcceptance
       if (flow.skip && accepted.subject !== flow.subject) {
@@ -83,16 +86,13 @@ function decide(deps: FlowDeps, kind: Kind, decision: 'accept' | 'reject') {
       }
       // A skipped login is remembered, so that consecutive logins of the same user keep skipping.
       if (flow.skip) accepted = { ...accepted, remember: true }
-      const { denied: _d, ...rest } = flow as LoginFlow
-      next = { ...rest, accepted, ...(flow.skip ? {} : { authenticated_at: now }) }
+      next = { accepted, ...(flow.skip ? {} : { authenticated_at: now }) }
     } else {
-      const { denied: _d, ...rest } = flow as ConsentFlow
-      next = { ...rest, accepted: parsed as ConsentAcceptance }
+      next = { accepted: parsed as ConsentAcceptance }
     }
     const verifier = newId()
-    const records = deps.ctx.store.oidc
-    await saveFlow(records, MODEL[kind], challenge, next, record.expires_at, record.consumed_at)
-    await records.upsert({ model: 'verifier', id: verifier, payload: { kind, challenge }, expires_at: record.expires_at, client_id: flow.request.client_id })
+    const payload: VerifierPayload = { kind, challenge, decision: next }
+    await deps.ctx.store.oidc.upsert({ model: 'verifier', id: verifier, payload: payload as unknown as Record<string, unknown>, expires_at: record.expires_at, client_id: flow.request.client_id })
     requestUrl.searchParams.set(`${kind}_verifier`, verifier)
     sendJson(ctx.res, 200, { redirect_to: requestUrl.href }, NO_STORE)
   }

@@ -145,11 +145,16 @@ export async function validateAuthorizeRequest(
     }
   }
 
+  // fosite's authorize code handler, with Hydra's checker: only for response_type=code exactly.
+  if (responseTypes.length === 1 && responseTypes[0] === 'code' && !isRedirectSecure(settings, redirectUri!)) {
+    refuse(fositeError('invalid_request', "Redirect URL is using an insecure protocol, http is only allowed for hosts with suffix 'localhost', for example: http://myapp.localhost/."))
+  }
+
   const prompt = words(params.get('prompt'))
   const unknown = prompt.find((p) => !PROMPTS.includes(p))
   if (unknown !== undefined) refuse(fositeError('invalid_request', `Used unknown value '${params.get('prompt')}' for prompt parameter`))
   if (prompt.includes('none') && prompt.length > 1) refuse(fositeError('invalid_request', "Parameter 'prompt' was set to 'none', but contains other values as well which is not allowed."))
-  if (prompt.includes('none') && isPublic && !isSecureRedirect(redirectUri!)) {
+  if (prompt.includes('none') && isPublic && !isRedirectSecure(settings, redirectUri!)) {
     refuse(fositeError('consent_required', "OAuth 2.0 Client is marked public and redirect uri is not considered secure (https missing), but 'prompt=none' was requested."))
   }
   const rawMaxAge = params.get('max_age') ?? ''
@@ -175,6 +180,7 @@ export async function validateAuthorizeRequest(
     max_age: rawMaxAge === '' ? undefined : Number(rawMaxAge),
     acr_values: words(params.get('acr_values')),
     ui_locales: words(params.get('ui_locales')),
+    display: opt('display'),
     login_hint: opt('login_hint'),
     id_token_hint: opt('id_token_hint'),
     request_url: requestUrl,
@@ -210,9 +216,14 @@ function isLoopbackIp(host: string): boolean {
   return /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]'
 }
 
-/** fosite's IsRedirectURISecureStrict: https, or http to localhost. */
-function isSecureRedirect(u: string): boolean {
+/**
+ * Hydra's redirect checker (x.IsRedirectURISecure over fosite's IsRedirectURISecure): anything in
+ * development mode; otherwise any scheme but http (https, a native app's custom scheme), and http
+ * only to localhost, `*.localhost` or a loopback address.
+ */
+export function isRedirectSecure(settings: Pick<FlowSettings, 'dev'>, u: string): boolean {
+  if (settings.dev) return true
   const url = new URL(u)
   const h = url.hostname
-  return url.protocol === 'https:' || (url.protocol === 'http:' && (h === 'localhost' || h.endsWith('.localhost') || isLoopbackIp(h)))
+  return url.protocol !== 'http:' || h === 'localhost' || h.endsWith('.localhost') || isLoopbackIp(h)
 }

@@ -11,7 +11,7 @@ import type { GrantedAuthorization } from '../authorization.js'
 import { csrfCookieName, setCsrfCookie } from './cookies.js'
 import type { FlowDeps, FlowStep } from './deps.js'
 import { fositeError } from './errors.js'
-import { newId, payloadOf, saveFlow, type ConsentFlow, type ConsentSessionPayload, type LoginFlow } from './flow-records.js'
+import { flowRecordExpiry, newId, payloadOf, saveFlow, type ConsentFlow, type ConsentSessionPayload, type LoginFlow } from './flow-records.js'
 import { deliver, redirect } from './response-mode.js'
 import { denialError, takeVerifier } from './verify.js'
 
@@ -63,7 +63,7 @@ export async function requestConsent(deps: FlowDeps, step: FlowStep, loginChalle
     skip: canSkip,
     csrf: newId(),
   }
-  await saveFlow(deps.ctx.store.oidc, 'consent_request', challenge, flow, step.now + deps.settings.requestTtl)
+  await saveFlow(deps.ctx.store.oidc, 'consent_request', challenge, flow, flowRecordExpiry(request.requested_at, deps.settings.requestTtl))
   const { cookies, requestTtl, consentUrl } = deps.settings
   setCsrfCookie(step.http.res, cookies, csrfCookieName(cookies, 'consent', client.client_id), flow.csrf, requestTtl)
   const to = new URL(consentUrl)

@@ -2,10 +2,13 @@
  * The browser flow's cookies, named and shaped as Hydra's, so a login app or proxy that looks for
  * them (or a browser that still holds them across a migration) finds what it expects:
  * `<login_csrf>_<murmur3(client_id)>` and `<consent_csrf>_<…>` per client, and the
- * authentication session cookie holding the session id. Hydra signs and encrypts its cookies
- * (gorilla/securecookie); here each value is a random id whose meaning lives only in the store,
- * so there is nothing in a cookie to forge or decrypt.
+ * authentication session cookie. Hydra signs and encrypts its cookies (gorilla/securecookie);
+ * here a CSRF value is a random id whose meaning lives only in the store. The session cookie
+ * names the session id (`sid`), which is no secret (every ID token carries it), so its value is
+ * the sid plus an HMAC under secrets.cookie (else secrets.system): knowing a sid is not enough to
+ * forge a browser's session.
  */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseCookie, stringifySetCookie, type SetCookie } from 'cookie'
 import type { CookiePolicy } from './settings.js'
@@ -77,11 +80,43 @@ export function setCsrfCookie(res: ServerResponse, policy: CookiePolicy, name: s
   addCookie(res, { name, value, maxAge, path: '/', httpOnly: true, secure: policy.secure, ...attrs(policy) })
 }
 
-/** The authentication session cookie; `maxAge` undefined makes it a browser-session cookie. */
+/**
+ * The session cookie's signing keys from the configured secrets: the first signs, all verify
+ * (rotation). Derived per purpose, so a cookie MAC is never a valid token HMAC or the reverse.
+ */
+export function sessionCookieKeys(secrets: readonly string[]): Buffer[] {
+  return secrets.map((s) => createHash('sha256').update(`gatehouse session cookie\0${s}`).digest())
+}
+
+function sessionMac(key: Buffer, sid: string): Buffer {
+  return createHmac('sha256', key).update(sid).digest()
+}
+
+/** The session cookie's value for a session id: `<sid>.<HMAC(sid)>`. */
+export function sessionCookieValue(policy: CookiePolicy, sid: string): string {
+  return `${sid}.${sessionMac(policy.sessionKeys[0]!, sid).toString('base64url')}`
+}
+
+/** The session id the request's session cookie names, if its signature is valid under one of the keys. */
+export function readSessionId(req: IncomingMessage, policy: CookiePolicy): string | undefined {
+  const value = readCookies(req)[policy.session]
+  if (value === undefined) return undefined
+  const dot = value.lastIndexOf('.')
+  if (dot <= 0) return undefined
+  const sid = value.slice(0, dot)
+  const given = Buffer.from(value.slice(dot + 1), 'base64url')
+  for (const key of policy.sessionKeys) {
+    const expected = sessionMac(key, sid)
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return sid
+  }
+  return undefined
+}
+
+/** The authentication session cookie (signed); `maxAge` undefined makes it a browser-session cookie. */
 export function setSessionCookie(res: ServerResponse, policy: CookiePolicy, sid: string, maxAge: number | undefined): void {
   addCookie(res, {
     name: policy.session,
-    value: sid,
+    value: sessionCookieValue(policy, sid),
     path: policy.sessionPath,
     httpOnly: true,
     secure: policy.secure,

@@ -16,6 +16,7 @@ const FOSITE: Readonly<Record<string, readonly [number, string]>> = {
   insufficient_entropy: [400, 'The request used a security parameter (e.g., anti-replay, anti-csrf) with insufficient entropy.'],
   unsupported_response_type: [400, 'The authorization server does not support obtaining a token using this method.'],
   unsupported_response_mode: [400, 'The authorization server does not support obtaining a response using this response mode.'],
+  request_unauthorized: [401, 'The request could not be authorized.'],
   access_denied: [403, 'The resource owner or authorization server denied the request.'],
   request_forbidden: [403, 'The request is not allowed.'],
   login_required: [400, 'The Authorization Server requires End-User authentication.'],

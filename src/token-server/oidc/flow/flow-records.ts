@@ -97,10 +97,24 @@ export interface LogoutFlow {
   readonly requested_at: number
 }
 
+/**
+ * One decision of the login or consent app, carried by the verifier it was answered with (Hydra
+ * encodes it into the verifier): the challenge's record is never rewritten after it is created,
+ * so a decision cannot undo the challenge's consumption.
+ */
+export interface FlowDecision {
+  readonly accepted?: LoginAcceptance | ConsentAcceptance
+  readonly denied?: Denial
+  /** Login accept of a login that was not skipped: the user authenticated now (seconds). */
+  readonly authenticated_at?: number
+}
+
 /** What a verifier unlocks. */
 export interface VerifierPayload {
   readonly kind: 'login' | 'consent' | 'logout'
   readonly challenge: string
+  /** Login and consent verifiers: the decision they were issued for. */
+  readonly decision?: FlowDecision
 }
 
 /** A remembered authentication session (`login_session`, id = sid). */
@@ -124,6 +138,22 @@ export interface ConsentSessionPayload {
   readonly remembered_until: number | null
   /** Was consent skipped (then it is not listed, as in Hydra). */
   readonly skip: boolean
+}
+
+/**
+ * Whether a login or consent request is past ttl.login_consent_request, counted from the
+ * authorization request as Hydra counts it (flow_encoding.go: RequestedAt + ConsentRequestMaxAge).
+ */
+export function flowExpired(requestedAt: number, ttl: number, now: number): boolean {
+  return requestedAt + ttl < now
+}
+
+/**
+ * When a login or consent request's record goes: as long again after it expired, so that using
+ * it then is answered as expired (Hydra's 401 "has expired, please try again"), not as unknown.
+ */
+export function flowRecordExpiry(requestedAt: number, ttl: number): number {
+  return requestedAt + 2 * ttl
 }
 
 /** A new challenge, verifier or CSRF value: 256 random bits. */

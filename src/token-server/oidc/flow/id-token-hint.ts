@@ -1,6 +1,9 @@
 import { compactVerify, decodeProtectedHeader } from 'jose'
+import type { TokenServerContext } from '../../context.js'
 import { ID_TOKEN_SET, type KeyManager } from '../../keys.js'
 import type { OAuthError } from '../../oauth-error.js'
+import type { ClientRecord } from '../../store/types.js'
+import { subjectFor } from '../issue/subject.js'
 import { fositeError } from './errors.js'
 
 /**
@@ -50,4 +53,30 @@ export async function verifyIdTokenHint(keys: KeyManager, hint: string, fail: (w
   }
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw fail('its payload is not a JSON object')
   return claims as Record<string, unknown>
+}
+
+/**
+ * Whether an id_token_hint's `sub` names `subject` as this client sees it (Hydra's
+ * matchesValueFromSession): the login subject itself, its pairwise subject for the client, or a
+ * subject forced for this user and client by login accept (`force_subject_identifier`, now or at
+ * an earlier login: the grants issued to the client keep the subject they published).
+ */
+export async function hintMatchesSubject(
+  ctx: Pick<TokenServerContext, 'store' | 'issue'>,
+  client: ClientRecord,
+  hintSubject: unknown,
+  subject: string,
+  forced: string | undefined,
+  now: number,
+): Promise<boolean> {
+  if (typeof hintSubject !== 'string' || hintSubject === '') return false
+  if (hintSubject === subject || (forced !== undefined && forced !== '' && hintSubject === forced)) return true
+  if (client.data.subject_type !== 'pairwise') return false
+  try {
+    if (hintSubject === subjectFor(client, subject, undefined, ctx.issue)) return true
+  } catch {
+    // A client that cannot have a pairwise subject: nothing issued to it could carry one.
+  }
+  const grants = await ctx.store.oidc.findBy('grant', { subject, client_id: client.client_id }, now)
+  return grants.some((g) => g.payload.id_subject === hintSubject)
 }

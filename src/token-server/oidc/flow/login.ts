@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { clearSessionCookie, csrfCookieName, readCookies, setCsrfCookie, setSessionCookie } from './cookies.js'
+import { clearSessionCookie, csrfCookieName, readSessionId, setCsrfCookie, setSessionCookie } from './cookies.js'
 import type { FlowDeps, FlowStep } from './deps.js'
 import { fositeError } from './errors.js'
-import { newId, payloadOf, saveFlow, type LoginFlow, type LoginSessionPayload } from './flow-records.js'
-import { idTokenHintClaims } from './id-token-hint.js'
+import { flowRecordExpiry, newId, payloadOf, saveFlow, type LoginFlow, type LoginSessionPayload } from './flow-records.js'
+import { hintMatchesSubject, idTokenHintClaims } from './id-token-hint.js'
 import { redirect } from './response-mode.js'
 import { denialError, takeVerifier } from './verify.js'
 
@@ -26,8 +26,9 @@ export function authenticationSession(deps: FlowDeps, step: FlowStep): Promise<A
 
 /** authenticationSession for any request of the browser (the logout endpoint has no authorization step). */
 export async function authenticationSessionOf(deps: FlowDeps, req: IncomingMessage, now: number): Promise<ActiveSession | undefined> {
-  const sid = readCookies(req)[deps.settings.cookies.session]
-  if (sid === undefined || sid === '') return undefined
+  // Only a cookie this server signed counts: a sid learnt from an ID token is not a session.
+  const sid = readSessionId(req, deps.settings.cookies)
+  if (sid === undefined) return undefined
   const record = await deps.ctx.store.oidc.find('login_session', sid, now)
   if (record === undefined) return undefined
   const session = payloadOf<LoginSessionPayload>(record)
@@ -44,7 +45,7 @@ export async function requestAuthentication(deps: FlowDeps, step: FlowStep): Pro
     if (prompt.includes('none')) throw fositeError('login_required', "Request failed because prompt is set to 'none' and authentication time reached 'max_age'.")
     active = undefined
   }
-  if (active !== undefined && hintClaims !== undefined && hintClaims.sub !== active.session.subject) {
+  if (active !== undefined && hintClaims !== undefined && !(await hintMatchesSubject(deps.ctx, step.auth.client, hintClaims.sub, active.session.subject, undefined, step.now))) {
     throw fositeError('login_required', 'Request failed because subject claim from id_token_hint does not match subject from authentication session.')
   }
   if (prompt.includes('none') && active === undefined) {
@@ -60,7 +61,7 @@ export async function requestAuthentication(deps: FlowDeps, step: FlowStep): Pro
     ...(active === undefined ? {} : { authenticated_at: active.session.authenticated_at }),
     ...(hintClaims === undefined ? {} : { id_token_hint_claims: hintClaims }),
   }
-  await saveFlow(deps.ctx.store.oidc, 'login_request', challenge, flow, step.now + deps.settings.requestTtl)
+  await saveFlow(deps.ctx.store.oidc, 'login_request', challenge, flow, flowRecordExpiry(request.requested_at, deps.settings.requestTtl))
   const { cookies, requestTtl, loginUrl } = deps.settings
   setCsrfCookie(step.http.res, cookies, csrfCookieName(cookies, 'login', request.client_id), flow.csrf, requestTtl)
   const to = new URL(loginUrl)
@@ -80,6 +81,11 @@ export async function verifyAuthentication(deps: FlowDeps, step: FlowStep, verif
   if (flow.denied !== undefined) throw denialError(flow.denied, 'login request denied')
   const accepted = flow.accepted
   if (accepted === undefined) throw fositeError('access_denied', 'The login verifier has already been used, has not been granted, or is invalid.')
+  // fosite's ValidatePrompt: whoever logged in must be the user the hint names.
+  const hint = flow.id_token_hint_claims
+  if (hint !== undefined && !(await hintMatchesSubject(deps.ctx, step.auth.client, hint.sub, accepted.subject, accepted.force_subject_identifier, step.now))) {
+    throw fositeError('login_required', "Failed to validate OpenID Connect request because the subject from provided id token from id_token_hint does not match the current session's subject.")
+  }
   const { cookies, sessionTtl } = deps.settings
   const rememberFor = accepted.remember_for > 0 ? Math.min(accepted.remember_for, sessionTtl) : sessionTtl
   const res = step.http.res
@@ -95,8 +101,8 @@ export async function verifyAuthentication(deps: FlowDeps, step: FlowStep, verif
     await saveSession()
     if (!accepted.remember) {
       // Not to be remembered: any session this browser had is forgotten (Hydra's revokeAuthenticationSession).
-      const old = readCookies(step.http.req)[cookies.session]
-      if (old !== undefined && old !== '' && old !== flow.session_id) await records.destroy('login_session', old)
+      const old = readSessionId(step.http.req, cookies)
+      if (old !== undefined && old !== flow.session_id) await records.destroy('login_session', old)
       clearSessionCookie(res, cookies)
     }
   } else if (accepted.extend_session_lifespan) {

@@ -54,7 +54,7 @@ export function authorizeErrorRenderer(errorUrl: string): ErrorRenderer {
   }
 }
 
-/** Text for HTML content and attribute values. */
+/** HTML-escapes text for an element body or a quoted attribute. */
 export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 

@@ -1,7 +1,7 @@
 /**
  * Hydra's session admin API: `GET /admin/oauth2/auth/sessions/consent?subject=[&login_session_id=]`
  * lists a subject's granted consents (skipped ones are not consents of their own, as in Hydra);
- * `DELETE …/sessions/consent?subject=&client=|all=true` revokes consents and every token issued
+ * `DELETE …/sessions/consent?subject=&client=|subject=&all=true|consent_request_id=` revokes consents and every token issued
  * under them (announced to gateways); `DELETE …/sessions/login?subject=|sid=` forgets
  * authentication sessions, so the next authorization asks the user to log in (by sid, with
  * back-channel logout).
@@ -10,6 +10,7 @@ import { sendEmpty, sendJson } from '../../http/io.js'
 import type { Route, RouteContext } from '../../http/router.js'
 import { invalidRequest } from '../../oauth-error.js'
 import type { ClientRecord } from '../../store/types.js'
+import { revokeGrant } from '../issue/revoke-grant.js'
 import type { OidcRecord } from '../records.js'
 import { consentSessionJson } from './admin-json.js'
 import { headlessLogout } from '../logout/headless.js'
@@ -45,31 +46,42 @@ function listConsents(deps: FlowDeps) {
   }
 }
 
+/** Hydra's three forms: one consent by `consent_request_id`; a subject's for one `client`; a subject's for `all=true` clients. */
 function revokeConsents(deps: FlowDeps) {
   return async ({ res, query }: RouteContext): Promise<void> => {
     const subject = query.get('subject') ?? ''
     const client = query.get('client') ?? ''
+    const consentRequestId = query.get('consent_request_id') ?? ''
     const all = query.get('all') === 'true'
-    if (subject === '') throw invalidRequest("Query parameter 'subject' is not defined but should have been.")
-    if (client === '' && !all) throw invalidRequest('Invalid combination of query parameters.')
-    const found = await deps.ctx.store.oidc.findBy('consent_session', client === '' ? { subject } : { subject, client_id: client }, 0)
-    for (const r of found) await revokeGrant(deps, r)
+    const records = deps.ctx.store.oidc
+    let found: OidcRecord[]
+    if (consentRequestId !== '' && subject === '' && client === '') {
+      const one = await records.find('consent_session', consentRequestId, 0)
+      found = one === undefined ? [] : [one]
+    } else if (consentRequestId === '' && subject !== '' && client !== '' && !all) {
+      found = await records.findBy('consent_session', { subject, client_id: client }, 0)
+    } else if (consentRequestId === '' && subject !== '' && client === '' && all) {
+      found = await records.findBy('consent_session', { subject }, 0)
+    } else {
+      throw invalidRequest('Invalid combination of query parameters.')
+    }
+    for (const r of found) await revokeConsent(deps, r)
     sendEmpty(res, 204)
   }
 }
 
-/** The consent's tokens are revoked and announced, then the grant's records (consent, codes, refresh state). */
-async function revokeGrant(deps: FlowDeps, r: OidcRecord): Promise<void> {
+/**
+ * The consent's tokens are revoked and announced, then the grant's records (consent, codes,
+ * refresh state); the grant's tombstone stops an issuance from it still in flight (revoke-grant.ts).
+ */
+async function revokeConsent(deps: FlowDeps, r: OidcRecord): Promise<void> {
   const { ctx } = deps
   if (r.grant_id === undefined) {
     await ctx.store.oidc.destroy('consent_session', r.id)
     return
   }
-  const revoked = await ctx.store.revokeByGrantId(r.grant_id)
-  for (const signatureHash of revoked) await ctx.feed.publish({ type: 'token', signature_hash: signatureHash })
-  await ctx.store.oidc.revokeByGrantId(r.grant_id)
-  ctx.metrics.revocations.inc({ via: 'consent_session' })
-  ctx.logger.info({ client_id: r.client_id, tokens: revoked.length }, 'consent revoked')
+  const tokens = await revokeGrant(ctx, r.grant_id, 'consent_session')
+  ctx.logger.info({ client_id: r.client_id, tokens }, 'consent revoked')
 }
 
 function revokeLogins(deps: FlowDeps) {

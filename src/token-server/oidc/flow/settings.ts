@@ -1,6 +1,7 @@
 import { parseDuration } from '../../../config/duration.js'
 import type { TokenServerConfig } from '../../config.js'
 import { appendPath } from '../issue/settings.js'
+import { sessionCookieKeys } from './cookies.js'
 
 /** The cookie attributes in force, resolved once from `serve.cookies` and `dev` as Hydra resolves them. */
 export interface CookiePolicy {
@@ -12,13 +13,15 @@ export interface CookiePolicy {
   readonly consentCsrf: string
   readonly session: string
   readonly sessionPath: string
+  /** HMAC keys of the session cookie (cookies.ts): the first signs, all verify. */
+  readonly sessionKeys: readonly Buffer[]
 }
 
 /** What the browser flow needs from the config, prepared at start-up. */
 export interface FlowSettings {
   /** `urls.self.issuer` without its trailing slash. */
   readonly issuer: string
-  /** `<issuer>/oauth2/auth`, the base of every `request_url`. */
+  /** `<public URL>/oauth2/auth` (urls.self.public, else the issuer), the base of every `request_url`. */
   readonly authUrl: string
   readonly loginUrl: string
   readonly consentUrl: string
@@ -33,6 +36,8 @@ export interface FlowSettings {
   readonly requestTtl: number
   /** ttl.authentication_session, in seconds (at most 180 days, as Hydra). */
   readonly sessionTtl: number
+  /** Hydra's development mode: any redirect URI counts as secure (x.IsRedirectURISecure). */
+  readonly dev: boolean
   readonly pkceEnforced: boolean
   readonly pkceEnforcedForPublic: boolean
   readonly cookies: CookiePolicy
@@ -42,7 +47,9 @@ const MAX_SESSION_SECONDS = 180 * 24 * 3600
 
 export function flowSettings(config: TokenServerConfig): FlowSettings {
   const issuer = config.urls.self.issuer.replace(/\/+$/, '')
-  const fallback = (configured: string, path: string): string => (configured !== '' ? configured : `${issuer}/oauth2/fallbacks/${path}`)
+  // Hydra's PublicURL: where browsers reach the public API, which may differ from the issuer.
+  const publicUrl = config.urls.self.public !== '' ? config.urls.self.public.replace(/\/+$/, '') : issuer
+  const fallback = (configured: string, path: string): string => (configured !== '' ? configured : `${publicUrl}/oauth2/fallbacks/${path}`)
   const c = config.serve.cookies
   const httpsIssuer = issuer.startsWith('https:')
   // Hydra: None needs https (browsers drop SameSite=None without Secure), Lax then; an unset
@@ -53,7 +60,7 @@ export function flowSettings(config: TokenServerConfig): FlowSettings {
   const suffix = config.dev ? '_dev' : ''
   return {
     issuer,
-    authUrl: `${issuer}/oauth2/auth`,
+    authUrl: `${publicUrl}/oauth2/auth`,
     loginUrl: fallback(config.urls.login, 'login'),
     consentUrl: fallback(config.urls.consent, 'consent'),
     errorUrl: fallback(config.urls.error, 'error'),
@@ -62,6 +69,7 @@ export function flowSettings(config: TokenServerConfig): FlowSettings {
     logoutEndpoint: appendPath(config.urls.self.public !== '' ? config.urls.self.public : config.urls.self.issuer, 'oauth2/sessions/logout'),
     requestTtl: Math.max(1, Math.round(parseDuration(config.ttl.login_consent_request) / 1000)),
     sessionTtl: Math.min(MAX_SESSION_SECONDS, Math.max(1, Math.round(parseDuration(config.ttl.authentication_session) / 1000))),
+    dev: config.dev,
     pkceEnforced: config.oauth2.pkce.enforced,
     pkceEnforcedForPublic: config.oauth2.pkce.enforced_for_public_clients,
     cookies: {
@@ -73,6 +81,8 @@ export function flowSettings(config: TokenServerConfig): FlowSettings {
       consentCsrf: c.names.consent_csrf + suffix,
       session: c.names.session + suffix,
       sessionPath: c.paths.session,
+      // Hydra's GetCookieSecrets: secrets.cookie, else the system secret.
+      sessionKeys: sessionCookieKeys(config.secrets.cookie.length > 0 ? config.secrets.cookie : config.secrets.system),
     },
   }
 }

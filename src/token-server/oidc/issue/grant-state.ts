@@ -64,6 +64,8 @@ export function grantStateOf(granted: GrantedAuthorization, client: ClientRecord
  * its longest-lived token, so userinfo and refresh find it as long as a token of the grant is valid.
  */
 export async function saveGrantState(records: OidcRecords, state: GrantState, until: number, now: number): Promise<void> {
+  // A revoked grant is not brought back (a revocation racing this write is caught by mint.ts).
+  if ((await records.find('revoked_grant', state.grant_id, now)) !== undefined) return
   const existing = await records.find('grant', state.grant_id, now)
   await records.upsert({
     model: 'grant',

@@ -1,7 +1,9 @@
 import type { TokenServerContext } from '../../context.js'
 import type { ClientRecord, TokenStrategy } from '../../store/types.js'
 import { parseDuration } from '../../../config/duration.js'
+import { invalidGrant } from './errors.js'
 import { saveGrantState, type GrantState } from './grant-state.js'
+import { isGrantRevoked, revokeGrant } from './revoke-grant.js'
 import { signIdToken } from './id-token.js'
 
 /** What issuance needs of the server: all of it but the authorization issuer, which is built from it. */
@@ -98,6 +100,12 @@ export async function mintTokens(ctx: IssuerContext, client: ClientRecord, m: Mi
     })
   }
   await saveGrantState(ctx.store.oidc, state, until, now)
+  // Revoked while this issuance was writing (a replayed code, a revoked consent): what was just
+  // written, the grant state included, goes with the rest of the grant (revoke-grant.ts).
+  if (await isGrantRevoked(ctx, state.grant_id, now)) {
+    await revokeGrant(ctx, state.grant_id, 'revoked_during_issuance')
+    throw invalidGrant(m.grant === 'refresh_token' ? 'The refresh token was already used.' : 'The authorization code has already been used.')
+  }
   let idToken: string | undefined
   if (m.idToken) {
     idToken = await signIdToken(ctx.keys, {

@@ -6,7 +6,7 @@
  */
 import { OAuthError } from '../../oauth-error.js'
 import type { RouteContext } from '../../http/router.js'
-import { clearSessionCookie, readCookies } from '../flow/cookies.js'
+import { clearSessionCookie, readSessionId } from '../flow/cookies.js'
 import type { FlowDeps } from '../flow/deps.js'
 import { payloadOf, type LogoutFlow, type VerifierPayload } from '../flow/flow-records.js'
 import { authenticationSessionOf } from '../flow/login.js'
@@ -44,8 +44,9 @@ export async function completeLogout(deps: FlowDeps, http: RouteContext, verifie
   if (!(await records.destroy('login_session', lr.sid))) return leave()
 
   // Whatever session this browser's cookie names ends too, as Hydra's revokeAuthenticationSession.
-  const cookieSid = readCookies(http.req)[deps.settings.cookies.session]
-  if (cookieSid !== undefined && cookieSid !== '' && cookieSid !== lr.sid) {
+  // Only a signed cookie names a session (a bare sid could be anyone's, learnt from an ID token).
+  const cookieSid = readSessionId(http.req, deps.settings.cookies)
+  if (cookieSid !== undefined && cookieSid !== lr.sid) {
     await records.destroy('login_session', cookieSid).catch((err: unknown) => {
       deps.ctx.logger.warn({ err: (err as Error).message }, 'could not delete the session of the logout cookie')
     })
