@@ -10,6 +10,9 @@ import type { Store } from '../src/token-server/store/types.js'
 import { adminSdk, Browser, param, RecordingIssuer } from './helpers/oidc-flow.js'
 import { call, forEachStore, startTokenServer, type RunningTokenServer } from './helpers/token-server.js'
 
+/** fosite's invalid_request description, which Hydra's admin API puts before each hint. */
+const INVALID_REQUEST = 'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.'
+
 const LOGIN = 'https://login.test/login'
 const CONSENT = 'https://login.test/consent'
 const CB = 'https://app.test/cb'
@@ -131,6 +134,14 @@ forEachStore(
     t.equal(param(done.location, 'iss'), null, 'no iss parameter (Hydra sends none)')
     const goneConsent = await failure(sdk.getOAuth2ConsentRequest({ consentChallenge }))
     t.equal(goneConsent.status, 410)
+    // A decision on a used request: Hydra 2.1's 409 Conflict with its hint, not the GET's 410.
+    for (const [kind, attempt] of [
+      ['login', sdk.acceptOAuth2LoginRequest({ loginChallenge, acceptOAuth2LoginRequest: { subject: 'alice' } })],
+      ['consent', sdk.rejectOAuth2ConsentRequest({ consentChallenge, rejectOAuth2Request: {} })],
+    ] as const) {
+      const used = await failure(attempt)
+      t.same([used.status, used.data], [409, { error: 'Conflict', error_description: `Unable to process the requested resource because of conflict in the current state The ${kind} request was already used and can no longer be changed.` }], `${kind}: 409`)
+    }
 
     // What the issuer got.
     const granted = recorder.granted.at(-1)!
@@ -266,15 +277,15 @@ t.test('admin API errors: missing, unknown, expired challenges; bad bodies', asy
   const sdk = adminSdk(s.adminUrl)
   const b = new Browser()
   const missing = await call('GET', `${s.adminUrl}/admin/oauth2/auth/requests/login`)
-  t.same([missing.status, missing.body], [400, { error: 'invalid_request', error_description: "Query parameter 'challenge' is not defined but should have been." }])
+  t.same([missing.status, missing.body], [400, { error: 'invalid_request', error_description: `${INVALID_REQUEST} Query parameter 'challenge' is not defined but should have been.` }])
   const unknown = await failure(sdk.getOAuth2LoginRequest({ loginChallenge: 'nope' }))
-  t.same([unknown.status, unknown.data.error], [404, 'Unable to locate the resource'])
+  t.same([unknown.status, unknown.data.error], [404, 'Not Found'])
   const unknownConsent = await failure(sdk.acceptOAuth2ConsentRequest({ consentChallenge: 'nope', acceptOAuth2ConsentRequest: {} }))
   t.equal(unknownConsent.status, 404)
 
   const challenge = await start(t, s, b)
   const noSubject = await failure(sdk.acceptOAuth2LoginRequest({ loginChallenge: challenge, acceptOAuth2LoginRequest: { subject: '' } }))
-  t.same([noSubject.status, noSubject.data.error_description], [400, "Field 'subject' must not be empty."])
+  t.same([noSubject.status, noSubject.data.error_description], [400, `${INVALID_REQUEST} Field 'subject' must not be empty.`])
   const badBody = await call('PUT', `${s.adminUrl}/oauth2/auth/requests/login/accept?login_challenge=${challenge}`, { json: { subject: 'a', remember_for: -1 } })
   t.same([badBody.status, badBody.body.error], [400, 'invalid_request'], 'Hydra 1.x paths (no /admin) work too')
 
@@ -287,7 +298,7 @@ t.test('admin API errors: missing, unknown, expired challenges; bad bodies', asy
   const late = await b.visit(localTo(s)(data.redirect_to))
   t.same([param(late.location, 'error'), param(late.location, 'error_description')], ['access_denied', 'The resource owner or authorization server denied the request. The login verifier has already been used, has not been granted, or is invalid.'])
   const invalid = await failure(sdk.revokeOAuth2ConsentSessions({ subject: 'alice' }))
-  t.same([invalid.status, invalid.data.error_description], [400, 'Invalid combination of query parameters.'])
+  t.same([invalid.status, invalid.data.error_description], [400, `${INVALID_REQUEST} Invalid combination of query parameters.`])
 })
 
 t.test('a login not remembered: no session cookie, and an earlier session of the browser is forgotten', async (t) => {
@@ -366,4 +377,30 @@ t.test('logout requests (admin): read, accept → the logout endpoint with a ver
   t.equal(unknown.status, 404)
   const missing = await call('PUT', `${s.adminUrl}/admin/oauth2/auth/requests/logout/accept`)
   t.same([missing.status, missing.body.error], [400, 'invalid_request'])
+})
+
+t.test("consent sessions: one whose remember_for ran out is not listed (Hydra); a JSON null accept body is an empty one", async (t) => {
+  const s = await memoryServer(t)
+  const sdk = adminSdk(s.adminUrl)
+  const b = new Browser()
+  const c = await login(t, s, b, await start(t, s, b))
+  t.match(await consent(s, b, c, { grant_scope: ['openid'], remember: true, remember_for: 3600 }), /^https:\/\/app\.test\/cb\?code=/)
+  t.equal((await sdk.listOAuth2ConsentSessions({ subject: 'alice' })).data.length, 1, 'listed while remembered')
+
+  // Move the remembered consent's request two hours back: its hour is over.
+  const records = s.server.context.store.oidc
+  const now = Math.floor(Date.now() / 1000)
+  for (const r of await records.findBy('consent_session', { subject: 'alice' }, now)) {
+    const p = r.payload as { consent: { request: { requested_at: number } } }
+    await records.upsert({ ...r, payload: { ...p, consent: { ...p.consent, request: { ...p.consent.request, requested_at: p.consent.request.requested_at - 7200 } } } })
+  }
+  t.same((await sdk.listOAuth2ConsentSessions({ subject: 'alice' })).data, [], 'not listed once remember_for has passed')
+
+  // Go's decoder reads JSON null into a zero-valued struct: Hydra accepts it as no fields.
+  const c2 = await login(t, s, b, await start(t, s, b, { prompt: 'consent' }))
+  const accepted = await call('PUT', `${s.adminUrl}/admin/oauth2/auth/requests/consent/accept?consent_challenge=${encodeURIComponent(c2)}`, { body: 'null', headers: { 'content-type': 'application/json' } })
+  t.equal(accepted.status, 200, JSON.stringify(accepted.body))
+  t.match(accepted.body.redirect_to, /consent_verifier=/)
+  const loginNull = await call('PUT', `${s.adminUrl}/admin/oauth2/auth/requests/login/accept?login_challenge=${encodeURIComponent(await start(t, s, new Browser()))}`, { body: 'null', headers: { 'content-type': 'application/json' } })
+  t.same([loginNull.status, loginNull.body.error_description], [400, `${INVALID_REQUEST} Field 'subject' must not be empty.`], 'login accept still needs its subject')
 })

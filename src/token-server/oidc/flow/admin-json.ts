@@ -3,10 +3,10 @@
  * @ory/hydra-client), and the bodies login and consent apps send, checked field by field.
  */
 import { clientJson } from '../../client.js'
-import { invalidRequest } from '../../oauth-error.js'
 import type { ClientRecord } from '../../store/types.js'
 import { isPlainObject } from '../../../util/deep-merge.js'
 import type { AuthorizationRequest } from '../authorization.js'
+import { fositeError } from './errors.js'
 import type { ConsentAcceptance, ConsentFlow, ConsentSessionPayload, Denial, LoginAcceptance, LoginFlow } from './flow-records.js'
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString()
@@ -71,49 +71,51 @@ export function consentSessionJson(s: ConsentSessionPayload, challenge: string, 
 }
 
 function object(body: unknown): Record<string, unknown> {
-  if (!isPlainObject(body)) throw invalidRequest('Unable to decode body because: the body must be a JSON object')
+  // JSON null decodes into Go's zero-valued struct in Hydra: no fields given.
+  if (body === null) return {}
+  if (!isPlainObject(body)) throw fositeError('invalid_request', 'Unable to decode body because: the body must be a JSON object')
   return body
 }
 
 function str(b: Record<string, unknown>, f: string): string {
   const v = b[f]
   if (v === undefined || v === null) return ''
-  if (typeof v !== 'string') throw invalidRequest(`Unable to decode body because: field '${f}' must be a string`)
+  if (typeof v !== 'string') throw fositeError('invalid_request', `Unable to decode body because: field '${f}' must be a string`)
   return v
 }
 
 function strings(b: Record<string, unknown>, f: string): string[] {
   const v = b[f]
   if (v === undefined || v === null) return []
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalidRequest(`Unable to decode body because: field '${f}' must be a list of strings`)
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw fositeError('invalid_request', `Unable to decode body because: field '${f}' must be a list of strings`)
   return v as string[]
 }
 
 function bool(b: Record<string, unknown>, f: string): boolean {
   const v = b[f]
   if (v === undefined || v === null) return false
-  if (typeof v !== 'boolean') throw invalidRequest(`Unable to decode body because: field '${f}' must be a boolean`)
+  if (typeof v !== 'boolean') throw fositeError('invalid_request', `Unable to decode body because: field '${f}' must be a boolean`)
   return v
 }
 
 function seconds(b: Record<string, unknown>, f: string): number {
   const v = b[f]
   if (v === undefined || v === null) return 0
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalidRequest(`Unable to decode body because: field '${f}' must be a non-negative integer (seconds)`)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw fositeError('invalid_request', `Unable to decode body because: field '${f}' must be a non-negative integer (seconds)`)
   return v
 }
 
 function claims(b: Record<string, unknown>, f: string): Record<string, unknown> {
   const v = b[f]
   if (v === undefined || v === null) return {}
-  if (!isPlainObject(v)) throw invalidRequest(`Unable to decode body because: field '${f}' must be a JSON object`)
+  if (!isPlainObject(v)) throw fositeError('invalid_request', `Unable to decode body because: field '${f}' must be a JSON object`)
   return v
 }
 
 export function parseLoginAccept(body: unknown): LoginAcceptance {
   const b = object(body)
   const subject = str(b, 'subject')
-  if (subject === '') throw invalidRequest("Field 'subject' must not be empty.")
+  if (subject === '') throw fositeError('invalid_request', "Field 'subject' must not be empty.")
   return {
     subject,
     remember: bool(b, 'remember'),
@@ -145,7 +147,7 @@ export function parseDenial(body: unknown): Denial {
   const b = object(body)
   const code = b.status_code
   if (code !== undefined && code !== null && (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599)) {
-    throw invalidRequest("Unable to decode body because: field 'status_code' must be an HTTP error status")
+    throw fositeError('invalid_request', "Unable to decode body because: field 'status_code' must be an HTTP error status")
   }
   return {
     error: str(b, 'error'),

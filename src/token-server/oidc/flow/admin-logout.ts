@@ -9,9 +9,9 @@
 import { clientJson } from '../../client.js'
 import { sendEmpty, sendJson } from '../../http/io.js'
 import type { Route, RouteContext } from '../../http/router.js'
-import { invalidRequest, notFound } from '../../oauth-error.js'
 import type { OidcRecord } from '../records.js'
 import type { FlowDeps } from './deps.js'
+import { challengeNotFound, fositeError } from './errors.js'
 import { newId, nowSeconds, payloadOf, type LogoutFlow } from './flow-records.js'
 
 const NO_STORE = { 'cache-control': 'no-store' }
@@ -27,9 +27,9 @@ export function adminLogoutRoutes(deps: FlowDeps): Route[] {
 
 async function load(deps: FlowDeps, query: URLSearchParams): Promise<{ challenge: string; record: OidcRecord }> {
   const challenge = query.get('logout_challenge') || query.get('challenge') || ''
-  if (challenge === '') throw invalidRequest("Query parameter 'challenge' is not defined but should have been.")
+  if (challenge === '') throw fositeError('invalid_request', "Query parameter 'challenge' is not defined but should have been.")
   const record = await deps.ctx.store.oidc.find('logout_request', challenge, nowSeconds())
-  if (record === undefined) throw notFound('The logout request could not be found; it does not exist or has expired.')
+  if (record === undefined) throw challengeNotFound()
   return { challenge, record }
 }
 

@@ -10,10 +10,10 @@
  */
 import { readJson, sendJson } from '../../http/io.js'
 import type { Route, RouteContext } from '../../http/router.js'
-import { invalidRequest, notFound } from '../../oauth-error.js'
 import type { OidcRecord } from '../records.js'
 import { consentRequestJson, loginRequestJson, parseConsentAccept, parseDenial, parseLoginAccept } from './admin-json.js'
 import type { FlowDeps } from './deps.js'
+import { challengeNotFound, fositeError, requestAlreadyUsed } from './errors.js'
 import { requestExpired } from './verify.js'
 import { flowExpired, newId, nowSeconds, payloadOf, type ConsentAcceptance, type ConsentFlow, type Denial, type FlowDecision, type LoginAcceptance, type LoginFlow, type VerifierPayload } from './flow-records.js'
 
@@ -32,17 +32,21 @@ export function adminRequestRoutes(deps: FlowDeps): Route[] {
 
 function challengeOf(kind: Kind, query: URLSearchParams): string {
   const c = query.get(`${kind}_challenge`) || query.get('challenge') || ''
-  if (c === '') throw invalidRequest("Query parameter 'challenge' is not defined but should have been.")
+  if (c === '') throw fositeError('invalid_request', "Query parameter 'challenge' is not defined but should have been.")
   return c
 }
 
-/** The stored request, or the answer that stands for it: 404 unknown/expired, 410 already used. */
-async function load(deps: FlowDeps, kind: Kind, ctx: RouteContext, now: number): Promise<{ challenge: string; record: OidcRecord } | undefined> {
+/**
+ * The stored request, or the answer that stands for it: 404 unknown, 401 expired; once its
+ * verifier was used, 410 with `redirect_to` to a GET and 409 to a decision (Hydra 2.1's answers).
+ */
+async function load(deps: FlowDeps, kind: Kind, ctx: RouteContext, now: number, decision = false): Promise<{ challenge: string; record: OidcRecord } | undefined> {
   const challenge = challengeOf(kind, ctx.query)
   const record = await deps.ctx.store.oidc.find(MODEL[kind], challenge, now)
-  if (record === undefined) throw notFound(`The ${kind} request could not be found; it does not exist or has expired.`)
+  if (record === undefined) throw challengeNotFound()
   if (flowExpired(payloadOf<LoginFlow>(record).request.requested_at, deps.settings.requestTtl, now)) throw requestExpired(kind)
   if (record.consumed_at !== undefined) {
+    if (decision) throw requestAlreadyUsed(kind)
     sendJson(ctx.res, 410, { redirect_to: payloadOf<LoginFlow>(record).request.request_url }, NO_STORE)
     return undefined
   }
@@ -68,7 +72,7 @@ function decide(deps: FlowDeps, kind: Kind, decision: 'accept' | 'reject') {
     const body = await readJson(ctx.req)
     // Its fields too (Hydra decodes into its struct before the lookup), not only its syntax.
     const parsed = decision === 'reject' ? parseDenial(body) : kind === 'login' ? parseLoginAccept(body) : parseConsentAccept(body, now)
-    const found = await load(deps, kind, ctx, now)
+    const found = await load(deps, kind, ctx, now, true)
     if (found === undefined) return
     const { challenge, record } = found
     const flow = payloadOf<LoginFlow & ConsentFlow>(record)

@@ -57,3 +57,17 @@ export class AuthorizeError extends OAuthError {
     this.name = 'AuthorizeError'
   }
 }
+
+/** Hydra's `x.ErrNotFound`, as its admin API answers an unknown or undecodable challenge. */
+export function challengeNotFound(): OAuthError {
+  return new OAuthError(404, 'Not Found', 'Unable to locate the requested resource')
+}
+
+/** Hydra's `x.ErrConflict` with its hint (v2.1): a decision on a request whose verifier was already used. */
+export function requestAlreadyUsed(kind: 'login' | 'consent'): OAuthError {
+  return new OAuthError(
+    409,
+    'Conflict',
+    `Unable to process the requested resource because of conflict in the current state The ${kind} request was already used and can no longer be changed.`,
+  )
+}

@@ -8,13 +8,13 @@
  */
 import { sendEmpty, sendJson } from '../../http/io.js'
 import type { Route, RouteContext } from '../../http/router.js'
-import { invalidRequest } from '../../oauth-error.js'
 import type { ClientRecord } from '../../store/types.js'
 import { revokeGrant } from '../issue/revoke-grant.js'
 import type { OidcRecord } from '../records.js'
 import { consentSessionJson } from './admin-json.js'
 import { headlessLogout } from '../logout/headless.js'
 import type { FlowDeps } from './deps.js'
+import { fositeError } from './errors.js'
 import { nowSeconds, payloadOf, type ConsentSessionPayload } from './flow-records.js'
 
 export function sessionRoutes(deps: FlowDeps): Route[] {
@@ -29,7 +29,7 @@ export function sessionRoutes(deps: FlowDeps): Route[] {
 function listConsents(deps: FlowDeps) {
   return async ({ res, query }: RouteContext): Promise<void> => {
     const subject = query.get('subject') ?? ''
-    if (subject === '') throw invalidRequest("Query parameter 'subject' is not defined but should have been.")
+    if (subject === '') throw fositeError('invalid_request', "Query parameter 'subject' is not defined but should have been.")
     const sid = query.get('login_session_id') ?? ''
     const now = nowSeconds()
     const found = await deps.ctx.store.oidc.findBy('consent_session', sid === '' ? { subject } : { subject, sid }, now)
@@ -38,6 +38,8 @@ function listConsents(deps: FlowDeps) {
     for (const r of found) {
       const s = payloadOf<ConsentSessionPayload>(r)
       if (s.skip) continue
+      // A consent whose remember_for ran out is not listed, as in Hydra (counted from the request).
+      if (s.remember_for > 0 && s.consent.request.requested_at + s.remember_for <= now) continue
       const id = r.client_id ?? ''
       if (!clients.has(id)) clients.set(id, await deps.ctx.store.getClient(id))
       out.push(consentSessionJson(s, r.id, clients.get(id)))
@@ -63,7 +65,7 @@ function revokeConsents(deps: FlowDeps) {
     } else if (consentRequestId === '' && subject !== '' && client === '' && all) {
       found = await records.findBy('consent_session', { subject }, 0)
     } else {
-      throw invalidRequest('Invalid combination of query parameters.')
+      throw fositeError('invalid_request', 'Invalid combination of query parameters.')
     }
     for (const r of found) await revokeConsent(deps, r)
     sendEmpty(res, 204)
@@ -88,7 +90,7 @@ function revokeLogins(deps: FlowDeps) {
   return async ({ res, query }: RouteContext): Promise<void> => {
     const subject = query.get('subject') ?? ''
     const sid = query.get('sid') ?? ''
-    if (subject === '' && sid === '') throw invalidRequest("Either 'subject' or 'sid' query parameters need to be defined.")
+    if (subject === '' && sid === '') throw fositeError('invalid_request', "Either 'subject' or 'sid' query parameters need to be defined.")
     // By sid: the session's clients are told by back-channel (Hydra 2.x); by subject: nobody is.
     if (sid !== '') await headlessLogout(deps, sid)
     else await deps.ctx.store.oidc.destroyBy('login_session', { subject })
