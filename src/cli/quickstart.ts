@@ -31,6 +31,9 @@ export function quickstartCommand(): Command {
     .option('--token-server-config <file>', 'token server config file(s) to use instead of config/token-server.yml', collect, [])
     .option('--login-app-config <file>', 'login app config file(s) to use instead of config/login-app.yml', collect, [])
     .action(async (opts: { config: string[]; tokenServerConfig: string[]; loginAppConfig: string[] }) => {
+      // Read before anything is awaited: a parent killed while the parts start up (a busy
+      // machine, an impatient Ctrl-C of npm) must still count as gone once the watch begins.
+      const parent = process.ppid
       const config = await loadConfigOrExit(opts.config.length > 0 ? opts.config : ['config/quickstart.yml'])
       const tsFiles = opts.tokenServerConfig.length > 0 ? opts.tokenServerConfig : ['config/token-server.yml']
       const tsConfig = withDevSecret(tsFiles)
@@ -89,7 +92,7 @@ export function quickstartCommand(): Command {
       // One delay for both parts: the longer of the two configured.
       const delayMs = Math.max(parseDuration(config.serve.shutdown_delay), parseDuration(tsConfig.serve.shutdown_delay))
       const begin = onShutdown(logger, { drain: () => drainers.forEach((d) => d()), close: stopAll }, delayMs)
-      exitWithParent(begin)
+      exitWithParent(begin, parent)
     })
 }
 
@@ -103,15 +106,16 @@ const PARENT_CHECK_MS = 1000
  * changes. (`npm start` runs `exec node …`, so npm's forwarded SIGTERM reaches this process; this
  * covers an npm that is killed outright, or a script shell that forwards nothing.)
  */
-function exitWithParent(begin: BeginShutdown): void {
-  const parent = process.ppid
-  // Started by init (a container's entrypoint): there is no parent to outlive.
+export function exitWithParent(begin: BeginShutdown, parent: number, checkMs = PARENT_CHECK_MS): void {
+  // Started by init (a container's entrypoint): there is no parent to outlive. The id is the one
+  // read at start: read here, after start-up, it was init's already when npm had been killed
+  // during start-up, and the orphan then never stopped (a busy run of test/npm-start.test.ts).
   if (parent <= 1) return
   const timer = setInterval(() => {
     if (process.ppid === parent) return
     clearInterval(timer)
     begin('the parent process is gone', { now: true })
-  }, PARENT_CHECK_MS)
+  }, checkMs)
   // Watching is no reason to stay up.
   timer.unref()
 }
