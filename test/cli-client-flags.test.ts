@@ -103,11 +103,11 @@ t.test('the token server stores the fields, and an update changes only the flags
   }
 
   await ok(t, [
-    'update', 'client', 'oidc-web', ...ADMIN, '--redirect-uri', 'https://new.test/cb', '--backchannel-logout-callback', 'https://new.test/bc',
+    'update', 'client', 'oidc-web', ...ADMIN, '--redirect-uri', 'https://app.test/new-cb', '--backchannel-logout-callback', 'https://new.test/bc',
     '--token-endpoint-auth-method', 'client_secret_post', '-q',
   ])
   const updated = JSON.parse(await ok(t, ['get', 'client', 'oidc-web', ...ADMIN, '--format', 'json']))
-  t.same(updated.redirect_uris, ['https://new.test/cb'])
+  t.same(updated.redirect_uris, ['https://app.test/new-cb'])
   t.equal(updated.backchannel_logout_uri, 'https://new.test/bc')
   t.equal(updated.token_endpoint_auth_method, 'client_secret_post')
   t.same(updated.post_logout_redirect_uris, OIDC_FIELDS.post_logout_redirect_uris, 'untouched')

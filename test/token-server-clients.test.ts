@@ -1,5 +1,6 @@
 import t from 'tap'
 import { basic, call, forEachStore } from './helpers/token-server.js'
+import { AUTH_METHODS, GRANT_TYPES } from '../src/token-server/client.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -41,33 +42,72 @@ forEachStore(t, 'POST /admin/clients: a given id and secret are used; a taken id
   t.type(dup.body.error, 'string')
 })
 
-forEachStore(t, 'POST /admin/clients: invalid metadata → 400 invalid_client_metadata naming the field', async (t, s) => {
-  const cases: [unknown, RegExp][] = [
-    [{ client_secret: 'short' }, /client_secret must be at least 6 characters/],
-    [{ grant_types: ['password'] }, /grant_types: "password" is not a supported grant type/],
-    [{ token_endpoint_auth_method: 'client_secret_jwt' }, /token_endpoint_auth_method: "client_secret_jwt" is not supported/],
-    [{ scope: 42 }, /scope must be a string/],
-    [{ audience: 'x' }, /audience must be a list of strings/],
-    [{ metadata: [1] }, /metadata must be a JSON object/],
-    [{ client_credentials_grant_access_token_lifespan: 'soon' }, /client_credentials_grant_access_token_lifespan must be a positive duration/],
-    [{ access_token_strategy: 'magic' }, /access_token_strategy must be "opaque" or "jwt"/],
-    [{ token_endpoint_auth_method: 'none', client_secret: 'secret-1' }, /must not have a client_secret/],
-    [[], /the client must be a JSON object/],
-    [{ redirect_uris: ['/relative'] }, /redirect_uris: "\/relative" must be an absolute URL without a fragment/],
-    [{ redirect_uris: ['https://app.test/cb#frag'] }, /redirect_uris: .* without a fragment/],
-    [{ allowed_cors_origins: ['https://app.test/path'] }, /allowed_cors_origins: .* without path/],
-    [{ allowed_cors_origins: ['ftp://app.test'] }, /allowed_cors_origins/],
+/** Hydra's `error_description` for a refused client: client/error.go's description, then the hint (fosite turns " into '). */
+const METADATA = "The value of one of the Client Metadata fields is invalid and the server has rejected this request. Note that an Authorization Server MAY choose to substitute a valid value for any requested parameter of a Client's Metadata."
+const REDIRECT = 'The value of one or more redirect_uris is invalid.'
+
+forEachStore(t, 'POST /admin/clients: invalid metadata → 400 with Hydra\'s error and description, naming the field', async (t, s) => {
+  const cases: [unknown, string, string][] = [
+    [{ client_secret: 'short' }, METADATA, 'Field client_secret must contain a secret that is at least 6 characters long.'],
+    [{ grant_types: ['password'] }, METADATA, `grant_types: 'password' is not a supported grant type (supported: ${GRANT_TYPES.join(', ')})`],
+    [{ token_endpoint_auth_method: 'client_secret_jwt' }, METADATA, `token_endpoint_auth_method: 'client_secret_jwt' is not supported (supported: ${AUTH_METHODS.join(', ')})`],
+    [{ scope: 42 }, METADATA, 'scope must be a string'],
+    [{ audience: 'x' }, METADATA, 'audience must be a list of strings'],
+    [{ metadata: [1] }, METADATA, 'metadata must be a JSON object'],
+    [{ client_credentials_grant_access_token_lifespan: 'soon' }, METADATA, `client_credentials_grant_access_token_lifespan must be a positive duration such as '1h' or '30m'`],
+    [{ access_token_strategy: 'magic' }, METADATA, `access_token_strategy must be 'opaque' or 'jwt'`],
+    [{ token_endpoint_auth_method: 'none', client_secret: 'secret-1' }, METADATA, `a client with token_endpoint_auth_method 'none' must not have a client_secret`],
+    [[], METADATA, 'the client must be a JSON object'],
+    [{ userinfo_signed_response_alg: 'HS256' }, METADATA, "Field userinfo_signed_response_alg can either be 'none' or 'RS256'."],
+    [{ redirect_uris: ['/relative'] }, REDIRECT, 'Unable to parse redirect URL: /relative'],
+    [{ redirect_uris: ['https://app.test/cb#frag'] }, REDIRECT, 'Redirect URIs must not contain fragments (#).'],
+    [{ allowed_cors_origins: ['https://app.test/path'] }, METADATA, 'Origin URL https://app.test/path must have an empty path, query, and fragment but one of the parts is not empty.'],
+    [{ allowed_cors_origins: ['https://app.test?x=1'] }, METADATA, 'Origin URL https://app.test?x=1 must have an empty path, query, and fragment but one of the parts is not empty.'],
+    [{ allowed_cors_origins: ['ftp://app.test'] }, METADATA, 'Origin URL ftp://app.test must use https:// or http:// as HTTP scheme.'],
+    [{ allowed_cors_origins: ['https://u:p@app.test'] }, METADATA, 'Origin URL https://u:p@app.test has HTTP user and/or password set which is not allowed.'],
+    [{ allowed_cors_origins: ['not a url'] }, METADATA, 'Origin URL not a url from allowed_cors_origins could not be parsed.'],
+    [{ tos_uri: "javascript:alert('XSS')" }, METADATA, "javascript:alert('XSS') must use https:// or http:// as HTTP scheme for field tos_uri."],
+    [{ logo_uri: 'no scheme' }, METADATA, 'Field logo_uri must be a valid URI.'],
+    [{ request_uris: ['https://app.test/r#x'] }, METADATA, `request_uris: 'https://app.test/r#x' must be an absolute URL without a fragment`],
   ]
-  for (const [body, re] of cases) {
+  for (const [body, description, hint] of cases) {
     const r = await call('POST', `${s.adminUrl}/admin/clients`, { json: body })
     t.equal(r.status, 400, JSON.stringify(body))
-    t.equal(r.body.error, 'invalid_client_metadata')
-    t.match(r.body.error_description, re)
+    t.equal(r.body.error, description === REDIRECT ? 'invalid_redirect_uri' : 'invalid_client_metadata', JSON.stringify(body))
+    t.equal(r.body.error_description, `${description} ${hint}`, JSON.stringify(body))
   }
+  const good = { client_secret: 'secret-1', allowed_cors_origins: ['https://app.test/', 'http://127.0.0.1:3000'], tos_uri: 'https://app.test/tos', client_uri: 'http://app.test' }
+  t.equal((await call('POST', `${s.adminUrl}/admin/clients`, { json: good })).status, 201, 'http(s) pages and bare origins (a trailing slash allowed) are accepted')
   const notJson = await call('POST', `${s.adminUrl}/admin/clients`, { body: '{nope', headers: { 'content-type': 'application/json' } })
   t.equal(notJson.status, 400)
   t.equal(notJson.body.error, 'invalid_request')
   t.match(notJson.body.error_description, /not valid JSON/)
+})
+
+forEachStore(t, 'post_logout_redirect_uris share scheme, host and port with a redirect URI (Hydra\'s validator cases), on POST, PUT and PATCH', async (t, s) => {
+  const refused = (u: string) => `${METADATA} post_logout_redirect_uri '${u}' must match the domain, port, scheme of at least one of the registered redirect URIs but did not`
+  const post = (id: string, redirect: string[], postLogout: string[]) =>
+    call('POST', `${s.adminUrl}/admin/clients`, { json: { client_id: id, redirect_uris: redirect, post_logout_redirect_uris: postLogout } })
+  for (const [i, u] of ['https://bar/', 'http://foo/', 'https://foo:1234/'].entries()) {
+    const r = await post(`pl-bad-${i}`, ['https://foo/'], [u])
+    t.equal(r.status, 400, u)
+    t.equal(r.body.error, 'invalid_client_metadata')
+    t.equal(r.body.error_description, refused(u))
+  }
+  const none = await post('pl-none', [], ['https://foo/bye'])
+  t.equal(none.status, 400, 'without redirect URIs no post-logout URI can match')
+  const ok = await post('pl-ok', ['https://foo/cb', 'http://127.0.0.1:5555/cb'], ['https://foo/', 'https://foo/bye?x=1', 'http://127.0.0.1:5555/'])
+  t.equal(ok.status, 201, 'the same scheme, host and port with any path or query')
+  t.same(ok.body.post_logout_redirect_uris, ['https://foo/', 'https://foo/bye?x=1', 'http://127.0.0.1:5555/'])
+
+  const put = await call('PUT', `${s.adminUrl}/admin/clients/pl-ok`, { json: { redirect_uris: ['https://elsewhere.test/cb'], post_logout_redirect_uris: ['https://foo/'] } })
+  t.equal(put.status, 400, 'PUT is validated as a whole')
+  t.equal(put.body.error_description, refused('https://foo/'))
+  const patch = await call('PATCH', `${s.adminUrl}/admin/clients/pl-ok`, { json: [{ op: 'replace', path: '/redirect_uris', value: ['https://elsewhere.test/cb'] }] })
+  t.equal(patch.status, 400, 'a patch that leaves a post-logout URI without its redirect URI is refused')
+  t.equal(patch.body.error_description, refused('https://foo/'))
+  const kept = await call('GET', `${s.adminUrl}/admin/clients/pl-ok`)
+  t.same(kept.body.redirect_uris, ['https://foo/cb', 'http://127.0.0.1:5555/cb'], 'the refused updates changed nothing')
 })
 
 forEachStore(t, 'GET/PUT/PATCH/DELETE of a missing client → 404', async (t, s) => {

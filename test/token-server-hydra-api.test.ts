@@ -284,7 +284,11 @@ forEachStore(t, "client JSON: every field of the SDK's OAuth2Client, with its ty
   t.equal(withUri.status, 201, JSON.stringify(withUri.body))
   t.equal(withUri.body.jwks_uri, 'https://app.test/jwks.json')
   const both = await call('POST', `${s.adminUrl}/admin/clients`, { json: { ...FULL_CLIENT, client_id: 'both', jwks_uri: 'https://app.test/jwks.json' } })
-  t.equal(both.body.error_description, 'Fields jwks and jwks_uri can not both be set, you must choose one.')
+  t.equal(
+    both.body.error_description,
+    "The value of one of the Client Metadata fields is invalid and the server has rejected this request. Note that an Authorization Server MAY choose to substitute a valid value for any requested parameter of a Client's Metadata. Fields jwks and jwks_uri can not both be set, you must choose one.",
+    'client/error.go description, then the hint',
+  )
   for (const [name, doc] of [['POST', created.body], ['GET', got.body]] as const) {
     const missing = [...sdk.keys()].filter((k) => !(k in doc) && !DYNAMIC_REGISTRATION_ONLY.includes(k) && k !== 'jwks_uri' && !(name === 'GET' && k === 'client_secret'))
     t.same(missing, [], `${name}: no SDK field is missing`)

@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { formatDuration, isDuration, parseDuration } from '../config/duration.js'
 import { isPlainObject } from '../util/deep-merge.js'
+import { checkClientUrls } from './client-urls.js'
 import { invalidClientMetadata } from './oauth-error.js'
 import type { ClientRecord } from './store/types.js'
 
@@ -72,7 +73,7 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
   const scope = optString(body, 'scope')
   // Hydra gives an empty scope its default too (its own CLI sends "scope": "" when no --scope).
   data.scope = scope === '' ? 'offline_access offline openid' : scope
-  checkUrls(data)
+  checkClientUrls(data)
   if (body.metadata !== undefined && body.metadata !== null && !isPlainObject(body.metadata)) {
     throw invalidClientMetadata('metadata must be a JSON object')
   }
@@ -89,6 +90,9 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
   if (data.subject_type === '') data.subject_type = 'public'
   if (!['public', 'pairwise'].includes(data.subject_type as string)) throw invalidClientMetadata('subject_type must be "public" or "pairwise"')
   if (data.userinfo_signed_response_alg === '') data.userinfo_signed_response_alg = 'none'
+  if (data.userinfo_signed_response_alg !== 'none' && data.userinfo_signed_response_alg !== 'RS256') {
+    throw invalidClientMetadata("Field userinfo_signed_response_alg can either be 'none' or 'RS256'.")
+  }
   const method = optString(body, 'token_endpoint_auth_method') || 'client_secret_basic'
   if (!AUTH_METHODS.includes(method)) {
     throw invalidClientMetadata(`token_endpoint_auth_method: "${method}" is not supported (supported: ${AUTH_METHODS.join(', ')})`)
@@ -109,7 +113,7 @@ export function validateClient(body: unknown, existing?: ClientRecord): Validate
     secret = randomBytes(24).toString('base64url')
     generated = true
   }
-  if (secret !== undefined && secret.length < 6) throw invalidClientMetadata('client_secret must be at least 6 characters long')
+  if (secret !== undefined && secret.length < 6) throw invalidClientMetadata('Field client_secret must contain a secret that is at least 6 characters long.')
 
   return {
     record: { client_id: clientId, data, client_name: data.client_name as string, owner: data.owner as string },
@@ -199,21 +203,6 @@ export function clientScopes(c: ClientRecord): string[] {
 export function clientList(c: ClientRecord, field: 'audience' | 'redirect_uris'): string[] {
   const v = c.data[field]
   return Array.isArray(v) ? v.map(String) : []
-}
-
-/** Hydra's URL rules: redirect URIs absolute without fragment; CORS origins bare http(s) origins. */
-function checkUrls(data: Record<string, unknown>): void {
-  for (const field of ['redirect_uris', 'post_logout_redirect_uris', 'request_uris'] as const) {
-    for (const u of (data[field] as string[] | null) ?? []) {
-      const url = URL.canParse(u) ? new URL(u) : undefined
-      if (url === undefined || url.hash !== '') throw invalidClientMetadata(`${field}: "${u}" must be an absolute URL without a fragment`)
-    }
-  }
-  for (const o of (data.allowed_cors_origins as string[] | null) ?? []) {
-    const url = URL.canParse(o) ? new URL(o) : undefined
-    const bare = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '' && (url.pathname === '/' || url.pathname === '')
-    if (!bare || /\/[^/]/.test(o.replace(/^https?:\/\//, ''))) throw invalidClientMetadata(`allowed_cors_origins: "${o}" must be an http(s) origin without path, query or credentials`)
-  }
 }
 
 function optString(body: Record<string, unknown>, f: string): string {

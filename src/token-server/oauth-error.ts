@@ -27,7 +27,16 @@ export const invalidClient = (d: string, basic = false): OAuthError =>
 export const invalidScope = (d: string): OAuthError => new OAuthError(400, 'invalid_scope', d)
 export const unauthorizedClient = (d: string): OAuthError => new OAuthError(400, 'unauthorized_client', d)
 export const unsupportedGrantType = (d: string): OAuthError => new OAuthError(400, 'unsupported_grant_type', d)
-export const invalidClientMetadata = (d: string): OAuthError => new OAuthError(400, 'invalid_client_metadata', d)
+/**
+ * Hydra's client validation errors (client/error.go): a fixed description with the hint appended,
+ * double quotes turned into single ones, as fosite's `GetDescription` writes them.
+ */
+const CLIENT_METADATA_DESCRIPTION =
+  "The value of one of the Client Metadata fields is invalid and the server has rejected this request. Note that an Authorization Server MAY choose to substitute a valid value for any requested parameter of a Client's Metadata."
+export const invalidClientMetadata = (hint: string): OAuthError =>
+  new OAuthError(400, 'invalid_client_metadata', `${CLIENT_METADATA_DESCRIPTION} ${hint}`.replaceAll('"', "'"))
+export const invalidRedirectUri = (hint: string): OAuthError =>
+  new OAuthError(400, 'invalid_redirect_uri', `The value of one or more redirect_uris is invalid. ${hint}`.replaceAll('"', "'"))
 /** Hydra's wording for a missing resource on the admin API. */
 export const notFound = (d: string): OAuthError => new OAuthError(404, 'Unable to locate the resource', d)
 export const conflict = (d: string): OAuthError => new OAuthError(409, 'Unable to insert or update resource because a resource with that value exists already', d)
